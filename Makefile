@@ -1,0 +1,23 @@
+# Set-up and the two everyday commands. Each target creates the virtualenv and installs the pinned
+# requirements first when they changed, so a fresh clone needs nothing but Python 3.11+ and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: local test clean
+
+local: $(VENV)/.installed-dev
+	$(BIN)/fab local
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

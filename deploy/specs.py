@@ -1,0 +1,42 @@
+"""What is deployed, as plain frozen data: no behaviour, no AWS, no disk.
+
+Discovery turns files into these specs; the template builder and the stack stage only read them.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: ``lambda_functions/<name>.py`` with a front matter block."""
+
+    name: str
+    """File name without ``.py``; also the name a state machine uses in a Task's ``Resource``."""
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """AWS::Serverless::Function properties from the front matter, defaults applied."""
+
+    @property
+    def handler(self) -> str:
+        return f"{self.name}.handler"
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """One state machine: ``state_machines/<name>.yaml``, an ASL definition written in YAML."""
+
+    name: str
+    definition: Mapping[str, Any]
+    """The ASL definition as parsed; Lambda names in ``Resource`` are still unresolved."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """The deployment package: one zip holding every handler and shared module."""
+
+    path: str
+    sha256: str
+
+    @property
+    def key(self) -> str:
+        """S3 key named by content, so unchanged code is never uploaded twice."""
+        return f"packages/{self.sha256}.zip"

@@ -1,0 +1,169 @@
+"""Template generation: specs in, a SAM template dict out. Pure: no AWS calls, no disk, no clock.
+
+The same specs, config and package give the same template, byte for byte once rendered. Every logical ID comes
+from ``logical_id``. State machines themselves are created through the Step Functions API after the stack (see
+``state_machines.py``); the template holds what they run as: one IAM role each.
+"""
+import copy
+import json
+from typing import Any, Iterable, Mapping
+
+from .config import Config
+from .discover import lambda_names_in, task_lambda_reference
+from .errors import StateMachineDefinitionError
+from .specs import FunctionSpec, Package, StateMachineSpec
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+def pascal_case(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def logical_id(name: str, kind: str) -> str:
+    """The one naming function: ``logical_id("copy_keys", "Function") == "CopyKeysFunction"``."""
+    return f"{pascal_case(name)}{kind}"
+
+
+def function_name(config: Config, spec: FunctionSpec) -> str:
+    return f"{config.app_name}-{spec.name}"
+
+
+def function_output(name: str) -> str:
+    """The stack output holding a function's ARN."""
+    return logical_id(name, "FunctionArn")
+
+
+def role_output(state_machine: str) -> str:
+    """The stack output holding a state machine role's ARN."""
+    return logical_id(state_machine, "StateMachineRoleArn")
+
+
+def build_template(config: Config, functions: Iterable[FunctionSpec], state_machines: Iterable[StateMachineSpec],
+                   package: Package) -> dict[str, Any]:
+    functions = list(functions)
+    state_machines = list(state_machines)
+    _check_unique_ids([logical_id(f.name, "Function") for f in functions], "Lambda file")
+    _check_unique_ids([logical_id(s.name, "StateMachineRole") for s in state_machines], "state machine file")
+    resources: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for spec in functions:
+        resources[logical_id(spec.name, "Function")] = _function_resource(config, spec, package)
+        outputs[function_output(spec.name)] = {
+            "Description": f"ARN of {function_name(config, spec)}",
+            "Value": {"Fn::GetAtt": [logical_id(spec.name, "Function"), "Arn"]},
+        }
+    known = {spec.name for spec in functions}
+    for spec in state_machines:
+        resources[logical_id(spec.name, "StateMachineRole")] = _state_machine_role(config, spec, known)
+        outputs[role_output(spec.name)] = {
+            "Description": f"Role the {spec.name} state machines run as",
+            "Value": {"Fn::GetAtt": [logical_id(spec.name, "StateMachineRole"), "Arn"]},
+        }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": SAM_TRANSFORM,
+        "Description": f"{config.app_name}: one-way S3 bucket synchronisation with Step Functions and Lambda",
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def render_template(template: Mapping[str, Any]) -> str:
+    return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+def _check_unique_ids(ids: list[str], what: str) -> None:
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise StateMachineDefinitionError(f"two {what}s map to the same logical ID {duplicates[0]}; rename one")
+
+
+def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> dict[str, Any]:
+    properties = {
+        "FunctionName": function_name(config, spec),
+        "Handler": spec.handler,
+        "CodeUri": {"Bucket": config.deployment_bucket, "Key": package.key},
+        **copy.deepcopy(dict(spec.properties)),
+    }
+    return {"Type": "AWS::Serverless::Function", "Properties": properties}
+
+
+def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions: set[str]) -> dict[str, Any]:
+    referenced = sorted({name for _, name in lambda_names_in(spec.definition)})
+    for state, name in lambda_names_in(spec.definition):
+        if name not in known_functions:
+            raise StateMachineDefinitionError(
+                f"state_machines/{spec.name}.yaml: state '{state}' names Lambda '{name}', but there is no "
+                f"lambda_functions/{name}.py with front matter")
+    statements: list[dict[str, Any]] = []
+    if referenced:
+        arns = [{"Fn::GetAtt": [logical_id(name, "Function"), "Arn"]} for name in referenced]
+        # "<arn>:*" covers versions and aliases of the same functions, nothing else.
+        arns += [{"Fn::Sub": f"${{{logical_id(name, 'Function')}.Arn}}:*"} for name in referenced]
+        statements.append({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arns})
+    if uses_distributed_map(spec.definition):
+        prefix = state_machine_prefix(config, spec.name)
+        statements.append({
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}"
+                                    f":stateMachine:{prefix}*"},
+        })
+        statements.append({
+            "Effect": "Allow",
+            "Action": ["states:DescribeExecution", "states:StopExecution"],
+            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}"
+                                    f":execution:{prefix}*"},
+        })
+    role: dict[str, Any] = {
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}],
+        },
+    }
+    if statements:
+        role["Policies"] = [{"PolicyName": f"{spec.name}-states",
+                             "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
+    return {"Type": "AWS::IAM::Role", "Properties": role}
+
+
+def uses_distributed_map(definition: Mapping[str, Any]) -> bool:
+    for state in definition.get("States", {}).values():
+        processor = state.get("ItemProcessor", {})
+        if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            return True
+        if any(uses_distributed_map(b) for b in state.get("Branches", [])) or uses_distributed_map(processor):
+            return True
+    return False
+
+
+def state_machine_prefix(config: Config, name: str) -> str:
+    """Every deploy of one definition shares this prefix; the timestamp after it orders them."""
+    return f"{config.app_name}-{name}-"
+
+
+def resolve_definition(definition: Mapping[str, Any], function_arns: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of ``definition`` with every Lambda file name in a Task replaced by that function's ARN."""
+    resolved = copy.deepcopy(dict(definition))
+
+    def walk(machine: dict[str, Any]) -> None:
+        for state in machine.get("States", {}).values():
+            if state.get("Type") == "Task":
+                name = task_lambda_reference(state)
+                if name is not None:
+                    if name not in function_arns:
+                        raise StateMachineDefinitionError(f"no deployed function for Lambda '{name}'")
+                    if state["Resource"] == name:
+                        state["Resource"] = function_arns[name]
+                    else:
+                        state.get("Parameters", state.get("Arguments"))["FunctionName"] = function_arns[name]
+            for branch in state.get("Branches", []):
+                walk(branch)
+            for key in ("ItemProcessor", "Iterator"):
+                if key in state:
+                    walk(state[key])
+
+    walk(resolved)
+    return resolved

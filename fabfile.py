@@ -1,0 +1,102 @@
+"""Tasks for deploying and running the S3 bucket synchroniser. ``fab --list`` lists them; ``fab -h TASK`` explains one.
+
+Each task loads the config, builds its collaborators, calls one function of the ``deploy`` package (or the
+``local_endpoint``) and prints the result. A user's mistake ends as ``Exit("message")``, never a traceback.
+"""
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from fabric import task
+from invoke.exceptions import Exit
+
+from deploy import pipeline
+from deploy.aws import make_clients
+from deploy.config import load_config
+from deploy.errors import DeployError
+from deploy.template import render_template
+
+PROJECT = pipeline.Project(Path(__file__).absolute().parent)
+CONFIG_FILE = PROJECT.root / "fabfile_config.py"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn what a user can fix into one line on stderr and a non-zero exit."""
+    try:
+        yield
+    except DeployError as error:
+        raise Exit(f"Error: {error}") from None
+    except EndpointConnectionError as error:
+        raise Exit(f"Error: cannot reach {error.kwargs.get('endpoint_url')}: check your network, or start the local "
+                   "endpoint with 'fab server' if AWS_ENDPOINT_URL points at it") from None
+    except (ClientError, BotoCoreError) as error:
+        raise Exit(f"Error: AWS refused a request: {error}") from None
+
+
+def print_event(event: dict[str, Any]) -> None:
+    when = event.get("Timestamp")
+    stamp = when.strftime("%H:%M:%S") if when else "        "
+    reason = event.get("ResourceStatusReason") or ""
+    print(f"  {stamp}  {event['LogicalResourceId']:<36} {event['ResourceStatus']:<20} {reason}".rstrip())
+
+
+@task(default=True)
+def deploy(c):
+    """Deploy the functions and roles (change set), then create a new timestamped state machine. The default task."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        print(f"Deploying stack {config.stack_name} to {config.region}")
+        result = pipeline.deploy(PROJECT, config, make_clients(config), print_event)
+    print(f"Package {result.package_key}: {'uploaded' if result.package_uploaded else 'unchanged, not uploaded'}")
+    print(f"Stack {config.stack_name}: {'no changes' if result.stack_status == 'unchanged' else result.stack_status}")
+    for machine in result.state_machines:
+        print(f"State machine {machine.name}\n  {machine.arn}")
+    for name in result.removed_state_machines:
+        print(f"Removed old state machine {name}")
+    for name in result.busy_state_machines:
+        print(f"Kept old state machine {name}: it has a running execution")
+
+
+@task
+def template(c):
+    """Print the SAM template 'fab deploy' would deploy, without deploying anything."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        print(render_template(pipeline.plan(PROJECT, config).template), end="")
+
+
+@task(help={"yes": "delete without asking for the typed confirmation"})
+def delete(c, yes=False):
+    """Delete the stack, its state machines and the deployment packages. Data buckets are never touched."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        if not yes:
+            print(f"This deletes stack {config.stack_name} and its state machines in {config.region}.")
+            try:
+                answer = input("Type 'delete' to go on: ")
+            except EOFError:
+                answer = ""
+            if answer.strip() != "delete":
+                raise Exit("Not deleted: the confirmation was not 'delete'.")
+        result = pipeline.delete(PROJECT, config, make_clients(config), print_event)
+    if not (result.stack_deleted or result.state_machines or result.package_objects):
+        print(f"Nothing to delete: no stack {config.stack_name} and no state machines of it.")
+        return
+    for name in result.state_machines:
+        print(f"Deleted state machine {name}")
+    print(f"Deleted stack {config.stack_name}" if result.stack_deleted else f"No stack {config.stack_name} to delete")
+    print(f"Deleted {result.package_objects} deployment package and template objects")
+
+
+@task(help={"port": "port on 127.0.0.1 to listen on (default 5000; 0 picks a free one)",
+            "access-log": "append one line per request served (time, method, host, path, query, status, "
+                          "service, operation) to this file"})
+def server(c, port=5000, access_log=None):
+    """Run the embedded local AWS endpoint on 127.0.0.1 until Ctrl-C; prints the AWS_ENDPOINT_URL to use."""
+    from local_endpoint.server import EndpointError, serve
+    try:
+        serve(port=int(port), access_log=Path(access_log) if access_log else None)
+    except EndpointError as error:
+        raise Exit(f"Error: {error}") from None

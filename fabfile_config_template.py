@@ -1,0 +1,16 @@
+# Copy this file to fabfile_config.py and fill it in: cp fabfile_config_template.py fabfile_config.py
+# fabfile_config.py is ignored by git; it holds your settings, not the project's.
+
+# Only a hash of it is used: it makes the deployment bucket name unique, as in the 2015 sample.
+USER_EMAIL = "you@example.com"
+
+# Names the CloudFormation stack and prefixes every function and state machine.
+# 1 to 40 lower case letters, digits and '-', starting with a letter.
+APP_NAME = "sync-buckets"
+
+# Used unless the AWS_PROFILE / AWS_REGION environment variables say otherwise.
+AWS_DEFAULT_PROFILE = "default"
+AWS_DEFAULT_REGION = "us-east-1"
+
+# How many timestamped state machines each deploy keeps (older ones without running executions are deleted).
+KEEP_STATE_MACHINES = 3

@@ -1,0 +1,146 @@
+"""Every gap between moto and AWS that the embedded endpoint bridges, in one place, named one by one.
+
+The deploy toolkit talks to the endpoint exactly as it talks to AWS; whatever moto does differently is mended
+here, by patching moto inside the endpoint process only, never by branching the AWS path. Written against
+moto >= 5.2.5, < 5.3 (requirements-dev.txt): 5.2.1 crashes on the second execution in an account and region
+(cannot pickle an RLock). Each patch touches a moto internal named below; a moto upgrade must re-check them.
+
+Gaps bridged:
+1. Lambda needs Docker to run code. ``LambdaFunction._invoke_lambda`` is replaced so the function's real handler
+   runs from its uploaded zip in a separate Python process (``lambda_runtime.py``).
+2. CloudFormation does not apply the SAM transform. Templates with ``Transform: AWS::Serverless-2016-10-31`` are
+   translated with aws-sam-translator, offline, when moto parses them (``Stack.parse_template``,
+   ``ChangeSet._parse_template``).
+3. Stacks created or updated through a change set keep the outputs of the template they had before (none for a
+   new stack). ``CloudFormationBackend.execute_change_set`` re-reads the template and rebuilds the outputs.
+4. moto ignores ``Bool`` conditions in S3 bucket policies, so a statement denying requests where
+   ``aws:SecureTransport`` is false (the deployment bucket's) denies every request. The endpoint is plain HTTP on
+   loopback standing in for AWS's TLS front door, so ``FakeBucket.get_permission`` drops exactly those
+   statements before moto evaluates the policy.
+5. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
+   interpreter calls Lambda on ``localhost:$MOTO_PORT``: ``configure`` sets both.
+
+Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and
+``ToleratedFailurePercentage: 0``, mis-resolves ``ResultWriter``, cannot run JSONata, and reports a Distributed
+Map as succeeded when a child fails.
+"""
+import json
+import os
+from functools import lru_cache
+from typing import Any, Callable
+
+import boto3
+from moto.awslambda.models import LambdaFunction
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.core.config import default_user_config
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.models import FakeBucket
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+from .lambda_runtime import FunctionConfig, LambdaRuntime
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+@lru_cache(maxsize=1)
+def managed_policy_map() -> dict[str, str]:
+    """aws-sam-translator asks IAM for managed policy ARNs; moto ships the list, so no call is needed."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    policies = json.loads(aws_managed_policies_data)
+    return {name: f"arn:aws:iam::aws:policy{policy.get('Path', '/')}{name}" for name, policy in policies.items()}
+
+
+def translate_sam(template: dict[str, Any]) -> dict[str, Any]:
+    """The CloudFormation that AWS's SAM transform would produce for ``template``; others pass through."""
+    transforms = template.get("Transform") if isinstance(template, dict) else None
+    names = transforms if isinstance(transforms, list) else [transforms]
+    if SAM_TRANSFORM not in names:
+        return template
+    # The region only picks the partition ("aws") here; moto resolves ${AWS::Region} itself, per stack.
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="us-east-1"))
+    return translator.translate(template, parameter_values={}, get_managed_policy_map=managed_policy_map)
+
+
+def _patch_sam_transform() -> None:
+    original_parse: Callable[[str], dict[str, Any]] = Stack.parse_template
+    original_change_set_parse = ChangeSet._parse_template
+
+    def parse_template(template: str) -> dict[str, Any]:
+        return translate_sam(original_parse(template))
+
+    def change_set_parse(self: ChangeSet) -> None:
+        original_change_set_parse(self)
+        self.template_dict = translate_sam(self.template_dict)
+
+    Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
+    ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
+
+
+def _patch_change_set_outputs() -> None:
+    original = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def _patch_secure_transport() -> None:
+    insecure_only = {"Bool": {"aws:SecureTransport": "false"}}
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> PermissionResult:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+        policy["Statement"] = [s for s in statements if s.get("Condition") != insecure_only]
+        if not policy["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
+    def invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
+        if event is None or event == {}:
+            event = "{}"
+        if not isinstance(event, str):
+            event = json.dumps(event)
+        function = FunctionConfig(
+            name=self.function_name,
+            arn=self.function_arn,
+            handler=self.handler,
+            code_sha256=self.code_sha_256,
+            code_zip=self.code_bytes,
+            timeout_seconds=float(self.timeout),
+            memory_mb=int(self.memory_size),
+            region=self.region,
+            environment=dict(self.environment_vars),
+            endpoint_url=endpoint_url,
+        )
+        result = runtime.invoke(function, event)
+        self.logs_backend.ensure_log_group(self.logs_group_name)
+        if result.logs:
+            self.save_logs(result.logs)
+        return result.payload, result.errored, result.logs
+
+    LambdaFunction._invoke_lambda = invoke_lambda  # type: ignore[method-assign]
+
+
+def configure(runtime: LambdaRuntime, port: int) -> None:
+    """Apply every bridge above. Call once, in the endpoint process, before it serves a request."""
+    os.environ["MOTO_PORT"] = str(port)
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    _patch_sam_transform()
+    _patch_change_set_outputs()
+    _patch_secure_transport()
+    _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")

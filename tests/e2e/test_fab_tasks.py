@@ -1,0 +1,94 @@
+"""The fab tasks as a user runs them: real ``fab`` processes on a copy of the fixture project."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+FAB = Path(sys.executable).parent / "fab"
+CONFIG = 'USER_EMAIL = "dev@example.com"\nAPP_NAME = "{app}"\nAWS_DEFAULT_PROFILE = None\nAWS_DEFAULT_REGION = "us-east-1"\n'
+
+
+@pytest.fixture
+def fab_project(fixture_project):
+    """The fixture project with this repository's fabfile and packages beside it."""
+    for name in ("fabfile.py", "fabfile_config_template.py"):
+        shutil.copy(ROOT / name, fixture_project / name)
+    for name in ("deploy", "local_endpoint"):
+        (fixture_project / name).symlink_to(ROOT / name)
+    return fixture_project
+
+
+def fab(project: Path, *args: str, endpoint_url: str | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ}
+    env.pop("AWS_ENDPOINT_URL", None)
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return subprocess.run([str(FAB), *args], cwd=project, env=env, input=stdin, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_every_task_is_listed_with_its_help(fab_project):
+    listed = fab(fab_project, "--list").stdout
+    for task in ("deploy", "template", "delete", "server"):
+        assert task in listed
+    assert "Default task: deploy" in listed
+
+
+def test_a_missing_config_file_is_a_sentence_not_a_traceback(fab_project):
+    ran = fab(fab_project, "template")
+    assert ran.returncode == 1
+    assert "fabfile_config.py not found. Create it with: cp fabfile_config_template.py" in ran.stderr
+    assert "Traceback" not in ran.stderr + ran.stdout
+
+
+def test_template_prints_the_sam_template(fab_project):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-template"))
+    ran = fab(fab_project, "template")
+    assert ran.returncode == 0, ran.stderr
+    template = json.loads(ran.stdout)
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Resources"]["WriteMarkerFunction"]["Properties"]["FunctionName"] == "cli-template-write_marker"
+
+
+def test_deploy_then_delete_with_typed_confirmation(fab_project, endpoint):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-deploy"))
+    deployed = fab(fab_project, endpoint_url=endpoint.url)  # the default task
+    assert deployed.returncode == 0, deployed.stderr
+    assert "Stack cli-deploy: created" in deployed.stdout
+    assert "State machine cli-deploy-demo-" in deployed.stdout
+    assert "arn:aws:states:us-east-1:" in deployed.stdout
+
+    refused = fab(fab_project, "delete", endpoint_url=endpoint.url, stdin="yes\n")
+    assert refused.returncode == 1 and "Not deleted" in refused.stderr
+
+    deleted = fab(fab_project, "delete", endpoint_url=endpoint.url, stdin="delete\n")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "Deleted stack cli-deploy" in deleted.stdout
+    assert "Deleted state machine cli-deploy-demo-" in deleted.stdout
+
+    nothing = fab(fab_project, "delete", "--yes", endpoint_url=endpoint.url)
+    assert nothing.returncode == 0 and "Nothing to delete" in nothing.stdout
+
+
+def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
+    log = tmp_path / "access.log"
+    process = subprocess.Popen([str(FAB), "server", "--port", "0", "--access-log", str(log)], cwd=fab_project,
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
+    import boto3
+    s3 = boto3.client("s3", endpoint_url=line.strip().split("=", 1)[1], region_name="us-east-1")
+    s3.create_bucket(Bucket="ctrl-c")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 0
+    assert "endpoint stopped" in process.stdout.read()
+    [request] = [line.split("\t") for line in log.read_text().splitlines()]
+    assert request[1:3] == ["PUT", request[2]] and request[3] == "/ctrl-c" and request[5] == "200"
+    assert request[6:] == ["s3", "CreateBucket"]
