@@ -112,7 +112,7 @@ def deploy_stack(cfn: Any, stack_name: str, template_url: str, change_set_name: 
         delete_stack(cfn, stack_name, on_event)
         stack = None
     change_set_type = "CREATE" if stack is None else "UPDATE"
-    started = _latest_event_id(cfn, stack_name) if stack else None
+    history = _event_ids(cfn, stack_name) if stack else set()
     try:
         change_set = cfn.create_change_set(
             StackName=stack_name, ChangeSetName=change_set_name, ChangeSetType=change_set_type,
@@ -131,7 +131,7 @@ def deploy_stack(cfn: Any, stack_name: str, template_url: str, change_set_name: 
         raise StackError(f"stack {stack_name}: change set {change_set_name} failed: {reason}") from None
     cfn.execute_change_set(ChangeSetName=change_set["Id"], StackName=stack_name)
     waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
-    _wait_showing_events(cfn, stack_name, waiter, on_event, after_event_id=started)
+    _wait_showing_events(cfn, stack_name, waiter, on_event, history)
     return StackResult("created" if change_set_type == "CREATE" else "updated",
                        stack_outputs(describe_stack(cfn, stack_name) or {}))
 
@@ -141,15 +141,15 @@ def delete_stack(cfn: Any, stack_name: str, on_event: EventCallback) -> bool:
     stack = describe_stack(cfn, stack_name)
     if stack is None:
         return False
-    started = _latest_event_id(cfn, stack_name)
+    history = _event_ids(cfn, stack_name)
     cfn.delete_stack(StackName=stack["StackId"])
-    _wait_showing_events(cfn, stack["StackId"], "stack_delete_complete", on_event, after_event_id=started)
+    _wait_showing_events(cfn, stack["StackId"], "stack_delete_complete", on_event, history)
     return True
 
 
-def _latest_event_id(cfn: Any, stack_name: str) -> str | None:
-    events = cfn.describe_stack_events(StackName=stack_name).get("StackEvents", [])
-    return events[0]["EventId"] if events else None
+def _event_ids(cfn: Any, stack_name: str) -> set[str]:
+    """The events a stack already has: history, not news, when the next operation's events are shown."""
+    return {event["EventId"] for event in cfn.describe_stack_events(StackName=stack_name).get("StackEvents", [])}
 
 
 def _new_events(cfn: Any, stack_name: str, seen: set[str]) -> list[dict[str, Any]]:
@@ -164,11 +164,8 @@ def _new_events(cfn: Any, stack_name: str, seen: set[str]) -> list[dict[str, Any
 
 
 def _wait_showing_events(cfn: Any, stack_name: str, waiter_name: str, on_event: EventCallback,
-                         after_event_id: str | None) -> None:
-    seen: set[str] = set()
-    if after_event_id:
-        # Everything up to the last event before this operation is history, not news.
-        seen.update(e["EventId"] for e in cfn.describe_stack_events(StackName=stack_name)["StackEvents"])
+                         history: set[str]) -> None:
+    seen = set(history)
     done = threading.Event()
 
     def show_new_events() -> None:
