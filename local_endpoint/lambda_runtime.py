@@ -1,0 +1,466 @@
+"""Runs a Lambda function's real handler code from its deployment zip in a separate Python process.
+
+This replaces moto's Docker-based invocation. Each function configuration gets a pool of warm worker processes
+(``lambda_worker.py``) started with ``python -I -S``, so the handler sees only the standard library, the libraries
+the Lambda Python runtime provides (boto3, botocore, s3transfer, jmespath, dateutil, urllib3, six) and its own
+package: an import the real runtime would refuse fails here too. Failures come back as the error documents Lambda
+returns (``errorType`` of ``Runtime.ImportModuleError``, ``Sandbox.Timedout``, the exception's class name, ...) so
+that Step Functions' Retry and Catch behave as they would on AWS.
+
+It must not talk HTTP, know moto's models, or share environment variables with the parent process: handlers get
+fake credentials and reach AWS only through ``FunctionConfig.endpoint_url``.
+"""
+import hashlib
+import importlib.util
+import io
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+"""What the Lambda Python runtime puts on sys.path besides the function's code; nothing else is importable."""
+INIT_TIMEOUT_SECONDS = 10.0
+"""Lambda's limit for the init phase (importing the handler module), which does not eat the function's timeout."""
+MEMORY_HEADROOM_MB = 1024
+"""Added to the function's memory for the worker's address space cap: generous, because the cap guards against
+runaway handlers; it does not claim to reproduce Lambda's out-of-memory behaviour (virtual != resident memory)."""
+EXIT_GRACE_SECONDS = 5.0
+"""How long a worker that closed its reply pipe gets to finish exiting before it is killed."""
+FAKE_CREDENTIAL = "testing"
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class LambdaRuntimeError(Exception):
+    """Base class: the runtime itself (not the function's code) cannot do what was asked."""
+
+
+class RuntimeClosedError(LambdaRuntimeError):
+    """invoke() was called after close()."""
+
+
+class RuntimeLibraryNotFoundError(LambdaRuntimeError):
+    """A library the Lambda Python runtime provides (boto3, ...) is not installed next to the endpoint."""
+
+
+class CodePackageError(LambdaRuntimeError):
+    """A function's deployment package is not a readable zip."""
+
+
+class _WorkerExited(Exception):
+    """The worker process ended (or closed its reply pipe) before answering."""
+
+
+class _WorkerTimedOut(Exception):
+    """The worker did not answer in time."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """Everything needed to run one version of one function."""
+
+    name: str
+    arn: str
+    handler: str
+    """``module.function``, e.g. ``copy_keys.handler``; the module may be dotted (``pkg.mod.handler``)."""
+    code_sha256: str
+    """Identifies the code version: one extraction per value."""
+    code_zip: bytes
+    timeout_seconds: float
+    memory_mb: int
+    region: str
+    environment: Mapping[str, str]
+    """The function's Environment.Variables; they override the runtime's own variables."""
+    endpoint_url: str
+    """Where the handler's boto3 sends every request (AWS_ENDPOINT_URL), e.g. ``http://127.0.0.1:5123``."""
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What one invocation returned, in the terms of Lambda's Invoke response."""
+
+    payload: str
+    """JSON text, exactly what Lambda's Invoke returns as Payload."""
+    errored: bool
+    """True for a function error (Invoke's X-Amz-Function-Error)."""
+    logs: str
+    """What the handler printed or logged during this invocation (for a fresh worker, its init phase too)."""
+
+
+def _worker_key(function: FunctionConfig) -> Hashable:
+    """Workers are shared only between invocations of an identical configuration.
+
+    Handler, region and endpoint are part of it too: a worker has its handler imported and its environment fixed.
+    """
+    return (
+        function.arn,
+        function.code_sha256,
+        function.handler,
+        tuple(sorted(function.environment.items())),
+        function.timeout_seconds,
+        function.memory_mb,
+        function.region,
+        function.endpoint_url,
+    )
+
+
+def _timeout_error(timeout_seconds: float) -> dict[str, str]:
+    return {"errorMessage": f"Task timed out after {timeout_seconds:.2f} seconds", "errorType": "Sandbox.Timedout"}
+
+
+def _exit_error(request_id: str, exit_status: str) -> dict[str, str]:
+    return {
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {exit_status}",
+        "errorType": "Runtime.ExitError",
+    }
+
+
+def _describe_exit(returncode: int) -> str:
+    """Word an exit the way Lambda does (Go's ProcessState): "exit status 3", "signal: killed"."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    description = signal.strsignal(-returncode) or f"signal {-returncode}"
+    return f"signal: {description.lower()}"
+
+
+class _Worker:
+    """One worker process, the pipes to talk to it and the file that collects its output.
+
+    Used by one invocation at a time; only ``kill`` may be called from another thread (by ``close``).
+    """
+
+    def __init__(self, process: subprocess.Popen, reply_fd: int, log_fd: int):
+        self._process = process
+        self._reply_fd = reply_fd
+        self._log_fd = log_fd
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._killed = False
+        self._released = False
+        self.ready = False
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        return self._process.poll() is None
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        try:
+            self._process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+            self._process.stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:  # ValueError: stdin already closed by kill()
+            raise _WorkerExited() from exc
+
+    def receive(self, timeout_seconds: float) -> dict[str, Any]:
+        """The next reply line; poll(), not select(), because a busy endpoint can hold fds above 1024."""
+        deadline = time.monotonic() + timeout_seconds
+        poller = select.poll()
+        poller.register(self._reply_fd, select.POLLIN)
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _WorkerTimedOut()
+            if not poller.poll(math.ceil(remaining * 1000)):
+                continue
+            chunk = os.read(self._reply_fd, READ_CHUNK_BYTES)
+            if not chunk:
+                raise _WorkerExited()
+            self._buffer += chunk
+        line, _, rest = bytes(self._buffer).partition(b"\n")
+        self._buffer = bytearray(rest)
+        return json.loads(line)
+
+    def take_logs(self) -> str:
+        """Everything written to stdout/stderr since the last call.
+
+        Output goes to a file rather than through the reply pipe so that it survives a crash or a timeout kill.
+        """
+        data = os.pread(self._log_fd, os.fstat(self._log_fd).st_size, 0)
+        os.ftruncate(self._log_fd, 0)
+        return data.decode("utf-8", errors="replace")
+
+    def exit_status(self) -> str:
+        """How the process ended; kills it if it closed its reply pipe but lingers."""
+        try:
+            returncode = self._process.wait(EXIT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            returncode = self._process.wait()
+        return _describe_exit(returncode)
+
+    def kill(self) -> None:
+        """Kill the worker and anything its handler started (it leads its own process group). Idempotent."""
+        with self._lock:
+            if self._killed:
+                return
+            self._killed = True
+            if self._process.poll() is None:
+                try:
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self._process.wait()
+            try:
+                self._process.stdin.close()
+            except OSError:  # a request left half-written in the buffer cannot be flushed to a dead process
+                pass
+
+    def release(self) -> None:
+        """Kill the worker and free its descriptors; call once its logs have been taken. Idempotent."""
+        self.kill()
+        with self._lock:
+            # Closing twice could close a descriptor number another thread has been given since.
+            if self._released:
+                return
+            self._released = True
+            os.close(self._reply_fd)
+            os.close(self._log_fd)
+
+
+class LambdaRuntime:
+    """Invokes functions in warm worker processes, one pool per function configuration."""
+
+    def __init__(self, workdir: Path, max_idle_workers_per_function: int = 4):
+        workdir.mkdir(parents=True, exist_ok=True)
+        # A private directory, so close() removes exactly what this runtime created.
+        self._root = Path(tempfile.mkdtemp(prefix="lambda-runtime-", dir=workdir))
+        self._code_root = self._root / "code"
+        self._log_root = self._root / "logs"
+        self._code_root.mkdir()
+        self._log_root.mkdir()
+        self._libs_dir = self._build_runtime_libs(self._root / "runtime-libs")
+        self._max_idle = max_idle_workers_per_function
+        # Shared by the server's threads, hence the lock: live workers, idle ones per configuration, and the
+        # configuration last invoked per function ARN (idle workers of an older one are retired).
+        self._lock = threading.Lock()
+        self._closed = False
+        self._workers: set[_Worker] = set()
+        self._idle: dict[Hashable, list[_Worker]] = {}
+        self._current_key: dict[str, Hashable] = {}
+
+    def invoke(self, function: FunctionConfig, event: str) -> InvokeResult:
+        """Run the handler once with ``event`` (JSON text) and return what Lambda's Invoke would. Thread-safe."""
+        if not isinstance(event, str):
+            raise TypeError(f"event must be JSON text (str), not {type(event).__name__}")
+        request_id = str(uuid.uuid4())
+        key = _worker_key(function)
+        worker = self._take_idle(function.arn, key) or self._start_worker(function)
+        try:
+            if not worker.ready:
+                reply = worker.receive(INIT_TIMEOUT_SECONDS)
+                if not reply["ready"]:
+                    return self._finish_broken(worker, json.dumps(reply["initError"], ensure_ascii=False))
+                worker.ready = True
+            worker.send(
+                {
+                    "requestId": request_id,
+                    # Invoke without a payload hands the handler an empty object.
+                    "event": event if event.strip() else "{}",
+                    "deadlineMs": int((time.time() + function.timeout_seconds) * 1000),
+                    "invokedFunctionArn": function.arn,
+                }
+            )
+            reply = worker.receive(function.timeout_seconds)
+        except _WorkerTimedOut:
+            worker.kill()
+            timeout = function.timeout_seconds if worker.ready else INIT_TIMEOUT_SECONDS
+            error = _timeout_error(timeout)
+            return self._finish_broken(worker, json.dumps(error), f"{request_id} {error['errorMessage']}\n")
+        except _WorkerExited:
+            error = _exit_error(request_id, worker.exit_status())
+            return self._finish_broken(worker, json.dumps(error), f"{error['errorMessage']}\n{error['errorType']}\n")
+        except BaseException:
+            self._retire(worker)  # e.g. a malformed reply: an invariant broke, so never reuse this worker
+            raise
+        result = InvokeResult(payload=reply["payload"], errored=reply["errored"], logs=worker.take_logs())
+        self._put_back(function.arn, key, worker)
+        return result
+
+    def close(self) -> None:
+        """Kill every worker, busy or idle, and remove the extracted code. Invocations in flight end in errors."""
+        with self._lock:
+            self._closed = True
+            idle = [worker for pool in self._idle.values() for worker in pool]
+            busy = self._workers.difference(idle)
+            self._idle.clear()
+        for worker in idle:
+            self._retire(worker)
+        for worker in busy:
+            worker.kill()  # its invocation sees the worker die, reports an error and retires it
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _finish_broken(self, worker: _Worker, payload: str, platform_log: str = "") -> InvokeResult:
+        """The result of an invocation whose worker must not be reused: its logs, then the worker retired."""
+        logs = worker.take_logs() + platform_log
+        self._retire(worker)
+        return InvokeResult(payload=payload, errored=True, logs=logs)
+
+    def _take_idle(self, arn: str, key: Hashable) -> Optional[_Worker]:
+        stale: list[_Worker] = []
+        worker = None
+        with self._lock:
+            if self._closed:
+                raise RuntimeClosedError("the Lambda runtime has been closed")
+            previous = self._current_key.get(arn)
+            if previous != key:
+                # New code or configuration for this function: warm workers of the old one will never be used.
+                self._current_key[arn] = key
+                if previous is not None:
+                    stale.extend(self._idle.pop(previous, []))
+            idle = self._idle.get(key, [])
+            while idle and worker is None:
+                candidate = idle.pop()  # the most recently used worker is the warmest
+                if candidate.is_alive():
+                    worker = candidate
+                else:
+                    stale.append(candidate)  # e.g. a background thread of the handler called os._exit
+        for candidate in stale:
+            self._retire(candidate)
+        return worker
+
+    def _put_back(self, arn: str, key: Hashable, worker: _Worker) -> None:
+        with self._lock:
+            pool = self._idle.setdefault(key, [])
+            keep = not self._closed and self._current_key.get(arn) == key and len(pool) < self._max_idle
+            if keep:
+                pool.append(worker)
+        if not keep:
+            self._retire(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.release()
+        with self._lock:
+            self._workers.discard(worker)
+
+    def _start_worker(self, function: FunctionConfig) -> _Worker:
+        code_dir = self._extract_code(function)
+        log_fd = self._open_log_file()
+        reply_read_fd, reply_write_fd = os.pipe()
+        # -I -S: no site-packages, no PYTHON* variables, no script directory on sys.path; the worker adds the
+        # function's code and the runtime libraries itself.
+        argv = [sys.executable, "-I", "-S", str(WORKER_SCRIPT)]
+        argv += ["--handler", function.handler, "--code-dir", str(code_dir), "--libs-dir", str(self._libs_dir)]
+        argv += ["--reply-fd", str(reply_write_fd)]
+        argv += ["--memory-limit-mb", str(function.memory_mb + MEMORY_HEADROOM_MB)]
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=log_fd,
+                stderr=log_fd,
+                pass_fds=(reply_write_fd,),
+                env=self._worker_environment(function, code_dir),
+                cwd=code_dir,
+                # Its own process group: close() can kill whatever the handler started, and Ctrl-C on the
+                # endpoint reaches only the endpoint, which then closes the runtime.
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(reply_read_fd)
+            os.close(log_fd)
+            raise
+        finally:
+            # Only the worker may hold the write end, or its death would never show up as end-of-file.
+            os.close(reply_write_fd)
+        worker = _Worker(process, reply_read_fd, log_fd)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._workers.add(worker)
+        if closed:
+            worker.release()
+            raise RuntimeClosedError("the Lambda runtime has been closed")
+        return worker
+
+    def _worker_environment(self, function: FunctionConfig, code_dir: Path) -> dict[str, str]:
+        """Lambda's variables plus the function's own; of the parent's, only PATH, so no real credentials leak."""
+        log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        environment = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "TZ": ":UTC",
+            "AWS_ENDPOINT_URL": function.endpoint_url,
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
+            "AWS_SESSION_TOKEN": FAKE_CREDENTIAL,
+            # Without a HOME botocore still finds the user's ~/.aws files through the password database.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": f"{function.timeout_seconds:g}",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(self._libs_dir),
+            "_HANDLER": function.handler,
+        }
+        environment.update(function.environment)
+        return environment
+
+    def _extract_code(self, function: FunctionConfig) -> Path:
+        """The function's package extracted once per code version; concurrent first calls race safely."""
+        # Lambda's CodeSha256 is base64 and may hold "/": hash it again for a safe directory name.
+        target = self._code_root / hashlib.sha256(function.code_sha256.encode("utf-8")).hexdigest()[:32]
+        if target.is_dir():
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=self._code_root))
+        try:
+            with zipfile.ZipFile(io.BytesIO(function.code_zip)) as archive:
+                archive.extractall(staging)  # extractall drops absolute paths and "..", so nothing lands outside
+        except zipfile.BadZipFile as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise CodePackageError(f"function {function.name}: the deployment package is not a zip file") from exc
+        try:
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another invocation extracted the same code first
+            if not target.is_dir():
+                raise
+        return target
+
+    def _open_log_file(self) -> int:
+        """An anonymous append-only file for one worker's stdout and stderr."""
+        path = self._log_root / f"worker-{uuid.uuid4().hex}.log"
+        # O_APPEND is shared with the worker's descriptors: after take_logs() truncates, writes restart at 0.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        os.unlink(path)  # the file disappears with its last descriptor, even if nobody calls close()
+        return fd
+
+    @staticmethod
+    def _build_runtime_libs(libs_dir: Path) -> Path:
+        """A directory of symlinks to the libraries the Lambda Python runtime provides, and nothing else."""
+        libs_dir.mkdir()
+        for name in RUNTIME_LIBRARIES:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                raise RuntimeLibraryNotFoundError(
+                    f"{name} is not installed in the endpoint's environment; handlers expect it from the runtime"
+                )
+            # A package links its directory, a single-module library (six) its file.
+            if spec.submodule_search_locations:
+                location = Path(spec.submodule_search_locations[0])
+            else:
+                location = Path(spec.origin)
+            (libs_dir / location.name).symlink_to(location)
+        return libs_dir
