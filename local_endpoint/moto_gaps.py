@@ -35,6 +35,7 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.config import default_user_config
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket
+from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -58,8 +59,11 @@ def translate_sam(template: dict[str, Any]) -> dict[str, Any]:
     if SAM_TRANSFORM not in names:
         return template
     # The region only picks the partition ("aws") here; moto resolves ${AWS::Region} itself, per stack.
-    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="us-east-1"))
-    return translator.translate(template, parameter_values={}, get_managed_policy_map=managed_policy_map)
+    metrics = Metrics(metrics_publisher=DummyMetricsPublisher())
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="us-east-1"), metrics=metrics)
+    translated = translator.translate(template, parameter_values={}, get_managed_policy_map=managed_policy_map)
+    metrics.publish()  # to nowhere: unpublished metrics print a warning per template otherwise
+    return translated
 
 
 def _patch_sam_transform() -> None:

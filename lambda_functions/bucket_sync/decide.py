@@ -1,0 +1,101 @@
+"""The sync decision: a pure merge-join of two sorted listings, as rclone's march. No AWS, no I/O.
+
+Each key in scope gets exactly one Decision: copy (missing from the destination, or different), delete (absent
+from the source), unchanged, or skip (cannot be copied, with the reason). Listings must be in S3's order: UTF-8
+byte order of the keys. An out-of-order listing is a broken invariant and fails loudly, because a merge-join over
+it would delete objects that exist.
+"""
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Iterator
+
+from .listing import Entry
+
+ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+"""Objects here cannot be copied until restored; Glacier Instant Retrieval can be, so it is not listed."""
+
+
+class Action(str, Enum):
+    COPY = "copy"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+
+
+class Reason(str, Enum):
+    MISSING = "missing from destination"
+    SIZE_DIFFERS = "size differs"
+    CONTENT_DIFFERS = "content differs (ETag)"
+    SOURCE_NEWER = "source modified after destination (metadata may differ)"
+    ORPHANED = "absent from source"
+    SAME = "same size and ETag"
+    ARCHIVED = "archived in {storage_class}, not restored: restore it to copy it"
+
+
+class ListingOrderError(Exception):
+    """A listing was not in S3's key order; deciding from it could delete objects that exist."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    key: str
+    action: Action
+    reason: str
+    source: Entry | None = None
+    destination: Entry | None = None
+
+
+def sort_key(key: str) -> bytes:
+    """S3 lists keys in UTF-8 byte order, which differs from Python's code point order for some characters."""
+    return key.encode("utf-8", "surrogatepass")
+
+
+def compare(source: Entry, destination: Entry) -> Decision:
+    """One key in both buckets: equal when size and ETag match and the source is not newer."""
+    if source.size != destination.size:
+        return Decision(source.key, Action.COPY, Reason.SIZE_DIFFERS.value, source, destination)
+    if source.etag != destination.etag:
+        return Decision(source.key, Action.COPY, Reason.CONTENT_DIFFERS.value, source, destination)
+    if source.last_modified > destination.last_modified:
+        return Decision(source.key, Action.COPY, Reason.SOURCE_NEWER.value, source, destination)
+    return Decision(source.key, Action.UNCHANGED, Reason.SAME.value, source, destination)
+
+
+def copy_or_skip(source: Entry, destination: Entry | None) -> Decision:
+    if source.storage_class in ARCHIVED_STORAGE_CLASSES:
+        reason = Reason.ARCHIVED.value.format(storage_class=source.storage_class)
+        return Decision(source.key, Action.SKIP, reason, source, destination)
+    if destination is None:
+        return Decision(source.key, Action.COPY, Reason.MISSING.value, source, None)
+    return compare(source, destination)
+
+
+def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:
+    previous: bytes | None = None
+    for entry in entries:
+        current = sort_key(entry.key)
+        if previous is not None and current <= previous:
+            raise ListingOrderError(f"{side} listing is out of order at {entry.key!r}; refusing to decide")
+        previous = current
+        yield entry
+
+
+def march(source: Iterable[Entry], destination: Iterable[Entry]) -> Iterator[Decision]:
+    """Walk both sorted listings together and decide every key, in key order, lazily."""
+    sources, destinations = _ordered(source, "source"), _ordered(destination, "destination")
+    src, dst = next(sources, None), next(destinations, None)
+    while src is not None or dst is not None:
+        if dst is None or (src is not None and sort_key(src.key) < sort_key(dst.key)):
+            yield copy_or_skip(src, None)
+            src = next(sources, None)
+        elif src is None or sort_key(dst.key) < sort_key(src.key):
+            yield Decision(dst.key, Action.DELETE, Reason.ORPHANED.value, None, dst)
+            dst = next(destinations, None)
+        else:
+            yield copy_or_skip(src, dst)
+            src, dst = next(sources, None), next(destinations, None)
+
+
+def in_scope(key: str, prefix: str, start_after: str) -> bool:
+    """What a listing with Prefix and StartAfter returns: the scope a sync may read, copy and delete in."""
+    return key.startswith(prefix) and sort_key(key) > sort_key(start_after)

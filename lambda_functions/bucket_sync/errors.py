@@ -1,0 +1,40 @@
+"""The sync's named errors: one class per failure mode, so the state machine's Retry and Catch can match them.
+
+Lambda reports a raised exception's class name as the error type, which is what ``ErrorEquals`` names.
+"""
+
+
+class SyncError(Exception):
+    """Base class of every error the sync functions raise on purpose."""
+
+
+class InvalidInputError(SyncError):
+    """The execution input is wrong: the message names the field, what was wrong and what to do."""
+
+
+class BucketNotFoundError(SyncError):
+    """A bucket named in the input does not exist."""
+
+
+class BucketAccessError(SyncError):
+    """A bucket named in the input exists but cannot be listed or read by this deployment."""
+
+
+class SyncFailedError(SyncError):
+    """Some objects failed to copy or delete; the message gives the counts and the report location."""
+
+
+class SourceChangedError(SyncError):
+    """The source object changed after it was listed (its ETag no longer matches); the next run converges."""
+
+
+class SourceMissingError(SyncError):
+    """The source object was deleted after it was listed; the next run converges."""
+
+
+class ArchivedObjectError(SyncError):
+    """The source object is archived (GLACIER, DEEP_ARCHIVE) and not restored, so it cannot be copied."""
+
+
+class CopyFailedError(SyncError):
+    """S3 refused a copy for a reason that is not transient (AccessDenied, for example)."""

@@ -1,0 +1,107 @@
+"""The sync decision: every case named (as rclone's TestMatchListings), then properties with Hypothesis."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bucket_sync.decide import Action, ListingOrderError, Reason, in_scope, march, sort_key
+from bucket_sync.listing import Entry
+
+T0, T1 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00"
+
+
+def entry(key, size=1, etag='"a"', modified=T0, storage_class="STANDARD"):
+    return Entry(key=key, size=size, etag=etag, last_modified=modified, storage_class=storage_class)
+
+
+CASES = [
+    ("only-in-source", [entry("k")], [], [("k", Action.COPY, Reason.MISSING.value)]),
+    ("only-in-destination", [], [entry("k")], [("k", Action.DELETE, Reason.ORPHANED.value)]),
+    ("same", [entry("k")], [entry("k", modified=T1)], [("k", Action.UNCHANGED, Reason.SAME.value)]),
+    ("same-second", [entry("k")], [entry("k")], [("k", Action.UNCHANGED, Reason.SAME.value)]),
+    ("size-differs", [entry("k", size=2)], [entry("k", modified=T1)], [("k", Action.COPY, Reason.SIZE_DIFFERS.value)]),
+    ("etag-differs", [entry("k", etag='"b"')], [entry("k", modified=T1)],
+     [("k", Action.COPY, Reason.CONTENT_DIFFERS.value)]),
+    ("source-newer-same-content", [entry("k", modified=T1)], [entry("k")],
+     [("k", Action.COPY, Reason.SOURCE_NEWER.value)]),
+    ("multipart-same", [entry("k", etag='"x-3"')], [entry("k", etag='"x-3"', modified=T1)],
+     [("k", Action.UNCHANGED, Reason.SAME.value)]),
+    ("glacier-not-copied", [entry("k", storage_class="GLACIER")], [],
+     [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")]),
+    ("deep-archive-not-copied", [entry("k", storage_class="DEEP_ARCHIVE")], [],
+     [("k", Action.SKIP, "archived in DEEP_ARCHIVE, not restored: restore it to copy it")]),
+    ("glacier-ir-copied", [entry("k", storage_class="GLACIER_IR")], [], [("k", Action.COPY, Reason.MISSING.value)]),
+    ("interleaved", [entry("a"), entry("c"), entry("e")], [entry("b"), entry("c", modified=T1), entry("d")],
+     [("a", Action.COPY, Reason.MISSING.value), ("b", Action.DELETE, Reason.ORPHANED.value),
+      ("c", Action.UNCHANGED, Reason.SAME.value), ("d", Action.DELETE, Reason.ORPHANED.value),
+      ("e", Action.COPY, Reason.MISSING.value)]),
+    ("folder-marker-and-children", [entry("dir/"), entry("dir/x")], [entry("dir/x", modified=T1)],
+     [("dir/", Action.COPY, Reason.MISSING.value), ("dir/x", Action.UNCHANGED, Reason.SAME.value)]),
+    ("nfc-and-nfd-are-two-keys", [entry("caf\u00e9")], [entry("cafe\u0301")],
+     [("cafe\u0301", Action.DELETE, Reason.ORPHANED.value), ("caf\u00e9", Action.COPY, Reason.MISSING.value)]),
+    ("utf8-byte-order-not-code-point-order", [entry("\uff61"), entry("\U0001f600")], [],
+     [("\uff61", Action.COPY, Reason.MISSING.value), ("\U0001f600", Action.COPY, Reason.MISSING.value)]),
+    ("both-empty", [], [], []),
+]
+
+
+@pytest.mark.parametrize(("source", "destination", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_march(source, destination, expected):
+    assert [(d.key, d.action, d.reason) for d in march(source, destination)] == expected
+
+
+@pytest.mark.parametrize("side", ["source", "destination"])
+def test_an_out_of_order_listing_fails_loudly_instead_of_deleting(side):
+    unordered = [entry("b"), entry("a")]
+    listings = {"source": [], "destination": [], side: unordered}
+    with pytest.raises(ListingOrderError, match=f"{side} listing is out of order at 'a'"):
+        list(march(listings["source"], listings["destination"]))
+
+
+def test_a_repeated_key_is_out_of_order():
+    with pytest.raises(ListingOrderError):
+        list(march([entry("a"), entry("a")], []))
+
+
+KEYS = st.lists(st.sampled_from(["a", "b", "/", " ", "+", "%", "\u00e9", "e\u0301", "\U0001f600", "\uff61", "."]),
+                min_size=1, max_size=5).map("".join)
+OBJECTS = st.dictionaries(KEYS, st.tuples(st.integers(0, 3), st.sampled_from(['"a"', '"b"', '"c-2"']),
+                                          st.sampled_from([T0, T1])), max_size=12)
+
+
+def listing(bucket, prefix, start_after):
+    return [entry(k, size, etag, modified) for k, (size, etag, modified) in sorted(bucket.items(),
+                                                                               key=lambda kv: sort_key(kv[0]))
+            if in_scope(k, prefix, start_after)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=OBJECTS, destination=OBJECTS, prefix=st.sampled_from(["", "a", "b/", "\u00e9"]),
+       start_after=st.one_of(st.just(""), KEYS))
+def test_applying_the_plan_mirrors_the_scope_and_touches_nothing_outside_it(source, destination, prefix,
+                                                                           start_after):
+    result = dict(destination)
+    for decision in march(listing(source, prefix, start_after), listing(destination, prefix, start_after)):
+        assert in_scope(decision.key, prefix, start_after)
+        if decision.action is Action.COPY:
+            result[decision.key] = source[decision.key][:2] + (T1,)  # a copy is newer than its source
+        elif decision.action is Action.DELETE:
+            del result[decision.key]
+        elif decision.action is Action.UNCHANGED:
+            assert source[decision.key][:2] == destination[decision.key][:2]
+    scoped = {k: v[:2] for k, v in source.items() if in_scope(k, prefix, start_after)}
+    assert {k: v[:2] for k, v in result.items() if in_scope(k, prefix, start_after)} == scoped
+    assert {k: v for k, v in result.items() if not in_scope(k, prefix, start_after)} == {
+        k: v for k, v in destination.items() if not in_scope(k, prefix, start_after)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(source=OBJECTS, destination=OBJECTS)
+def test_a_second_pass_after_applying_the_plan_finds_nothing_to_do(source, destination):
+    result = dict(destination)
+    for decision in march(listing(source, "", ""), listing(destination, "", "")):
+        if decision.action is Action.COPY:
+            result[decision.key] = source[decision.key][:2] + (T1,)
+        elif decision.action is Action.DELETE:
+            del result[decision.key]
+    again = march(listing(source, "", ""), listing(result, "", ""))
+    assert [d for d in again if d.action is not Action.UNCHANGED] == []
