@@ -5,14 +5,15 @@ Each task loads the config, builds its collaborators, calls one function of the 
 """
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from fabric import task
 from invoke.exceptions import Exit
 
-from deploy import pipeline
+from deploy import executions, pipeline
 from deploy.aws import make_clients
+from deploy.console import print_event, run_sync
 from deploy.config import load_config
 from deploy.errors import DeployError
 from deploy.template import render_template
@@ -33,13 +34,6 @@ def user_errors() -> Iterator[None]:
                    "endpoint with 'fab server' if AWS_ENDPOINT_URL points at it") from None
     except (ClientError, BotoCoreError) as error:
         raise Exit(f"Error: AWS refused a request: {error}") from None
-
-
-def print_event(event: dict[str, Any]) -> None:
-    when = event.get("Timestamp")
-    stamp = when.strftime("%H:%M:%S") if when else "        "
-    reason = event.get("ResourceStatusReason") or ""
-    print(f"  {stamp}  {event['LogicalResourceId']:<36} {event['ResourceStatus']:<20} {reason}".rstrip())
 
 
 @task(default=True)
@@ -100,3 +94,29 @@ def server(c, port=5000, access_log=None):
         serve(port=int(port), access_log=Path(access_log) if access_log else None)
     except EndpointError as error:
         raise Exit(f"Error: {error}") from None
+
+
+@task(help={"source": "source bucket name", "destination": "destination bucket name",
+            "prefix": "sync only keys starting with this", "start-after": "sync only keys sorting after this",
+            "dry-run": "decide and report everything, change nothing",
+            "json": "print the execution output as JSON on the last line of stdout"})
+def sync(c, source, destination, prefix="", start_after="", dry_run=False, json=False):
+    """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
+    with user_errors():
+        document = executions.sync_input(source, destination, prefix, start_after, dry_run)
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
+        result = run_sync(clients.stepfunctions, machine.arn, document, quiet=json)
+    if json:
+        print(executions.output_json(result))
+    if not result.succeeded:
+        raise Exit(f"Sync {result.status.lower()}: {result.error}: {result.cause}")
+
+
+@task
+def local(c):
+    """The whole job on the embedded endpoint, for a first look: deploy, sync demo buckets, change them, sync again."""
+    from deploy.demo import run_demo
+    with user_errors():
+        run_demo(PROJECT, print)

@@ -14,6 +14,8 @@ from .errors import StateMachineDefinitionError
 from .specs import FunctionSpec, Package, StateMachineSpec
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+DEPLOYMENT_BUCKET_VARIABLE = "DEPLOYMENT_BUCKET"
+"""Set on every function by the toolkit: the private bucket of this deployment."""
 
 
 def pascal_case(name: str) -> str:
@@ -86,6 +88,8 @@ def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> 
         "CodeUri": {"Bucket": config.deployment_bucket, "Key": package.key},
         **copy.deepcopy(dict(spec.properties)),
     }
+    variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
+    variables[DEPLOYMENT_BUCKET_VARIABLE] = config.deployment_bucket  # where functions keep their working files
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 
@@ -116,6 +120,11 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
             "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}"
                                     f":execution:{prefix}*"},
         })
+        # The Distributed Maps read their items (plan batches) from the deployment bucket, and nothing else.
+        statements.append({"Effect": "Allow", "Action": "s3:ListBucket",
+                           "Resource": f"arn:aws:s3:::{config.deployment_bucket}"})
+        statements.append({"Effect": "Allow", "Action": "s3:GetObject",
+                           "Resource": f"arn:aws:s3:::{config.deployment_bucket}/runs/*"})
     role: dict[str, Any] = {
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",

@@ -17,7 +17,10 @@ Gaps bridged:
    ``aws:SecureTransport`` is false (the deployment bucket's) denies every request. The endpoint is plain HTTP on
    loopback standing in for AWS's TLS front door, so ``FakeBucket.get_permission`` drops exactly those
    statements before moto evaluates the policy.
-5. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
+5. StartExecution without a name gives the execution the name "None" (AWS generates a UUID), so every unnamed
+   execution of a machine shares one ARN and ``$$.Execution.Name``. ``StepFunctionsParserBackend.start_execution``
+   names it with a UUID, as AWS does.
+6. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
    interpreter calls Lambda on ``localhost:$MOTO_PORT``: ``configure`` sets both.
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and
@@ -26,6 +29,7 @@ Map as succeeded when a child fails.
 """
 import json
 import os
+import uuid
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -35,6 +39,7 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.config import default_user_config
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -113,6 +118,16 @@ def _patch_secure_transport() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def _patch_execution_names() -> None:
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None,
+                        *args: Any, **kwargs: Any) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
 def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
     def invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
         if event is None or event == {}:
@@ -147,4 +162,5 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     _patch_sam_transform()
     _patch_change_set_outputs()
     _patch_secure_transport()
+    _patch_execution_names()
     _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+MIN_PART_BYTES = 1024
 
 
 @dataclass
@@ -28,6 +29,7 @@ class RunningEndpoint:
 def endpoint(tmp_path_factory):
     access_log = tmp_path_factory.mktemp("endpoint") / "access.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env["S3_UPLOAD_PART_MIN_SIZE"] = str(MIN_PART_BYTES)  # multipart objects small enough for fast tests
     process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(access_log)],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline().strip()

@@ -33,7 +33,8 @@ def test_one_serverless_function_per_lambda_file(specs):
     assert write_marker["FunctionName"] == "demo-app-write_marker"
     assert write_marker["CodeUri"] == {"Bucket": CONFIG.deployment_bucket, "Key": f"packages/{package.sha256}.zip"}
     assert write_marker["MemorySize"] == 256 and write_marker["Timeout"] == 20
-    assert write_marker["Environment"] == {"Variables": {"MARKER_PREFIX": "markers/"}}
+    assert write_marker["Environment"] == {"Variables": {"MARKER_PREFIX": "markers/",
+                                                         "DEPLOYMENT_BUCKET": CONFIG.deployment_bucket}}
     assert resources["FailAlwaysFunction"]["Properties"]["MemorySize"] == 128  # the default
 
 

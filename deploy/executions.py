@@ -1,0 +1,93 @@
+"""Executions of the deployed sync state machine: validate the input, start, follow, and read the result.
+
+The input is checked with the very code the state machine's ValidateInput step runs, so a mistake gets the same
+message here as in the console, before anything starts.
+"""
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import DeployError
+
+POLL_SECONDS = 1.0
+"""Step Functions has no waiter for executions; this is how often a running one is looked at."""
+
+ProgressCallback = Callable[[str], None]
+
+
+class SyncInputError(DeployError):
+    """The sync input is wrong; nothing was started."""
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def sync_input(source: str, destination: str, prefix: str = "", start_after: str = "", dry_run: bool = False,
+               settings: dict[str, int] | None = None) -> dict[str, Any]:
+    """The execution input for these options, checked as ValidateInput checks it."""
+    # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
+    from lambda_functions.bucket_sync.errors import InvalidInputError
+    from lambda_functions.bucket_sync.inputs import parse_input
+
+    document: dict[str, Any] = {"source": source, "destination": destination}
+    if prefix:
+        document["prefix"] = prefix
+    if start_after:
+        document["startAfter"] = start_after
+    if dry_run:
+        document["dryRun"] = True
+    if settings:
+        document["settings"] = settings
+    try:
+        parse_input(document, run_id="check", work_bucket="check")
+    except InvalidInputError as error:
+        raise SyncInputError(f"{error}. Nothing was started.") from None
+    return document
+
+
+def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
+    return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
+
+
+def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
+           sleep: Callable[[float], None] = time.sleep) -> ExecutionResult:
+    """Wait for the execution to end, reporting each state it enters."""
+    seen = 0
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        for event in events[seen:]:
+            details = event.get("stateEnteredEventDetails")
+            if details:
+                on_progress(details["name"])
+        seen = len(events)
+        if described["status"] != "RUNNING":
+            output = json.loads(described["output"]) if described.get("output") else None
+            return ExecutionResult(execution_arn, described["status"], output, described.get("error"),
+                                   described.get("cause"))
+        sleep(POLL_SECONDS)
+
+
+def failure_summary(result: ExecutionResult) -> dict[str, Any] | None:
+    """The summary a failed sync put in its cause (SyncFailedError carries it), if there is one."""
+    try:
+        message = json.loads(result.cause or "")["errorMessage"]
+        return json.loads(message.split("Summary: ", 1)[1])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def output_json(result: ExecutionResult) -> str:
+    """The execution's output as one line of JSON; for a failed sync, the summary its error carries."""
+    return json.dumps(result.output if result.succeeded else failure_summary(result), ensure_ascii=False)

@@ -1,0 +1,30 @@
+"""Plan and result files in the work bucket: JSON documents of at most a batch each, read and written whole."""
+import json
+from typing import Any, Iterator
+
+from .decide import Decision
+from .listing import Entry
+
+
+def decision_to_json(decision: Decision) -> dict[str, Any]:
+    entry = decision.source or decision.destination
+    return {"key": decision.key, "reason": decision.reason, "entry": entry.to_json() if entry else None}
+
+
+def entry_of(item: dict[str, Any]) -> Entry:
+    return Entry.from_json(item["entry"])
+
+
+def put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document, ensure_ascii=False).encode("utf-8"),
+                  ContentType="application/json")
+
+
+def get_json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]

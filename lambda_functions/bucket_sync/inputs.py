@@ -1,0 +1,88 @@
+"""Validation of an execution's input: every mistake named with its field, what was wrong and what to do.
+
+Pure: no AWS calls. The same checks run in ``fab sync`` before an execution starts and in the state machine's
+first step, so the console and the command line give the same messages.
+"""
+import re
+from dataclasses import fields
+from typing import Any
+
+from .errors import InvalidInputError
+from .run import Settings, SyncRun
+
+FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "settings"}
+MAX_KEY_BYTES = 1024
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would reject ``name`` as a bucket name, or None."""
+    if not BUCKET_NAME.match(name):
+        return ("must be 3 to 63 characters of lower case letters, digits, '.' and '-', starting and ending with a "
+                "letter or digit (give the bucket's name, not an s3:// URL or ARN)")
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    if IP_ADDRESS.match(name):
+        return "must not look like an IP address"
+    return None
+
+
+def parse_input(event: Any, run_id: str, work_bucket: str) -> SyncRun:
+    if not isinstance(event, dict):
+        raise InvalidInputError('the input must be a JSON object such as {"source": "my-bucket", '
+                                '"destination": "my-copy"}')
+    unknown = sorted(set(event) - FIELDS)
+    if unknown:
+        raise InvalidInputError(f"unknown field {unknown[0]!r}: the input takes {', '.join(sorted(FIELDS))}; "
+                                "check the spelling")
+    buckets = {}
+    for name in ("source", "destination"):
+        value = event.get(name)
+        if value is None or value == "":
+            raise InvalidInputError(f"{name!r} is missing: give the {name} bucket's name")
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{name!r} must be a string (a bucket name), not {type(value).__name__}")
+        problem = bucket_name_problem(value)
+        if problem:
+            raise InvalidInputError(f"{name!r} is {value!r}, which is not a valid bucket name: it {problem}")
+        buckets[name] = value
+    if buckets["source"] == buckets["destination"]:
+        raise InvalidInputError("'source' and 'destination' are the same bucket; a sync into itself would read "
+                                "and write the same objects. Name two different buckets.")
+    scope = {}
+    for name in ("prefix", "startAfter"):
+        value = event.get(name, "")
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{name!r} must be a string, not {type(value).__name__}")
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            raise InvalidInputError(f"{name!r} is longer than S3's key limit of {MAX_KEY_BYTES} bytes in UTF-8")
+        scope[name] = value
+    dry_run = event.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidInputError(f"'dryRun' must be true or false, not {dry_run!r}")
+    return SyncRun(run_id=run_id, source=buckets["source"], destination=buckets["destination"],
+                   prefix=scope["prefix"], start_after=scope["startAfter"], dry_run=dry_run,
+                   work_bucket=work_bucket, settings=parse_settings(event.get("settings", {})))
+
+
+def parse_settings(value: Any) -> Settings:
+    if not isinstance(value, dict):
+        raise InvalidInputError("'settings' must be an object of tuning values")
+    known = {_camel(f.name): f.name for f in fields(Settings)}
+    values = {}
+    for key, setting in value.items():
+        if key not in known:
+            raise InvalidInputError(f"unknown setting {key!r}: settings are {', '.join(sorted(known))}")
+        minimum = 0 if key == "maxKeysPerRound" else 1
+        if not isinstance(setting, int) or isinstance(setting, bool) or setting < minimum:
+            raise InvalidInputError(f"setting {key!r} must be a whole number of at least {minimum}")
+        values[known[key]] = setting
+    if values.get("page_size", 1) > 1000 or values.get("delete_batch_keys", 1) > 1000:
+        raise InvalidInputError("settings 'pageSize' and 'deleteBatchKeys' are at most 1000, S3's limits")
+    return Settings(**values)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,63 @@
+"""Outcomes: what happened to each object, one JSON line each in the report, and the counts a summary gives.
+
+Results are read back from the work bucket; a plan batch without a result (its worker crashed or timed out
+after every retry) counts each of its keys as failed, so no failure is ever silent.
+"""
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .batches import get_json, list_keys
+from .run import SyncRun, result_key_for
+
+COPIED, DELETED, FAILED, SKIPPED, PLANNED = "copied", "deleted", "failed", "skipped", "planned"
+MISSING_RESULT = "its worker did not finish (no result for its batch after every retry)"
+
+
+def outcome(item: dict[str, Any], action: str, result: str, error: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """One report line: key, action, result, reason, size and, for failures, the error."""
+    entry = item.get("entry") or {}
+    line = {"key": item["key"], "action": action, "result": result, "reason": item["reason"],
+            "size": entry.get("size", 0)}
+    if error:
+        line["error"] = error
+    line.update(extra)
+    return line
+
+
+@dataclass(frozen=True)
+class Collected:
+    outcomes: list[dict[str, Any]]
+    requests: list[dict[str, int]]
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o["result"] == result)
+
+
+def collect(run: SyncRun, work_s3: Any, kind: str) -> Collected:
+    """Every outcome of the ``kind`` ("copy" or "delete") batches of a run, missing results included."""
+    plans = sorted(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind)))
+    results = set(list_keys(work_s3, run.work_bucket, run.results_prefix(kind)))
+    outcomes, requests = [], []
+    for plan_key in plans:
+        result_key = result_key_for(plan_key)
+        if result_key in results:
+            document = get_json(work_s3, run.work_bucket, result_key)
+            outcomes += document["outcomes"]
+            requests.append(document["requests"])
+        else:
+            items = get_json(work_s3, run.work_bucket, plan_key)["items"]
+            outcomes += [outcome(item, kind, FAILED, MISSING_RESULT) for item in items]
+    return Collected(outcomes, requests)
+
+
+def planned(run: SyncRun, work_s3: Any, kind: str, result: str) -> Iterator[dict[str, Any]]:
+    """The plan batches of ``kind`` as report lines with ``result`` (dry runs, skipped objects)."""
+    for plan_key in sorted(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind))):
+        for item in get_json(work_s3, run.work_bucket, plan_key)["items"]:
+            yield outcome(item, kind, result)
+
+
+def tally(outcomes: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(o["result"] for o in outcomes)

@@ -1,0 +1,119 @@
+"""Planning: one round of the merge-join, from a cursor, writing the decided actions as batches to S3.
+
+A round lists both buckets from the cursor, decides key after key, and stops when its time budget or key budget
+is spent, handing the cursor to the next round. It writes plan batches (copy, delete, skip) to the work bucket
+and returns counts; it never copies or deletes anything itself. Unchanged keys cost nothing but their share of
+LIST pages, and a round with nothing to do writes nothing.
+"""
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+from .batches import decision_to_json, put_json
+from .decide import Action, Decision, march
+from .listing import list_entries
+from .run import SyncRun
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What a round hands to the next, and finally to the copy, delete and report steps. Small by design."""
+
+    cursor: str = ""
+    done: bool = False
+    rounds: int = 0
+    copy_batches: int = 0
+    delete_batches: int = 0
+    skip_batches: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    """unchanged, toCopy, toDelete, skipped, bytesToCopy."""
+    requests: dict[str, int] = field(default_factory=dict)
+    """S3 requests the rounds made, per operation."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cursor": self.cursor, "done": self.done, "rounds": self.rounds, "copyBatches": self.copy_batches,
+                "deleteBatches": self.delete_batches, "skipBatches": self.skip_batches, "totals": self.totals,
+                "requests": self.requests}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None, run: SyncRun) -> "PlanState":
+        if not data:
+            return cls(cursor=run.start_after)
+        return cls(cursor=data["cursor"], done=data["done"], rounds=data["rounds"],
+                   copy_batches=data["copyBatches"], delete_batches=data["deleteBatches"],
+                   skip_batches=data["skipBatches"], totals=dict(data["totals"]), requests=dict(data["requests"]))
+
+
+class _BatchWriter:
+    """Collects decisions of one kind and writes them in batches of bounded keys and bytes."""
+
+    def __init__(self, kind: str, run: SyncRun, work_s3: Any, round_number: int, first_batch: int,
+                 max_keys: int, max_bytes: int | None = None):
+        self.kind, self.run, self.work_s3, self.round = kind, run, work_s3, round_number
+        self.max_keys, self.max_bytes = max_keys, max_bytes
+        self.pending: list[dict[str, Any]] = []
+        self.pending_bytes = 0
+        self.written = first_batch
+
+    def add(self, decision: Decision) -> None:
+        size = decision.source.size if decision.source else 0
+        if self.pending and self.max_bytes is not None and self.pending_bytes + size > self.max_bytes:
+            self.flush()
+        self.pending.append(decision_to_json(decision))
+        self.pending_bytes += size
+        if len(self.pending) >= self.max_keys:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        self.written += 1
+        put_json(self.work_s3, self.run.work_bucket, self.run.plan_key(self.kind, self.round, self.written),
+                 {"items": self.pending})
+        self.pending, self.pending_bytes = [], 0
+
+
+def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: Any, work_s3: Any,
+               out_of_time: Callable[[], bool]) -> PlanState:
+    """Decide from ``state.cursor`` until the listings end or a budget is spent; return the next state."""
+    settings = run.settings
+    round_number = state.rounds + 1
+    writers = {
+        Action.COPY: _BatchWriter("copy", run, work_s3, round_number, 0, settings.copy_batch_keys,
+                                  settings.copy_batch_bytes),
+        Action.DELETE: _BatchWriter("delete", run, work_s3, round_number, 0, settings.delete_batch_keys),
+        Action.SKIP: _BatchWriter("skip", run, work_s3, round_number, 0, settings.delete_batch_keys),
+    }
+    totals: Counter[str] = Counter(state.totals)
+    start = state.cursor
+    source = list_entries(source_s3, run.source, run.prefix, start, settings.page_size)
+    destination = list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size)
+    cursor, done, decided = start, True, 0
+    for decision in march(source, destination):
+        _count(totals, decision)
+        if decision.action in writers:
+            writers[decision.action].add(decision)
+        cursor, decided = decision.key, decided + 1
+        if (settings.max_keys_per_round and decided >= settings.max_keys_per_round) or out_of_time():
+            done = False  # hand over: the next round lists from this cursor
+            break
+    for writer in writers.values():
+        writer.flush()
+    return replace(
+        state, cursor=cursor, done=done, rounds=round_number,
+        copy_batches=state.copy_batches + writers[Action.COPY].written,
+        delete_batches=state.delete_batches + writers[Action.DELETE].written,
+        skip_batches=state.skip_batches + writers[Action.SKIP].written,
+        totals=dict(sorted(totals.items())))
+
+
+def _count(totals: Counter[str], decision: Decision) -> None:
+    if decision.action is Action.COPY:
+        totals["toCopy"] += 1
+        totals["bytesToCopy"] += decision.source.size
+    elif decision.action is Action.DELETE:
+        totals["toDelete"] += 1
+    elif decision.action is Action.SKIP:
+        totals["skipped"] += 1
+    else:
+        totals["unchanged"] += 1

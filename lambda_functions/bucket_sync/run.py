@@ -1,0 +1,105 @@
+"""A sync run as plain data: what every step after validation receives, and where its files live.
+
+States pass this small object and S3 locations, never key lists, so no bucket size or key length can push a
+payload past Step Functions' 256 KB.
+"""
+import os
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+WORK_BUCKET_VARIABLE = "DEPLOYMENT_BUCKET"
+"""Set by the deploy toolkit on every function: plans, results and reports go to this private bucket."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tuning with documented defaults; an execution input may override them (tests use tiny values)."""
+
+    page_size: int = 1000
+    """Keys per LIST request (S3's maximum)."""
+    copy_batch_keys: int = 100
+    """Objects per copy_keys invocation: small enough to finish well inside the Lambda timeout."""
+    copy_batch_bytes: int = 20 * 1024**3
+    """Bytes per copy_keys invocation, so a batch of big objects is cut short."""
+    delete_batch_keys: int = 1000
+    """Keys per delete_orphaned_keys invocation: one DeleteObjects request takes 1,000 at most."""
+    max_keys_per_round: int = 0
+    """Keys one list_bucket invocation decides before handing over; 0 means until its time budget runs out."""
+    multipart_threshold_bytes: int = 5 * 1024**3
+    """Non-multipart objects larger than this are copied part by part (5 GiB is CopyObject's limit)."""
+    copy_threads: int = 16
+    """Copies in flight inside one copy_keys invocation (each is one request and waits on S3)."""
+    max_concurrency: int = 20
+    """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {_camel(k): v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Settings":
+        return cls(**{_snake(k): v for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    run_id: str
+    """The execution's name: unique per state machine, and it names the run's folder in the work bucket."""
+    source: str
+    destination: str
+    prefix: str = ""
+    start_after: str = ""
+    dry_run: bool = False
+    source_region: str = ""
+    destination_region: str = ""
+    work_bucket: str = ""
+    settings: Settings = field(default_factory=Settings)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {_camel(k): v for k, v in asdict(self).items()}
+        data["settings"] = self.settings.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SyncRun":
+        values = {_snake(k): v for k, v in data.items()}
+        values["settings"] = Settings.from_json(values.get("settings") or {})
+        return cls(**values)
+
+    def with_regions(self, source_region: str, destination_region: str) -> "SyncRun":
+        return replace(self, source_region=source_region, destination_region=destination_region)
+
+    @property
+    def folder(self) -> str:
+        return f"runs/{self.run_id}/"
+
+    def plan_key(self, kind: str, round_number: int, batch: int) -> str:
+        """A batch of planned actions: ``kind`` is copy, delete or skip."""
+        return f"{self.folder}plan/{kind}/{round_number:06d}-{batch:06d}.json"
+
+    def plan_prefix(self, kind: str) -> str:
+        return f"{self.folder}plan/{kind}/"
+
+    def results_prefix(self, kind: str) -> str:
+        return f"{self.folder}results/{kind}/"
+
+    @property
+    def report_key(self) -> str:
+        return f"{self.folder}report.jsonl"
+
+
+def work_bucket_from_environment() -> str:
+    return os.environ.get(WORK_BUCKET_VARIABLE, "")
+
+
+def result_key_for(plan_key: str) -> str:
+    """Where a worker writes the outcome of one plan batch."""
+    return plan_key.replace("/plan/", "/results/", 1)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

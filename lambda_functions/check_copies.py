@@ -1,0 +1,29 @@
+# ---
+# Description: "Count failed copies of a run, so deletions happen only when every copy succeeded."
+# MemorySize: 256
+# Timeout: 300
+# Policies:
+#   - AWSLambdaBasicExecutionRole
+#   - Statement:
+#       - Effect: Allow
+#         Action: s3:ListBucket
+#         Resource: "arn:aws:s3:::*"
+#       - Effect: Allow
+#         Action: s3:GetObject
+#         Resource: "arn:aws:s3:::*/runs/*"
+# ---
+"""CheckCopies: between CopySourceKeys and DeleteOrphanedKeys.
+
+Input: ``{"run": {...}}``. Output: ``{"copiesFailed": n, "requests": {...}}``. A copy batch without a result
+counts all its keys as failed, so a crashed worker holds the deletions back too.
+"""
+from bucket_sync.clients import S3Clients
+from bucket_sync.outcomes import FAILED, collect
+from bucket_sync.run import SyncRun
+
+
+def handler(event, context):
+    run = SyncRun.from_json(event["run"])
+    clients = S3Clients()
+    copies = collect(run, clients.for_region(""), "copy")
+    return {"copiesFailed": copies.count(FAILED), "requests": clients.counter.snapshot()}

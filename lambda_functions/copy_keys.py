@@ -1,0 +1,60 @@
+# ---
+# Description: "Copy one batch of planned keys from source to destination, one request per object."
+# MemorySize: 512
+# Timeout: 900
+# Policies:
+#   - AWSLambdaBasicExecutionRole
+#   - Statement:
+#       - Effect: Allow
+#         Action: [s3:GetObject, s3:GetObjectTagging, s3:GetObjectVersion, s3:ListBucket]
+#         Resource: ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]
+#       - Effect: Allow
+#         Action: [s3:PutObject, s3:PutObjectTagging, s3:AbortMultipartUpload]
+#         Resource: "arn:aws:s3:::*/*"
+# ---
+"""CopySourceKeys (inside the Distributed Map): copy every key of one plan batch.
+
+Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>"}``.
+Output: ``{"copied", "failed", "skipped", "bytesCopied"}``; the outcome of each key, with the S3 requests made,
+goes to the batch's result file, which the report reads. A failing object never stops the others.
+"""
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from bucket_sync.batches import entry_of, get_json, put_json
+from bucket_sync.clients import S3Clients
+from bucket_sync.copy import CopySettings, copy_object
+from bucket_sync.errors import ArchivedObjectError, SyncError
+from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, outcome, tally
+from bucket_sync.requests import merge_counts
+from bucket_sync.run import SyncRun, result_key_for
+
+logger = logging.getLogger()
+
+
+def copy_one(item, run, clients, settings):
+    try:
+        result = copy_object(clients.for_region(run.source_region), clients.for_region(run.destination_region),
+                             run.source, run.destination, entry_of(item), settings)
+    except ArchivedObjectError as error:
+        return outcome(item, "copy", SKIPPED, str(error))
+    except SyncError as error:
+        return outcome(item, "copy", FAILED, f"{type(error).__name__}: {error}")
+    return outcome(item, "copy", COPIED, etag=result.destination_etag, multipart=result.multipart)
+
+
+def handler(event, context):
+    run = SyncRun.from_json(event["run"])
+    clients = S3Clients()
+    work = clients.for_region("")
+    items = get_json(work, run.work_bucket, event["batch"])["items"]
+    settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes)
+    with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
+        outcomes = list(pool.map(lambda item: copy_one(item, run, clients, settings), items))
+    # +1 PutObject: the request that stores this very document.
+    requests = merge_counts(clients.counter.snapshot(), {"PutObject": 1})
+    put_json(work, run.work_bucket, result_key_for(event["batch"]), {"outcomes": outcomes, "requests": requests})
+    counts = tally(outcomes)
+    logger.info("batch %s: %s", event["batch"], dict(counts))
+    return {"copied": counts[COPIED], "failed": counts[FAILED], "skipped": counts[SKIPPED],
+            "bytesCopied": sum(o["size"] for o in outcomes if o["result"] == COPIED)}

@@ -1,0 +1,105 @@
+# ---
+# Description: "Write a sync's per-object report to S3 and return its summary; fail the run if anything failed."
+# MemorySize: 1024
+# Timeout: 900
+# Policies:
+#   - AWSLambdaBasicExecutionRole
+#   - Statement:
+#       - Effect: Allow
+#         Action: s3:ListBucket
+#         Resource: "arn:aws:s3:::*"
+#       - Effect: Allow
+#         Action: [s3:GetObject, s3:PutObject]
+#         Resource: "arn:aws:s3:::*/runs/*"
+# ---
+"""WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
+taken, planned, skipped or failed) and returns the summary that becomes the execution's output.
+
+Input: ``{"run", "plan", "copyCheck"}``. Output: the summary (see README, "Output").
+Raises SyncFailedError, with the counts and the report location, when any action failed.
+"""
+import json
+import logging
+
+from bucket_sync.batches import put_json
+from bucket_sync.clients import S3Clients
+from bucket_sync.errors import SyncFailedError
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, outcome, planned
+from bucket_sync.planner import PlanState
+from bucket_sync.requests import merge_counts
+from bucket_sync.run import SyncRun
+
+LOCATION_REQUESTS = {"GetBucketLocation": 2}
+"""FindSourceRegion and FindDestinationRegion make one request each."""
+
+logger = logging.getLogger()
+
+
+def held_deletes(run, work, copies_failed):
+    reason = (f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
+              "the next run deletes it")
+    return [{**line, "result": SKIPPED, "error": reason} for line in planned(run, work, "delete", SKIPPED)]
+
+
+def gather(run, plan, work, copies_failed):
+    """Every report line of the run and the S3 requests its workers made."""
+    lines, requests = [], []
+    if run.dry_run:
+        for kind in ("copy", "delete"):
+            lines += planned(run, work, kind, PLANNED)
+    else:
+        if plan.copy_batches:
+            copies = collect(run, work, "copy")
+            lines += copies.outcomes
+            requests += copies.requests
+        if plan.delete_batches:
+            if copies_failed:
+                lines += held_deletes(run, work, copies_failed)
+            else:
+                deletes = collect(run, work, "delete")
+                lines += deletes.outcomes
+                requests += deletes.requests
+    lines += planned(run, work, "skip", SKIPPED)
+    return lines, requests
+
+
+def summarize(run, plan, lines, requests, report_uri):
+    def count(action, result):
+        return sum(1 for line in lines if line["action"] == action and line["result"] == result)
+
+    return {
+        "runId": run.run_id, "source": run.source, "destination": run.destination, "prefix": run.prefix,
+        "startAfter": run.start_after, "dryRun": run.dry_run,
+        "copied": count("copy", COPIED), "deleted": count("delete", DELETED),
+        "unchanged": plan.totals.get("unchanged", 0),
+        "skipped": sum(1 for line in lines if line["result"] == SKIPPED),
+        "failed": sum(1 for line in lines if line["result"] == FAILED),
+        "toCopy": plan.totals.get("toCopy", 0), "toDelete": plan.totals.get("toDelete", 0),
+        "bytesCopied": sum(line["size"] for line in lines if line["result"] == COPIED),
+        "s3Requests": requests,
+        "report": report_uri,
+    }
+
+
+def handler(event, context):
+    run = SyncRun.from_json(event["run"])
+    plan = PlanState.from_json(event["plan"], run)
+    copy_check = event.get("copyCheck") or {}
+    clients = S3Clients()
+    work = clients.for_region("")
+    lines, worker_requests = gather(run, plan, work, copy_check.get("copiesFailed", 0))
+    report_uri = None
+    if lines:  # a sync with nothing to do writes nothing, and costs nothing beyond its listings
+        body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        work.put_object(Bucket=run.work_bucket, Key=run.report_key, Body=body.encode("utf-8"),
+                        ContentType="application/x-ndjson")
+        report_uri = f"s3://{run.work_bucket}/{run.report_key}"
+    requests = merge_counts(LOCATION_REQUESTS, plan.requests, copy_check.get("requests", {}), *worker_requests,
+                            clients.counter.snapshot())
+    summary = summarize(run, plan, lines, requests, report_uri)
+    logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
+    if summary["failed"]:
+        raise SyncFailedError(f"{summary['failed']} objects failed ({summary['copied']} copied, "
+                              f"{summary['deleted']} deleted); see the report at {report_uri}. "
+                              f"Summary: {json.dumps(summary)}")
+    return summary

@@ -1,0 +1,250 @@
+"""The deployed sync state machine on the embedded endpoint: real handlers, real executions, bucket state checked
+object by object afterwards."""
+import json
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from deploy import executions, pipeline
+from deploy.aws import make_clients
+from deploy.config import Config
+
+from .conftest import MIN_PART_BYTES, ROOT
+
+READ = BotoConfig(response_checksum_validation="when_required")
+AWKWARD_KEYS = ["caf\u00e9/\u00fc.txt", "cafe\u0301/u\u0308.txt", "a b+c%2F?.txt", "dir//x", "./../y", "folder/",
+                "emoji \U0001f600", "=eq=", "k" * 1024]
+
+
+@pytest.fixture(scope="module")
+def machine(endpoint):
+    """The repository's own project, deployed once for this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            patch.setenv(name, "testing")  # module scope: the per-test credentials fixture is not active yet
+        config = Config(app_name="e2e-sync", user_email="dev@example.com", region="us-east-1")
+        result = pipeline.deploy(pipeline.Project(ROOT), config, make_clients(config), lambda event: None)
+        yield next(m for m in result.state_machines if "-sync_buckets-" in m.name), config
+
+
+@pytest.fixture
+def s3(aws):
+    def client(region="us-east-1"):
+        return boto3.client("s3", region_name=region, config=READ)
+    return client
+
+
+@pytest.fixture
+def buckets(s3):
+    """A fresh source and destination pair for one test."""
+    def make(source_region="us-east-1", destination_region="us-east-1"):
+        tag = uuid.uuid4().hex[:8]
+        pair = []
+        for side, region in (("src", source_region), ("dst", destination_region)):
+            name = f"{side}-{tag}"
+            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3(region).create_bucket(Bucket=name, **extra)
+            pair.append(name)
+        return pair
+    return make
+
+
+def run(aws, machine, **fields):
+    sfn = aws("stepfunctions")
+    arn = executions.start(sfn, machine[0].arn, fields)
+    return executions.follow(sfn, arn, lambda state: None, sleep=lambda s: __import__("time").sleep(0.1))
+
+
+def contents(s3_client, bucket):
+    """Every object's key, size and ETag."""
+    found = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = (item["Size"], item["ETag"])
+    return found
+
+
+def put_multipart(client, bucket, key, parts=3, part_bytes=MIN_PART_BYTES, **extra):
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
+    done = []
+    for number in range(1, parts + 1):
+        body = bytes([number]) * (part_bytes if number < parts else part_bytes // 2)
+        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number,
+                                  Body=body)["ETag"]
+        done.append({"PartNumber": number, "ETag": etag})
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": done})
+
+
+def report_lines(s3_client, summary):
+    bucket, key = summary["report"][len("s3://"):].split("/", 1)
+    return [json.loads(line) for line in s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+
+
+def test_full_sync_copies_awkward_keys_and_multipart_layouts_and_deletes_orphans(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    for key in AWKWARD_KEYS:
+        client.put_object(Bucket=source, Key=key, Body=key.encode())
+    client.put_object(Bucket=source, Key="empty", Body=b"")
+    client.put_object(Bucket=source, Key="page.html", Body=b"<p>", ContentType="text/html",
+                      Metadata={"owner": "web"}, Tagging="team=web", StorageClass="STANDARD_IA")
+    put_multipart(client, source, "big.bin", ContentType="application/x-big", Metadata={"m": "1"})
+    client.put_object(Bucket=destination, Key="orphan", Body=b"x")
+    client.put_object(Bucket=destination, Key="empty", Body=b"different")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded, (result.error, result.cause)
+    assert contents(client, destination) == contents(client, source)
+    assert contents(client, destination)["big.bin"][1].endswith('-3"')  # same part layout, same ETag
+    page = client.head_object(Bucket=destination, Key="page.html")
+    assert (page["ContentType"], page["Metadata"], page.get("StorageClass")) == ("text/html", {"owner": "web"},
+                                                                                  "STANDARD_IA")
+    assert client.get_object_tagging(Bucket=destination, Key="page.html")["TagSet"] == [{"Key": "team",
+                                                                                         "Value": "web"}]
+    big = client.head_object(Bucket=destination, Key="big.bin")
+    assert (big["ContentType"], big["Metadata"]) == ("application/x-big", {"m": "1"})
+    for key in AWKWARD_KEYS:
+        assert client.get_object(Bucket=destination, Key=key)["Body"].read() == key.encode()
+    summary = result.output
+    assert (summary["copied"], summary["deleted"], summary["failed"]) == (len(AWKWARD_KEYS) + 3, 1, 0)
+    assert summary["bytesCopied"] == sum(size for size, _ in contents(client, source).values())
+    lines = report_lines(client, summary)
+    assert {(line["key"], line["action"], line["result"]) for line in lines} >= {
+        ("orphan", "delete", "deleted"), ("big.bin", "copy", "copied"), ("empty", "copy", "copied")}
+    assert summary["s3Requests"]["CopyObject"] == len(AWKWARD_KEYS) + 2
+    assert summary["s3Requests"]["UploadPartCopy"] == 3
+
+
+def test_a_second_sync_of_unchanged_buckets_copies_and_deletes_nothing_and_costs_only_listings(aws, machine, s3,
+                                                                                                 buckets):
+    source, destination = buckets()
+    client = s3()
+    for number in range(30):
+        client.put_object(Bucket=source, Key=f"k/{number:03d}", Body=b"x" * number)
+    put_multipart(client, source, "big.bin")
+    assert run(aws, machine, source=source, destination=destination).succeeded
+
+    again = run(aws, machine, source=source, destination=destination)
+
+    assert again.succeeded
+    summary = again.output
+    assert (summary["copied"], summary["deleted"], summary["unchanged"], summary["report"]) == (0, 0, 31, None)
+    assert summary["s3Requests"] == {"GetBucketLocation": 2, "ListObjectsV2": 2}
+
+
+def test_incremental_changes_are_copied_and_deletions_follow(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    for number in range(10):
+        client.put_object(Bucket=source, Key=f"f{number}", Body=b"v1")
+    assert run(aws, machine, source=source, destination=destination).succeeded
+    client.put_object(Bucket=source, Key="f1", Body=b"version two")
+    client.put_object(Bucket=source, Key="f2", Body=b"v3")
+    client.delete_object(Bucket=source, Key="f3")
+    client.put_object(Bucket=source, Key="new", Body=b"n")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded
+    assert (result.output["copied"], result.output["deleted"], result.output["unchanged"]) == (3, 1, 7)
+    assert contents(client, destination) == contents(client, source)
+
+
+def test_prefix_and_start_after_bound_the_scope_in_both_buckets(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    for key in ("a/1", "a/2", "a/3", "b/1"):
+        client.put_object(Bucket=source, Key=key, Body=b"new")
+    for key in ("a/0", "a/1", "a/9", "b/9", "c"):
+        client.put_object(Bucket=destination, Key=key, Body=b"old")
+    before = contents(client, destination)
+
+    result = run(aws, machine, source=source, destination=destination, prefix="a/", startAfter="a/1")
+
+    assert result.succeeded
+    after = contents(client, destination)
+    assert after["a/2"] == after["a/3"] == contents(client, source)["a/2"]  # in scope: copied
+    assert "a/9" not in after  # in scope, absent from the source: deleted
+    for key in ("a/0", "a/1", "b/9", "c"):  # out of scope: untouched, even orphans
+        assert after[key] == before[key]
+    assert "b/1" not in after
+
+
+def test_dry_run_decides_and_reports_but_changes_nothing(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    client.put_object(Bucket=source, Key="new", Body=b"n")
+    client.put_object(Bucket=destination, Key="orphan", Body=b"o")
+    before = contents(client, destination)
+
+    result = run(aws, machine, source=source, destination=destination, dryRun=True)
+
+    assert result.succeeded
+    assert contents(client, destination) == before
+    summary = result.output
+    assert (summary["dryRun"], summary["toCopy"], summary["toDelete"], summary["copied"], summary["deleted"]) == (
+        True, 1, 1, 0, 0)
+    assert sorted((line["key"], line["action"], line["result"]) for line in report_lines(client, summary)) == [
+        ("new", "copy", "planned"), ("orphan", "delete", "planned")]
+
+
+def test_buckets_in_different_regions_are_each_addressed_in_their_own(aws, machine, s3, buckets):
+    source, destination = buckets("eu-west-1", "ap-southeast-2")
+    put_multipart(s3("eu-west-1"), source, "big.bin")
+    s3("eu-west-1").put_object(Bucket=source, Key="small", Body=b"s")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded, result.cause
+    assert contents(s3("ap-southeast-2"), destination) == contents(s3("eu-west-1"), source)
+    assert s3("ap-southeast-2").get_bucket_location(Bucket=destination)["LocationConstraint"] == "ap-southeast-2"
+
+
+def test_many_small_rounds_hand_over_and_still_mirror_exactly(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    for number in range(25):
+        client.put_object(Bucket=source, Key=f"s/{number:02d}", Body=str(number).encode())
+    for number in range(0, 30, 3):
+        client.put_object(Bucket=destination, Key=f"s/{number:02d}x", Body=b"orphan")
+    settings = {"pageSize": 2, "maxKeysPerRound": 3, "copyBatchKeys": 2, "deleteBatchKeys": 2, "maxConcurrency": 2}
+
+    result = run(aws, machine, source=source, destination=destination, settings=settings)
+
+    assert result.succeeded, result.cause
+    assert contents(client, destination) == contents(client, source)
+    history = aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]
+    rounds = [e for e in history if e.get("stateEnteredEventDetails", {}).get("name") == "ListBucket"]
+    assert len(rounds) == 12  # 35 keys, 3 per round
+    assert (result.output["copied"], result.output["deleted"]) == (25, 10)
+
+
+def test_unknown_input_field_fails_the_execution_before_anything_is_written(aws, machine, s3, buckets):
+    source, destination = buckets()
+    s3().put_object(Bucket=source, Key="k", Body=b"k")
+    sfn = aws("stepfunctions")
+    arn = executions.start(sfn, machine[0].arn, {"source": source, "destinaton": destination})
+    result = executions.follow(sfn, arn, lambda state: None)
+    assert result.status == "FAILED" and result.error == "InvalidInputError"
+    assert "unknown field 'destinaton'" in result.cause
+    assert contents(s3(), destination) == {}
+
+
+def test_archived_objects_are_skipped_with_the_reason_not_failed(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    client.put_object(Bucket=source, Key="cold", Body=b"c", StorageClass="GLACIER")
+    client.put_object(Bucket=source, Key="warm", Body=b"w")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded
+    assert (result.output["copied"], result.output["skipped"], result.output["failed"]) == (1, 1, 0)
+    assert set(contents(client, destination)) == {"warm"}
+    [cold] = [line for line in report_lines(client, result.output) if line["key"] == "cold"]
+    assert cold["result"] == "skipped" and "GLACIER" in cold["reason"]
