@@ -45,8 +45,9 @@ def gather(run, plan, work, copies_failed):
     """Every report line of the run and the S3 requests its workers made."""
     lines, requests = [], []
     if run.dry_run:
-        for kind in ("copy", "delete"):
-            lines += planned(run, work, kind, PLANNED)
+        for kind, batches in (("copy", plan.copy_batches), ("delete", plan.delete_batches)):
+            if batches:
+                lines += planned(run, work, kind, PLANNED)
     else:
         if plan.copy_batches:
             copies = collect(run, work, "copy")
@@ -59,7 +60,8 @@ def gather(run, plan, work, copies_failed):
                 deletes = collect(run, work, "delete")
                 lines += deletes.outcomes
                 requests += deletes.requests
-    lines += planned(run, work, "skip", SKIPPED)
+    if plan.skip_batches:
+        lines += planned(run, work, "skip", SKIPPED)
     return lines, requests
 
 

@@ -20,7 +20,14 @@ Gaps bridged:
 5. StartExecution without a name gives the execution the name "None" (AWS generates a UUID), so every unnamed
    execution of a machine shares one ARN and ``$$.Execution.Name``. ``StepFunctionsParserBackend.start_execution``
    names it with a UUID, as AWS does.
-6. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
+6. S3 CopyObject and UploadPartCopy ignore ``x-amz-copy-source-if-match``, so a source that changed after it
+   was listed is copied anyway; AWS answers 412 PreconditionFailed. ``S3Response.copy_object`` and
+   ``S3Response.upload_part_copy`` check the header first.
+7. S3 HeadObject with ``partNumber`` answers with the part's own headers: the part's ETag (so ``If-Match`` with
+   the object's ETag always fails), no content type, no user metadata, no tag count. AWS answers with the
+   object's headers, ETag and ``If-Match`` included, and only the length, range and part count of the part.
+   ``S3Response.head_object`` heads the whole object, then describes the part.
+8. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
    interpreter calls Lambda on ``localhost:$MOTO_PORT``: ``configure`` sets both.
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and
@@ -32,13 +39,16 @@ import os
 import uuid
 from functools import lru_cache
 from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlparse
 
 import boto3
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.config import default_user_config
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.exceptions import PreconditionFailed, RangeNotSatisfiable
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
@@ -128,6 +138,66 @@ def _patch_execution_names() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
+def _copy_source(response: S3Response) -> Any:
+    """The source key a copy request names, parsed as moto's own copy handlers parse it."""
+    copy_source = response.headers.get("x-amz-copy-source")
+    if isinstance(copy_source, bytes):
+        copy_source = copy_source.decode("utf-8")
+    parsed = urlparse(copy_source)
+    bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+    version_id = parse_qs(parsed.query).get("versionId", [None])[0]
+    return response.backend.get_object(bucket, key, version_id=version_id)
+
+
+def _check_copy_source_if_match(response: S3Response) -> None:
+    expected = response.headers.get("x-amz-copy-source-if-match")
+    source = _copy_source(response) if expected else None
+    if source is not None and source.etag.strip('"') != expected.strip('"'):
+        raise PreconditionFailed("x-amz-copy-source-If-Match")
+
+
+def patch_s3_copy_semantics() -> None:
+    """Gaps 6 and 7: copy preconditions and HeadObject of a part, as AWS answers them. Also used in process by
+    the functional tests, which is why it is public."""
+    copy_object, upload_part_copy, head_object = (
+        S3Response.copy_object, S3Response.upload_part_copy, S3Response.head_object)
+
+    def checked_copy_object(self: S3Response) -> Any:
+        _check_copy_source_if_match(self)
+        return copy_object(self)
+
+    def checked_upload_part_copy(self: S3Response) -> Any:
+        _check_copy_source_if_match(self)
+        return upload_part_copy(self)
+
+    def head_part(self: S3Response, bucket_name: str, query: dict[str, Any], key_name: str,
+                  headers: dict[str, Any]) -> Any:
+        part_number = int(query.get("partNumber", [0])[0])
+        if not part_number:
+            return head_object(self, bucket_name, query, key_name, headers)
+        whole = {name: value for name, value in query.items() if name != "partNumber"}
+        status, response_headers, body = head_object(self, bucket_name, whole, key_name, headers)
+        if status != 200:
+            return status, response_headers, body
+        key = self.backend.get_object(bucket_name, key_name, version_id=query.get("versionId", [None])[0])
+        if key.multipart:
+            numbers = key.multipart.partlist
+            first_byte = sum(key.multipart.parts[number].size for number in numbers if number < part_number)
+            size = key.multipart.parts[part_number].size
+            response_headers["x-amz-mp-parts-count"] = str(len(numbers))
+        elif part_number == 1:
+            first_byte, size = 0, key.size
+        else:
+            raise RangeNotSatisfiable
+        response_headers["content-length"] = str(size)
+        response_headers["content-range"] = f"bytes {first_byte}-{first_byte + size - 1}/{key.size}"
+        return 206, response_headers, body
+
+    S3Response.copy_object = checked_copy_object  # type: ignore[method-assign]
+    S3Response.upload_part_copy = checked_upload_part_copy  # type: ignore[method-assign]
+    S3Response.head_object = head_part  # type: ignore[method-assign]
+
+
 def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
     def invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
         if event is None or event == {}:
@@ -163,4 +233,5 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     _patch_change_set_outputs()
     _patch_secure_transport()
     _patch_execution_names()
+    patch_s3_copy_semantics()
     _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")
