@@ -40,7 +40,8 @@ def copy_one(item, run, clients, settings):
         return outcome(item, "copy", SKIPPED, str(error))
     except SyncError as error:
         return outcome(item, "copy", FAILED, f"{type(error).__name__}: {error}")
-    return outcome(item, "copy", COPIED, etag=result.destination_etag, multipart=result.multipart)
+    return outcome(item, "copy", COPIED, sourceEtag=item["entry"]["etag"], etag=result.destination_etag,
+                   multipart=result.multipart)
 
 
 def handler(event, context):

@@ -24,7 +24,8 @@ import logging
 from bucket_sync.batches import put_json
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
-from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, outcome, planned
+from bucket_sync.etag_pairs import record
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, planned
 from bucket_sync.planner import PlanState
 from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun
@@ -98,6 +99,10 @@ def handler(event, context):
         report_uri = f"s3://{run.work_bucket}/{run.report_key}"
     requests = merge_counts(LOCATION_REQUESTS, plan.requests, copy_check.get("requests", {}), *worker_requests,
                             clients.counter.snapshot())
+    pairs = [(line["key"], line["sourceEtag"], line["etag"]) for line in lines
+             if line["result"] == COPIED and line.get("etag") and line["etag"] != line.get("sourceEtag")]
+    if record(work, run.work_bucket, run.destination, run.run_id, pairs):
+        requests = merge_counts(requests, {"PutObject": 1})
     summary = summarize(run, plan, lines, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     if summary["failed"]:

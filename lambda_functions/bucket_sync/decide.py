@@ -7,7 +7,7 @@ it would delete objects that exist.
 """
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .listing import Entry
 
@@ -29,11 +29,20 @@ class Reason(str, Enum):
     SOURCE_NEWER = "source modified after destination (metadata may differ)"
     ORPHANED = "absent from source"
     SAME = "same size and ETag"
+    SAME_AS_COPIED = "same size, and the ETags are the pair recorded when this sync copied it (e.g. SSE-KMS)"
     ARCHIVED = "archived in {storage_class}, not restored: restore it to copy it"
 
 
 class ListingOrderError(Exception):
     """A listing was not in S3's key order; deciding from it could delete objects that exist."""
+
+
+RecordedPairs = Callable[[str], "tuple[str, str] | None"]
+"""(source ETag, destination ETag) of the last copy this sync made of a key, when the two differed."""
+
+
+def _nothing_recorded(key: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,24 +59,30 @@ def sort_key(key: str) -> bytes:
     return key.encode("utf-8", "surrogatepass")
 
 
-def compare(source: Entry, destination: Entry) -> Decision:
-    """One key in both buckets: equal when size and ETag match and the source is not newer."""
+def compare(source: Entry, destination: Entry, recorded: RecordedPairs = _nothing_recorded) -> Decision:
+    """One key in both buckets: equal when size and ETag match (or the ETags are the pair this sync's own copy
+    produced, as SSE-KMS objects' are) and the source is not newer."""
     if source.size != destination.size:
         return Decision(source.key, Action.COPY, Reason.SIZE_DIFFERS.value, source, destination)
+    same = Reason.SAME
     if source.etag != destination.etag:
-        return Decision(source.key, Action.COPY, Reason.CONTENT_DIFFERS.value, source, destination)
+        # Only now, for a key whose ETags differ at equal size, is the record looked at.
+        if recorded(source.key) != (source.etag, destination.etag):
+            return Decision(source.key, Action.COPY, Reason.CONTENT_DIFFERS.value, source, destination)
+        same = Reason.SAME_AS_COPIED
     if source.last_modified > destination.last_modified:
         return Decision(source.key, Action.COPY, Reason.SOURCE_NEWER.value, source, destination)
-    return Decision(source.key, Action.UNCHANGED, Reason.SAME.value, source, destination)
+    return Decision(source.key, Action.UNCHANGED, same.value, source, destination)
 
 
-def copy_or_skip(source: Entry, destination: Entry | None) -> Decision:
+def copy_or_skip(source: Entry, destination: Entry | None,
+                 recorded: RecordedPairs = _nothing_recorded) -> Decision:
     if source.storage_class in ARCHIVED_STORAGE_CLASSES:
         reason = Reason.ARCHIVED.value.format(storage_class=source.storage_class)
         return Decision(source.key, Action.SKIP, reason, source, destination)
     if destination is None:
         return Decision(source.key, Action.COPY, Reason.MISSING.value, source, None)
-    return compare(source, destination)
+    return compare(source, destination, recorded)
 
 
 def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:
@@ -80,7 +95,8 @@ def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:
         yield entry
 
 
-def march(source: Iterable[Entry], destination: Iterable[Entry]) -> Iterator[Decision]:
+def march(source: Iterable[Entry], destination: Iterable[Entry],
+          recorded: RecordedPairs = _nothing_recorded) -> Iterator[Decision]:
     """Walk both sorted listings together and decide every key, in key order, lazily."""
     sources, destinations = _ordered(source, "source"), _ordered(destination, "destination")
     src, dst = next(sources, None), next(destinations, None)
@@ -92,7 +108,7 @@ def march(source: Iterable[Entry], destination: Iterable[Entry]) -> Iterator[Dec
             yield Decision(dst.key, Action.DELETE, Reason.ORPHANED.value, None, dst)
             dst = next(destinations, None)
         else:
-            yield copy_or_skip(src, dst)
+            yield copy_or_skip(src, dst, recorded)
             src, dst = next(sources, None), next(destinations, None)
 
 

@@ -6,11 +6,12 @@ and returns counts; it never copies or deletes anything itself. Unchanged keys c
 LIST pages, and a round with nothing to do writes nothing.
 """
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from .batches import decision_to_json, put_json
 from .decide import Action, Decision, march
+from .etag_pairs import RecordedPairs
 from .listing import list_entries
 from .run import SyncRun
 
@@ -89,7 +90,8 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
     source = list_entries(source_s3, run.source, run.prefix, start, settings.page_size)
     destination = list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size)
     cursor, done, decided = start, True, 0
-    for decision in march(source, destination):
+    recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
+    for decision in march(source, destination, recorded):
         _count(totals, decision)
         if decision.action in writers:
             writers[decision.action].add(decision)

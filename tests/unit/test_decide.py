@@ -49,6 +49,32 @@ def test_march(source, destination, expected):
     assert [(d.key, d.action, d.reason) for d in march(source, destination)] == expected
 
 
+PAIR = {"k": ('"kms-source"', '"kms-destination"')}
+
+
+@pytest.mark.parametrize(("source", "destination", "expected"), [
+    pytest.param(entry("k", etag='"kms-source"'), entry("k", etag='"kms-destination"', modified=T1),
+                 (Action.UNCHANGED, Reason.SAME_AS_COPIED.value), id="recorded-pair-is-unchanged"),
+    pytest.param(entry("k", etag='"kms-source-2"'), entry("k", etag='"kms-destination"', modified=T1),
+                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="source-changed-breaks-the-pair"),
+    pytest.param(entry("k", etag='"kms-source"'), entry("k", etag='"other"', modified=T1),
+                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="destination-changed-breaks-the-pair"),
+    pytest.param(entry("k", etag='"kms-source"', modified=T1), entry("k", etag='"kms-destination"'),
+                 (Action.COPY, Reason.SOURCE_NEWER.value), id="recorded-pair-but-source-newer"),
+    pytest.param(entry("k", size=2, etag='"kms-source"'), entry("k", etag='"kms-destination"', modified=T1),
+                 (Action.COPY, Reason.SIZE_DIFFERS.value), id="recorded-pair-but-size-differs"),
+])
+def test_recorded_etag_pairs(source, destination, expected):
+    [decision] = march([source], [destination], PAIR.get)
+    assert (decision.action, decision.reason) == expected
+
+
+def test_records_are_not_consulted_for_keys_whose_etags_match():
+    looked_up = []
+    list(march([entry("a"), entry("b", size=2)], [entry("a"), entry("b")], lambda key: looked_up.append(key)))
+    assert looked_up == []
+
+
 @pytest.mark.parametrize("side", ["source", "destination"])
 def test_an_out_of_order_listing_fails_loudly_instead_of_deleting(side):
     unordered = [entry("b"), entry("a")]
