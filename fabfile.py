@@ -111,7 +111,7 @@ def sync(c, source, destination, prefix="", start_after="", dry_run=False, json=
     if json:
         print(executions.output_json(result))
     if not result.succeeded:
-        raise Exit(f"Sync {result.status.lower()}: {result.error}: {result.cause}")
+        raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result)}")
 
 
 @task

@@ -80,8 +80,8 @@ def change_source() -> None:
 def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
     from local_endpoint.server import Endpoint
 
+    from . import executions
     from .console import run_sync
-    from .executions import sync_input
 
     endpoint = Endpoint(port=0)
     url = endpoint.start_in_thread()
@@ -94,7 +94,7 @@ def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
             say(f"Deployed stack {DEMO_CONFIG.stack_name}; state machine {machine.name}")
             fill_demo_buckets()
             say(f"Filled {SOURCE} ({SOURCE_REGION}) and {DESTINATION} ({DESTINATION_REGION})")
-            document = sync_input(SOURCE, DESTINATION)
+            document = executions.sync_input(SOURCE, DESTINATION)
             steps = [("1. First sync: copy everything missing or different, delete what the source lacks", None),
                      ("2. Incremental sync after rewriting, adding and deleting a few source objects", change_source),
                      ("3. No-op sync: nothing changed, so nothing is copied or deleted", None)]
@@ -104,7 +104,8 @@ def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
                 say(f"\n{title}")
                 outcome = run_sync(clients.stepfunctions, machine.arn, document)
                 if not outcome.succeeded:
-                    raise DeployError(f"the demo sync {outcome.status.lower()}: {outcome.error}: {outcome.cause}")
+                    raise DeployError(f"the demo sync {outcome.status.lower()}: "
+                                      f"{executions.failure_message(outcome)}")
     finally:
         endpoint.stop()
         say("Endpoint stopped")

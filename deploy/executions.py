@@ -79,6 +79,15 @@ def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
         sleep(POLL_SECONDS)
 
 
+def failure_message(result: ExecutionResult) -> str:
+    """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace."""
+    try:
+        cause = json.loads(result.cause or "")["errorMessage"]
+    except (ValueError, KeyError, TypeError):
+        cause = result.cause or "no cause given"
+    return f"{result.error or result.status}: {cause}"
+
+
 def failure_summary(result: ExecutionResult) -> dict[str, Any] | None:
     """The summary a failed sync put in its cause (SyncFailedError carries it), if there is one."""
     try:

@@ -92,3 +92,54 @@ def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
     [request] = [line.split("\t") for line in log.read_text().splitlines()]
     assert request[1:3] == ["PUT", request[2]] and request[3] == "/ctrl-c" and request[5] == "200"
     assert request[6:] == ["s3", "CreateBucket"]
+
+
+@pytest.fixture
+def repo_project(tmp_path):
+    """This repository's own functions and state machine, with a config of its own, outside the repository."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    shutil.copy(ROOT / "fabfile.py", project / "fabfile.py")
+    for name in ("deploy", "local_endpoint", "lambda_functions", "state_machines"):
+        (project / name).symlink_to(ROOT / name)
+    (project / "fabfile_config.py").write_text(CONFIG.format(app="cli-sync"))
+    return project
+
+
+def test_sync_prints_progress_and_summary_and_json_on_the_last_line(repo_project, endpoint):
+    import boto3
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    s3.create_bucket(Bucket="cli-source")
+    s3.create_bucket(Bucket="cli-destination")
+    s3.put_object(Bucket="cli-source", Key="a b+c.txt", Body=b"abc")
+
+    shown = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination",
+                endpoint_url=endpoint.url)
+    assert shown.returncode == 0, shown.stderr
+    assert "  ListBucket" in shown.stdout and "Sync succeeded:" in shown.stdout
+    assert "copied       1" in shown.stdout
+
+    machine = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination", "--json",
+                  endpoint_url=endpoint.url)
+    assert machine.returncode == 0, machine.stderr
+    summary = json.loads(machine.stdout.strip().splitlines()[-1])
+    assert (summary["copied"], summary["unchanged"]) == (0, 1)
+    assert s3.get_object(Bucket="cli-destination", Key="a b+c.txt")["Body"].read() == b"abc"
+
+
+def test_sync_refuses_bad_input_before_starting_anything(repo_project, endpoint):
+    ran = fab(repo_project, "sync", "--source", "Not_A_Bucket", "--destination", "cli-destination",
+              endpoint_url=endpoint.url)
+    assert ran.returncode == 1
+    assert "'source' is 'Not_A_Bucket', which is not a valid bucket name" in ran.stderr
+    assert "Nothing was started" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_failed_sync_exits_non_zero_with_the_named_error(repo_project, endpoint):
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    ran = fab(repo_project, "sync", "--source", "no-such-bucket-anywhere", "--destination", "cli-destination",
+              endpoint_url=endpoint.url)
+    assert ran.returncode == 1
+    assert "Sync failed: BucketNotFoundError" in ran.stderr
+    assert "bucket 'no-such-bucket-anywhere' does not exist" in ran.stderr
