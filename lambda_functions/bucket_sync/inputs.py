@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 
 from .errors import InvalidInputError
-from .run import Settings, SyncRun
+from .run import Settings, SyncRun, camel_case
 
 FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "settings"}
 MAX_KEY_BYTES = 1024
@@ -69,7 +69,7 @@ def parse_input(event: Any, run_id: str, work_bucket: str) -> SyncRun:
 def parse_settings(value: Any) -> Settings:
     if not isinstance(value, dict):
         raise InvalidInputError("'settings' must be an object of tuning values")
-    known = {_camel(f.name): f.name for f in fields(Settings)}
+    known = {camel_case(f.name): f.name for f in fields(Settings)}
     values = {}
     for key, setting in value.items():
         if key not in known:
@@ -81,8 +81,3 @@ def parse_settings(value: Any) -> Settings:
     if values.get("page_size", 1) > 1000 or values.get("delete_batch_keys", 1) > 1000:
         raise InvalidInputError("settings 'pageSize' and 'deleteBatchKeys' are at most 1000, S3's limits")
     return Settings(**values)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

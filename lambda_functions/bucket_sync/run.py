@@ -34,7 +34,7 @@ class Settings:
     """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {_camel(k): v for k, v in asdict(self).items()}
+        return {camel_case(k): v for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Settings":
@@ -56,7 +56,7 @@ class SyncRun:
     settings: Settings = field(default_factory=Settings)
 
     def to_json(self) -> dict[str, Any]:
-        data = {_camel(k): v for k, v in asdict(self).items()}
+        data = {camel_case(k): v for k, v in asdict(self).items()}
         data["settings"] = self.settings.to_json()
         return data
 
@@ -97,7 +97,7 @@ def result_key_for(plan_key: str) -> str:
     return plan_key.replace("/plan/", "/results/", 1)
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
