@@ -106,6 +106,7 @@ def sync(c, source, destination, prefix="", start_after="", dry_run=False, json=
         document = executions.sync_input(source, destination, prefix, start_after, dry_run)
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
+        executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
         result = run_sync(clients.stepfunctions, machine.arn, document, quiet=json)
     if json:

@@ -56,6 +56,18 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
     return document
 
 
+def check_buckets(s3: Any, document: dict[str, Any]) -> None:
+    """The buckets' checks of FindSourceRegion and FindDestinationRegion, made here with the user's credentials."""
+    from lambda_functions.bucket_sync.buckets import bucket_region
+    from lambda_functions.bucket_sync.errors import SyncError
+
+    for side in ("source", "destination"):
+        try:
+            bucket_region(s3, document[side])
+        except SyncError as error:
+            raise SyncInputError(f"{side}: {error}. Nothing was started.") from None
+
+
 def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
 

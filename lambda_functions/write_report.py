@@ -30,7 +30,7 @@ from bucket_sync.planner import PlanState
 from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun
 
-LOCATION_REQUESTS = {"GetBucketLocation": 2}
+LOCATION_REQUESTS = {"HeadBucket": 2}
 """FindSourceRegion and FindDestinationRegion make one request each."""
 
 logger = logging.getLogger()

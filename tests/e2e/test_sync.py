@@ -134,7 +134,7 @@ def test_a_second_sync_of_unchanged_buckets_copies_and_deletes_nothing_and_costs
     assert again.succeeded
     summary = again.output
     assert (summary["copied"], summary["deleted"], summary["unchanged"], summary["report"]) == (0, 0, 31, None)
-    assert summary["s3Requests"] == {"GetBucketLocation": 2, "ListObjectsV2": 2}
+    assert summary["s3Requests"] == {"HeadBucket": 2, "ListObjectsV2": 2}
 
 
 def test_incremental_changes_are_copied_and_deletions_follow(aws, machine, s3, buckets):
@@ -267,3 +267,11 @@ def test_copies_whose_etag_differs_are_recorded_so_the_next_run_leaves_them_alon
     client.put_object(Bucket=source, Key="relaid", Body=b"changed" * 500)
     third = run(aws, machine, source=source, destination=destination, settings=settings)
     assert third.output["copied"] == 1  # a changed source breaks the recorded pair
+
+
+def test_a_missing_source_bucket_fails_the_execution_with_a_named_error(aws, machine, s3, buckets):
+    _, destination = buckets()
+    result = run(aws, machine, source="no-such-bucket-here", destination=destination)
+    assert (result.status, result.error) == ("FAILED", "BucketNotFoundError")
+    assert "bucket 'no-such-bucket-here' does not exist" in result.cause
+    assert contents(s3(), destination) == {}

@@ -1,0 +1,225 @@
+"""Checking a sync's input: every rejection named (the message names the field and says what to do), then the
+shapes that are accepted and what they become. Pure: no AWS."""
+import json
+
+import pytest
+
+import validate_input
+from bucket_sync.errors import InvalidInputError
+from bucket_sync.inputs import parse_input
+from bucket_sync.run import Settings, SyncRun
+
+RUN_ID, WORK_BUCKET = "exec-1", "deployment-bucket"
+VALID = {"source": "my-data", "destination": "my-data-copy"}
+
+
+def event(**fields):
+    """A valid input with ``fields`` changed; a field given as ``...`` is left out."""
+    return {name: value for name, value in {**VALID, **fields}.items() if value is not ...}
+
+
+def settings(**values):
+    return event(settings=values)
+
+
+# Every case: the input, then fragments the message must contain: the field's name, then what to do.
+REJECTED = [
+    pytest.param(None, ["JSON object", '"source": "my-bucket"'], id="not-an-object"),
+    pytest.param(["my-data", "my-data-copy"], ["JSON object"], id="a-list"),
+    # Fields
+    pytest.param(event(destination=..., destinaton="my-data-copy"), ["'destinaton'", "check the spelling"],
+                 id="unknown-field-typo-destinaton"),
+    pytest.param(event(Source="x"), ["'Source'", "check the spelling"], id="unknown-field-wrong-case"),
+    pytest.param(event(source=...), ["'source' is missing", "give the source bucket's name"], id="source-missing"),
+    pytest.param(event(source=""), ["'source' is missing", "give the source bucket's name"], id="source-empty"),
+    pytest.param(event(source=None), ["'source' is missing"], id="source-null"),
+    pytest.param(event(destination=...), ["'destination' is missing", "give the destination bucket's name"],
+                 id="destination-missing"),
+    pytest.param(event(destination=""), ["'destination' is missing", "give the destination bucket's name"],
+                 id="destination-empty"),
+    pytest.param(event(source=123), ["'source' must be a string", "not int"], id="source-number"),
+    pytest.param(event(destination=["b"]), ["'destination' must be a string", "not list"], id="destination-list"),
+    pytest.param(event(destination={"name": "b"}), ["'destination' must be a string", "not dict"],
+                 id="destination-object"),
+    # Bucket names S3 rejects
+    pytest.param(event(source="My-Data"), ["'source' is 'My-Data'", "lower case"], id="source-uppercase"),
+    pytest.param(event(destination="ab"), ["'destination' is 'ab'", "3 to 63 characters"], id="too-short"),
+    pytest.param(event(destination="a" * 64), ["'destination'", "3 to 63 characters"], id="too-long"),
+    pytest.param(event(source="s3://my-data"), ["'source'", "not an s3:// URL or ARN"], id="s3-url"),
+    pytest.param(event(source="arn:aws:s3:::my-data"), ["'source'", "not an s3:// URL or ARN"], id="arn"),
+    pytest.param(event(source="my_data"), ["'source'", "letters, digits, '.' and '-'"], id="underscore"),
+    pytest.param(event(source="-my-data"), ["'source'", "starting and ending with a letter or digit"],
+                 id="leading-hyphen"),
+    pytest.param(event(source="my-data."), ["'source'", "starting and ending with a letter or digit"],
+                 id="trailing-dot"),
+    pytest.param(event(destination="192.168.5.4"), ["'destination'", "must not look like an IP address"],
+                 id="ip-address"),
+    pytest.param(event(destination="my..data"), ["'destination'", "must not contain '..'"], id="double-dot"),
+    pytest.param(event(destination="my.-data"), ["'destination'", "'.-'"], id="dot-hyphen"),
+    pytest.param(event(destination="my-.data"), ["'destination'", "'-.'"], id="hyphen-dot"),
+    pytest.param(event(destination="my-data"), ["'source' and 'destination' are the same bucket",
+                                                "Name two different buckets"], id="same-bucket-twice"),
+    # Scope
+    pytest.param(event(prefix="é" * 513), ["'prefix'", "1024 bytes in UTF-8"], id="prefix-1026-bytes"),
+    pytest.param(event(prefix="€" * 400), ["'prefix'", "1024 bytes in UTF-8"],
+                 id="prefix-400-chars-of-3-bytes"),
+    pytest.param(event(startAfter="k" * 1025), ["'startAfter'", "1024 bytes in UTF-8"], id="startAfter-1025-bytes"),
+    pytest.param(event(startAfter="€" * 400), ["'startAfter'", "1024 bytes in UTF-8"],
+                 id="startAfter-400-chars-of-3-bytes"),
+    pytest.param(event(prefix=7), ["'prefix' must be a string", "not int"], id="prefix-number"),
+    pytest.param(event(startAfter=None), ["'startAfter' must be a string"], id="startAfter-null"),
+    # dryRun
+    pytest.param(event(dryRun="true"), ["'dryRun' must be true or false", "'true'"], id="dryRun-string"),
+    pytest.param(event(dryRun=1), ["'dryRun' must be true or false", "not 1"], id="dryRun-one"),
+    pytest.param(event(dryRun=None), ["'dryRun' must be true or false"], id="dryRun-null"),
+    # settings
+    pytest.param(event(settings=[]), ["'settings' must be an object"], id="settings-list"),
+    pytest.param(event(settings=None), ["'settings' must be an object"], id="settings-null"),
+    pytest.param(settings(pagesize=10), ["unknown setting 'pagesize'", "pageSize"], id="unknown-setting"),
+    pytest.param(settings(pageSize="10"), ["'pageSize' must be a whole number"], id="setting-string"),
+    pytest.param(settings(copyBatchKeys=1.5), ["'copyBatchKeys' must be a whole number"], id="setting-fraction"),
+    pytest.param(settings(copyBatchKeys=10.0), ["'copyBatchKeys' must be a whole number"], id="setting-float"),
+    pytest.param(settings(copyThreads=True), ["'copyThreads' must be a whole number"], id="setting-boolean"),
+    pytest.param(settings(copyBatchBytes=0), ["'copyBatchBytes'", "at least 1"], id="setting-zero"),
+    pytest.param(settings(deleteBatchKeys=-1), ["'deleteBatchKeys'", "at least 1"], id="setting-negative"),
+    pytest.param(settings(maxKeysPerRound=-1), ["'maxKeysPerRound'", "at least 0"],
+                 id="maxKeysPerRound-negative"),
+    pytest.param(settings(pageSize=1001), ["'pageSize'", "at most 1000"], id="pageSize-over-1000"),
+    pytest.param(settings(deleteBatchKeys=1001), ["'deleteBatchKeys'", "at most 1000"],
+                 id="deleteBatchKeys-over-1000"),
+]
+
+
+@pytest.mark.parametrize("given, fragments", REJECTED)
+def test_rejected_input_names_the_field_and_what_to_do(given, fragments):
+    with pytest.raises(InvalidInputError) as raised:
+        parse_input(given, RUN_ID, WORK_BUCKET)
+
+    message = str(raised.value)
+    assert [fragment for fragment in fragments if fragment not in message] == [], message
+
+
+def rejection(given):
+    """The message parse_input raises for ``given``, or None when it accepts it."""
+    try:
+        parse_input(given, RUN_ID, WORK_BUCKET)
+    except InvalidInputError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: bucket_sync/inputs.py BUCKET_NAME ends in '$', which in Python also matches just before a trailing "
+    "newline, so 'my-data\\n' passes bucket_name_problem and the run goes on to a bucket lookup; "
+    "use re.fullmatch or \\Z"))
+def test_a_bucket_name_with_a_trailing_newline_is_rejected():
+    message = rejection(event(destination="my-data\n"))
+
+    assert message is not None and "'destination'" in message
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("xn--my-data", id="prefix-xn--"),
+    pytest.param("sthree-my-data", id="prefix-sthree-"),
+    pytest.param("my-data-s3alias", id="suffix-s3alias"),
+    pytest.param("my-data--ol-s3", id="suffix--ol-s3"),
+])
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: bucket_sync/inputs.py bucket_name_problem does not check the prefixes and suffixes S3 reserves "
+    "(xn--, sthree-, -s3alias, --ol-s3), though the README promises InvalidInputError for any name S3 would "
+    "reject; such a run fails later, at FindSourceRegion/FindDestinationRegion, with BucketNotFoundError"))
+def test_bucket_names_with_reserved_prefixes_or_suffixes_are_rejected(name):
+    message = rejection(event(destination=name))
+
+    assert message is not None and "'destination'" in message
+
+
+# Accepted
+
+def test_defaults_are_applied():
+    run = parse_input(dict(VALID), RUN_ID, WORK_BUCKET)
+
+    assert run == SyncRun(run_id=RUN_ID, source="my-data", destination="my-data-copy", prefix="", start_after="",
+                          dry_run=False, source_region="", destination_region="", work_bucket=WORK_BUCKET,
+                          settings=Settings())
+
+
+def test_every_field_given():
+    run = parse_input(event(prefix="photos/2024/", startAfter="photos/2024/b", dryRun=True,
+                            settings={"pageSize": 2, "copyBatchKeys": 3, "copyBatchBytes": 4, "deleteBatchKeys": 5,
+                                      "maxKeysPerRound": 6, "multipartThresholdBytes": 7, "copyThreads": 8,
+                                      "maxConcurrency": 9}),
+                      RUN_ID, WORK_BUCKET)
+
+    assert (run.prefix, run.start_after, run.dry_run) == ("photos/2024/", "photos/2024/b", True)
+    assert run.settings == Settings(page_size=2, copy_batch_keys=3, copy_batch_bytes=4, delete_batch_keys=5,
+                                    max_keys_per_round=6, multipart_threshold_bytes=7, copy_threads=8,
+                                    max_concurrency=9)
+
+
+@pytest.mark.parametrize("given, expected", [
+    pytest.param({}, Settings(), id="empty-settings"),
+    pytest.param({"maxKeysPerRound": 0}, Settings(max_keys_per_round=0), id="maxKeysPerRound-zero-means-time"),
+    pytest.param({"pageSize": 1000, "deleteBatchKeys": 1000}, Settings(page_size=1000, delete_batch_keys=1000),
+                 id="s3-limits-exactly"),
+    pytest.param({"pageSize": 1, "copyBatchKeys": 1}, Settings(page_size=1, copy_batch_keys=1), id="minimums"),
+    pytest.param({"copyBatchBytes": 50 * 1024**3}, Settings(copy_batch_bytes=50 * 1024**3), id="big-numbers"),
+])
+def test_settings_are_parsed(given, expected):
+    assert parse_input(event(settings=given), RUN_ID, WORK_BUCKET).settings == expected
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("abc", id="3-characters"),
+    pytest.param("a" * 63, id="63-characters"),
+    pytest.param("my.data.2024", id="dots"),
+    pytest.param("1-2-3", id="digits"),
+    pytest.param("192.168.5.x", id="almost-an-ip-address"),
+])
+def test_valid_bucket_names_are_accepted(name):
+    assert parse_input(event(destination=name), RUN_ID, WORK_BUCKET).destination == name
+
+
+@pytest.mark.parametrize("field, value", [
+    pytest.param("prefix", "é" * 512, id="prefix-1024-bytes"),
+    pytest.param("startAfter", "k" * 1024, id="startAfter-1024-bytes"),
+    pytest.param("prefix", "a b+c%2F?//../", id="prefix-awkward"),
+    pytest.param("startAfter", "cafe\u0301", id="startAfter-nfd-kept-as-given"),
+])
+def test_scope_up_to_1024_bytes_is_kept_exactly(field, value):
+    run = parse_input(event(**{field: value}), RUN_ID, WORK_BUCKET)
+
+    assert run.to_json()[field] == value
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_dry_run_booleans(dry_run):
+    assert parse_input(event(dryRun=dry_run), RUN_ID, WORK_BUCKET).dry_run is dry_run
+
+
+def test_run_round_trips_through_json():
+    run = parse_input(event(prefix="é/", startAfter="é/a b", dryRun=True,
+                            settings={"copyBatchKeys": 2, "maxKeysPerRound": 5}), RUN_ID, WORK_BUCKET)
+    run = run.with_regions("eu-west-1", "us-east-1")
+
+    data = json.loads(json.dumps(run.to_json()))
+
+    assert data == {"runId": RUN_ID, "source": "my-data", "destination": "my-data-copy", "prefix": "é/",
+                    "startAfter": "é/a b", "dryRun": True, "sourceRegion": "eu-west-1",
+                    "destinationRegion": "us-east-1", "workBucket": WORK_BUCKET,
+                    "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5}}
+    assert SyncRun.from_json(data) == run
+
+
+def test_the_handler_validates_the_execution_input_into_a_run(monkeypatch):
+    monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK_BUCKET)
+
+    output = validate_input.handler({"runId": RUN_ID, "input": event(dryRun=True)}, None)
+
+    assert SyncRun.from_json(output["run"]) == SyncRun(RUN_ID, "my-data", "my-data-copy", dry_run=True,
+                                                       work_bucket=WORK_BUCKET)
+
+
+def test_the_handler_raises_the_named_error_for_bad_input():
+    with pytest.raises(InvalidInputError, match="'destinaton'"):
+        validate_input.handler({"runId": RUN_ID, "input": {"source": "my-data", "destinaton": "b"}}, None)
