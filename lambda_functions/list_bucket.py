@@ -9,12 +9,15 @@
 #         Action: s3:ListBucket
 #         Resource: "arn:aws:s3:::*"
 #       - Effect: Allow
-#         Action: s3:PutObject
+#         Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]
 #         Resource: "arn:aws:s3:::*/runs/*"
+#       - Effect: Allow
+#         Action: s3:GetObject
+#         Resource: "arn:aws:s3:::*/etag-pairs/*"
 # ---
 """ListBucket (the PlanSync loop's body): decide keys from the cursor until done or out of time.
 
-Input: ``{"run": {...}, "plan": {...} | null}``. Output: the next plan state ``{"cursor", "done", "rounds",
+Input: ``{"run": {...}, "plan": {...} | null, "attempt": <the state's retry count>}``. Output: the next plan state ``{"cursor", "done", "rounds",
 "copyBatches", "deleteBatches", "skipBatches", "totals", "requests"}``; the state machine calls again until
 ``done``. Each call stops HANDOVER_SECONDS before its timeout, so no bucket is too big for a round.
 """
@@ -41,6 +44,7 @@ def handler(event, context):
         destination_s3=clients.for_region(run.destination_region),
         work_s3=clients.for_region(""),
         out_of_time=lambda: context.get_remaining_time_in_millis() < HANDOVER_SECONDS * 1000,
+        attempt=event.get("attempt", 0),
     )
     requests = merge_counts(next_state.requests, clients.counter.snapshot())
     logger.info("round %d of %s: cursor %r done=%s totals=%s", next_state.rounds, run.run_id, next_state.cursor,

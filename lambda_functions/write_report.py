@@ -100,13 +100,13 @@ def handler(event, context):
     requests = merge_counts(LOCATION_REQUESTS, plan.requests, copy_check.get("requests", {}), *worker_requests,
                             clients.counter.snapshot())
     pairs = [(line["key"], line["sourceEtag"], line["etag"]) for line in lines
-             if line["result"] == COPIED and line.get("etag") and line["etag"] != line.get("sourceEtag")]
+             if line["result"] == COPIED and line.get("sourceEtag") and line["etag"] != line["sourceEtag"]]
     if record(work, run.work_bucket, run.destination, run.run_id, pairs):
         requests = merge_counts(requests, {"PutObject": 1})
     summary = summarize(run, plan, lines, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     if summary["failed"]:
-        raise SyncFailedError(f"{summary['failed']} objects failed ({summary['copied']} copied, "
+        raise SyncFailedError(f"{summary['failed']} object(s) failed ({summary['copied']} copied, "
                               f"{summary['deleted']} deleted); see the report at {report_uri}. "
                               f"Summary: {json.dumps(summary)}")
     return summary

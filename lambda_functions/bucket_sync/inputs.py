@@ -12,19 +12,26 @@ from .run import Settings, SyncRun, camel_case
 
 FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "settings"}
 MAX_KEY_BYTES = 1024
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
+
+
+RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", ".mrap", "--table-s3")
 
 
 def bucket_name_problem(name: str) -> str | None:
     """Why S3 would reject ``name`` as a bucket name, or None."""
-    if not BUCKET_NAME.match(name):
+    if not BUCKET_NAME.fullmatch(name):
         return ("must be 3 to 63 characters of lower case letters, digits, '.' and '-', starting and ending with a "
                 "letter or digit (give the bucket's name, not an s3:// URL or ARN)")
     if ".." in name or ".-" in name or "-." in name:
         return "must not contain '..', '.-' or '-.'"
-    if IP_ADDRESS.match(name):
+    if IP_ADDRESS.fullmatch(name):
         return "must not look like an IP address"
+    if name.startswith(RESERVED_PREFIXES) or name.endswith(RESERVED_SUFFIXES):
+        return (f"uses a prefix or suffix S3 reserves ({', '.join(RESERVED_PREFIXES + RESERVED_SUFFIXES)}), so no "
+                "general purpose bucket can have it")
     return None
 
 

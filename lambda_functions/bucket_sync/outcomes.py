@@ -52,11 +52,15 @@ def collect(run: SyncRun, work_s3: Any, kind: str) -> Collected:
     return Collected(outcomes, requests)
 
 
+ACTION_OF_PLAN = {"copy": "copy", "delete": "delete", "skip": "copy"}
+"""A skip batch holds copies that cannot be made (archived objects): their report lines are skipped copies."""
+
+
 def planned(run: SyncRun, work_s3: Any, kind: str, result: str) -> Iterator[dict[str, Any]]:
     """The plan batches of ``kind`` as report lines with ``result`` (dry runs, skipped objects)."""
     for plan_key in sorted(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind))):
         for item in get_json(work_s3, run.work_bucket, plan_key)["items"]:
-            yield outcome(item, kind, result)
+            yield outcome(item, ACTION_OF_PLAN[kind], result)
 
 
 def tally(outcomes: list[dict[str, Any]]) -> Counter[str]:

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from .batches import decision_to_json, put_json
+from .batches import decision_to_json, list_keys, put_json
 from .decide import Action, Decision, march
 from .etag_pairs import RecordedPairs
 from .listing import list_entries
@@ -74,11 +74,26 @@ class _BatchWriter:
         self.pending, self.pending_bytes = [], 0
 
 
+def forget_attempt(run: SyncRun, work_s3: Any, round_number: int) -> None:
+    """Delete what an earlier attempt of this round wrote: a retry may hand over sooner than the attempt that
+    died, and batches beyond its cursor would otherwise be planned twice."""
+    for kind in ("copy", "delete", "skip"):
+        stale = list(list_keys(work_s3, run.work_bucket, f"{run.plan_prefix(kind)}{round_number:06d}-"))
+        for start in range(0, len(stale), 1000):
+            work_s3.delete_objects(Bucket=run.work_bucket, Delete={
+                "Objects": [{"Key": key} for key in stale[start:start + 1000]], "Quiet": True})
+
+
 def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: Any, work_s3: Any,
-               out_of_time: Callable[[], bool]) -> PlanState:
-    """Decide from ``state.cursor`` until the listings end or a budget is spent; return the next state."""
+               out_of_time: Callable[[], bool], attempt: int = 0) -> PlanState:
+    """Decide from ``state.cursor`` until the listings end or a budget is spent; return the next state.
+
+    ``attempt`` is the state machine's retry count for this round: a first attempt has nothing to clean up.
+    """
     settings = run.settings
     round_number = state.rounds + 1
+    if attempt:
+        forget_attempt(run, work_s3, round_number)
     writers = {
         Action.COPY: _BatchWriter("copy", run, work_s3, round_number, 0, settings.copy_batch_keys,
                                   settings.copy_batch_bytes),

@@ -108,10 +108,6 @@ def rejection(given):
     return None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: bucket_sync/inputs.py BUCKET_NAME ends in '$', which in Python also matches just before a trailing "
-    "newline, so 'my-data\\n' passes bucket_name_problem and the run goes on to a bucket lookup; "
-    "use re.fullmatch or \\Z"))
 def test_a_bucket_name_with_a_trailing_newline_is_rejected():
     message = rejection(event(destination="my-data\n"))
 
@@ -124,10 +120,6 @@ def test_a_bucket_name_with_a_trailing_newline_is_rejected():
     pytest.param("my-data-s3alias", id="suffix-s3alias"),
     pytest.param("my-data--ol-s3", id="suffix--ol-s3"),
 ])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: bucket_sync/inputs.py bucket_name_problem does not check the prefixes and suffixes S3 reserves "
-    "(xn--, sthree-, -s3alias, --ol-s3), though the README promises InvalidInputError for any name S3 would "
-    "reject; such a run fails later, at FindSourceRegion/FindDestinationRegion, with BucketNotFoundError"))
 def test_bucket_names_with_reserved_prefixes_or_suffixes_are_rejected(name):
     message = rejection(event(destination=name))
 

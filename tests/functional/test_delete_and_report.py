@@ -1,0 +1,497 @@
+"""Deleting orphaned keys, gathering outcomes, and the report, against moto's S3: bucket state checked afterwards.
+
+``delete_batch`` and ``collect`` are called directly. The report is checked end to end in process: ``execute``
+runs the handlers in the order ``state_machines/sync_buckets.yaml`` does (validate, plan rounds, copy batches,
+check copies, delete batches, report), so the plan and result files are the workers' own. Error answers moto does
+not give are given with a botocore Stubber.
+"""
+import json
+import unicodedata
+from collections import Counter
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+import bucket_sync.clients
+import check_copies
+import copy_keys
+import delete_orphaned_keys
+import list_bucket
+import validate_input
+import write_report
+from bucket_sync.batches import decision_to_json, get_json, list_keys, put_json
+from bucket_sync.decide import Reason, march
+from bucket_sync.errors import SyncFailedError
+from bucket_sync.listing import list_entries
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, outcome
+from bucket_sync.requests import RequestCounter
+from bucket_sync.run import SyncRun
+
+SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
+RUN_ID = "exec-1"
+REPORT = f"s3://{WORK}/runs/{RUN_ID}/report.jsonl"
+LOCATION_REQUESTS = write_report.LOCATION_REQUESTS
+"""FindSourceRegion and FindDestinationRegion's one request each, which ``execute`` stands in for: the summary
+counts them without the report step seeing them."""
+
+AWKWARD_KEYS = [
+    pytest.param("plain.txt", id="plain"),
+    pytest.param("café/ü.txt", id="unicode"),
+    pytest.param(unicodedata.normalize("NFD", "café.txt"), id="nfd"),
+    pytest.param("a b+c%2F?.txt", id="space-plus-percent-question"),
+    pytest.param("a&b<c>'\"", id="xml-special-characters"),
+    pytest.param("dir//x", id="double-slash"),
+    pytest.param("./..", id="dot-segments"),
+    pytest.param("folder/", id="trailing-slash"),
+    pytest.param("d/" + "é" * 511, id="1024-bytes"),
+]
+
+
+@pytest.fixture(scope="module")
+def session():
+    """One session for the module, so clients share loaded service models; credentials are read per test."""
+    return boto3.session.Session()
+
+
+@pytest.fixture(autouse=True)
+def moto_s3(moto_s3_as_aws, session, monkeypatch):
+    # The handlers' clients come from the same session: the same clients, only faster to make.
+    monkeypatch.setattr(bucket_sync.clients, "boto3", SimpleNamespace(client=session.client))
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(session):
+    client = session.client("s3", region_name="us-east-1")
+    for bucket in (SOURCE, DESTINATION, WORK):
+        client.create_bucket(Bucket=bucket)
+    return client
+
+
+class FakeContext:
+    """What the handlers use of a Lambda context: a whole 15 minutes left."""
+
+    function_name = "sync-test"
+    aws_request_id = "request-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 900_000
+
+
+CONTEXT = FakeContext()
+
+
+def sync_run(**fields):
+    return SyncRun(run_id=RUN_ID, source=SOURCE, destination=DESTINATION, source_region="us-east-1",
+                   destination_region="us-east-1", work_bucket=WORK, **fields)
+
+
+def fill(s3, bucket, objects):
+    """``objects``: key -> body, or key -> (body, storage class)."""
+    for key, value in objects.items():
+        body, storage_class = value if isinstance(value, tuple) else (value, "STANDARD")
+        s3.put_object(Bucket=bucket, Key=key, Body=body, StorageClass=storage_class)
+
+
+def keys_of(s3, bucket, prefix=""):
+    return sorted(list_keys(s3, bucket, prefix), key=str.encode)
+
+
+def orphans(s3, prefix=""):
+    """Plan items for deleting the destination's keys, as the planner writes them when the source is empty."""
+    return [decision_to_json(decision) for decision in march([], list_entries(s3, DESTINATION, prefix))]
+
+
+def item(key, size=1):
+    """A plan item for a key that need not exist."""
+    return {"key": key, "reason": Reason.ORPHANED.value,
+            "entry": {"key": key, "size": size, "etag": '"e"', "last_modified": "2026-01-01T00:00:00.000+00:00",
+                      "storage_class": "STANDARD"}}
+
+
+def deleted(key, size=1):
+    return {"key": key, "action": "delete", "result": DELETED, "reason": Reason.ORPHANED.value, "size": size}
+
+
+def failed(key, error, size=1):
+    return {**deleted(key, size), "result": FAILED, "error": error}
+
+
+# delete_batch
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_delete_batch_deletes_exactly_the_given_keys(s3, key):
+    # Neighbours that share the key's start: deleting "folder/" must not touch "folder/x" or "folder".
+    kept = {key[:-1], "other"} | ({key + "x"} if len(key.encode()) < 1024 else set())
+    fill(s3, DESTINATION, {key: b"body", **{k: b"kept" for k in kept}})
+    items = [i for i in orphans(s3) if i["key"] == key]
+
+    outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, items)
+
+    assert outcomes == [deleted(key, size=4)]
+    assert keys_of(s3, DESTINATION) == sorted(kept, key=str.encode)
+
+
+def test_deleting_the_nfc_key_leaves_the_nfd_key(s3):
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    fill(s3, DESTINATION, {nfc: b"composed", nfd: b"decomposed"})
+
+    delete_orphaned_keys.delete_batch(s3, DESTINATION, [i for i in orphans(s3) if i["key"] == nfc])
+
+    assert keys_of(s3, DESTINATION) == [nfd]
+
+
+def test_more_than_1000_keys_take_one_delete_objects_request_per_1000(s3, session):
+    keys = [f"k{n:05d}" for n in range(2050)]
+    existing = keys[::50] + keys[999:1001] + keys[1999:2001] + [keys[-1]]  # every 50th and each chunk's edges
+    fill(s3, DESTINATION, {key: b"x" for key in existing + ["z-kept"]})
+    counter = RequestCounter()
+    client = counter.attach(session.client("s3", region_name="us-east-1"))
+    chunks = []
+    client.meta.events.register("before-parameter-build.s3.DeleteObjects",
+                                lambda params, **_: chunks.append(len(params["Delete"]["Objects"])))
+
+    outcomes = delete_orphaned_keys.delete_batch(client, DESTINATION, [item(key) for key in keys])
+
+    assert counter.snapshot() == {"DeleteObjects": 3}
+    assert chunks == [1000, 1000, 50]
+    assert outcomes == [deleted(key) for key in keys]
+    assert keys_of(s3, DESTINATION) == ["z-kept"]
+
+
+@pytest.fixture
+def stubbed(session):
+    s3 = session.client("s3", region_name="us-east-1")
+    with Stubber(s3) as stubber:
+        yield s3, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_per_key_errors_of_delete_objects_fail_only_those_keys(stubbed):
+    s3, stubber = stubbed
+    stubber.add_response("delete_objects", {
+        "Deleted": [{"Key": "a"}, {"Key": "c"}],
+        "Errors": [{"Key": "b", "Code": "AccessDenied", "Message": "Access Denied"},
+                   {"Key": "d e+f", "Code": "InternalError", "Message": "We encountered an internal error."}],
+    }, {"Bucket": DESTINATION,
+        "Delete": {"Objects": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}, {"Key": "d e+f"}], "Quiet": True}})
+
+    outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, [item(k) for k in ("a", "b", "c", "d e+f")])
+
+    assert outcomes == [deleted("a"), failed("b", "AccessDenied: Access Denied"), deleted("c"),
+                        failed("d e+f", "InternalError: We encountered an internal error.")]
+
+
+def test_a_refused_request_fails_its_1000_keys_and_not_the_others(stubbed):
+    s3, stubber = stubbed
+    keys = [f"k{n:04d}" for n in range(1001)]
+    stubber.add_client_error("delete_objects", "AccessDenied", "Access Denied", 403)
+    stubber.add_response("delete_objects", {}, {"Bucket": DESTINATION, "Delete": {"Objects": [{"Key": "k1000"}],
+                                                                                  "Quiet": True}})
+
+    outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, [item(key) for key in keys])
+
+    assert outcomes == [failed(key, "AccessDenied") for key in keys[:1000]] + [deleted("k1000")]
+
+
+def test_on_a_versioned_destination_a_delete_leaves_a_marker_and_every_version(s3):
+    s3.put_bucket_versioning(Bucket=DESTINATION, VersioningConfiguration={"Status": "Enabled"})
+    versions = [s3.put_object(Bucket=DESTINATION, Key="k", Body=body)["VersionId"] for body in (b"v1", b"v2")]
+
+    outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, orphans(s3))
+
+    listed = s3.list_object_versions(Bucket=DESTINATION)
+    assert outcomes == [deleted("k", size=2)]
+    assert sorted(v["VersionId"] for v in listed["Versions"]) == sorted(versions)
+    assert [(m["Key"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [("k", True)]
+    assert keys_of(s3, DESTINATION) == []
+    assert s3.get_object(Bucket=DESTINATION, Key="k", VersionId=versions[0])["Body"].read() == b"v1"
+
+
+def test_the_delete_handler_writes_the_batch_result(s3):
+    fill(s3, DESTINATION, {"gone/a": b"1", "gone/b": b"22", "kept": b"3"})
+    run = sync_run()
+    batch = run.plan_key("delete", 1, 1)
+    put_json(s3, WORK, batch, {"items": orphans(s3, "gone/")})
+
+    output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch}, CONTEXT)
+
+    assert output == {"deleted": 2, "failed": 0}
+    assert keys_of(s3, DESTINATION) == ["kept"]
+    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000001-000001.json") == {
+        "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
+        "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1}}
+
+
+# collect
+
+def copy_item(key, size):
+    return {**item(key, size), "reason": Reason.MISSING.value}
+
+
+def copied(key, size):
+    """A copy_keys outcome of a copy whose ETag is the source's."""
+    return outcome(copy_item(key, size), "copy", COPIED, sourceEtag='"e"', etag='"e"', multipart=False)
+
+
+BATCHES = {1: [copy_item("a", 1), copy_item("b", 2)], 2: [copy_item("c", 3)], 3: [copy_item("d é", 4)]}
+
+
+@pytest.mark.parametrize("with_result, expected", [
+    pytest.param({1, 2, 3}, [copied("a", 1), copied("b", 2), copied("c", 3), copied("d é", 4)], id="all-results"),
+    pytest.param({1, 3}, [copied("a", 1), copied("b", 2),
+                          outcome(copy_item("c", 3), "copy", FAILED, MISSING_RESULT), copied("d é", 4)],
+                 id="middle-batch-without-result"),
+    pytest.param(set(), [outcome(i, "copy", FAILED, MISSING_RESULT) for batch in BATCHES.values() for i in batch],
+                 id="no-results"),
+])
+def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_result, expected):
+    run = sync_run()
+    for number, items in BATCHES.items():
+        plan_key = run.plan_key("copy", 1, number)
+        put_json(s3, WORK, plan_key, {"items": items})
+        if number in with_result:
+            put_json(s3, WORK, plan_key.replace("/plan/", "/results/"), {
+                "outcomes": [copied(i["key"], i["entry"]["size"]) for i in items],
+                "requests": {"CopyObject": len(items), "PutObject": 1}})
+
+    collected = collect(run, s3, "copy")
+
+    assert collected.outcomes == expected
+    assert collected.requests == [{"CopyObject": len(BATCHES[n]), "PutObject": 1} for n in sorted(with_result)]
+    assert collected.count(FAILED) == sum(len(BATCHES[n]) for n in BATCHES if n not in with_result)
+
+
+def test_collect_of_a_run_without_batches_is_empty(s3):
+    collected = collect(sync_run(), s3, "delete")
+
+    assert (collected.outcomes, collected.requests) == ([], [])
+
+
+# The report, end to end in process
+
+class StepRequests:
+    """Every S3 request of every client the handlers make, per state of the run."""
+
+    def __init__(self):
+        self.step = None
+        self.counts = {}
+
+    def __call__(self, event_name, **_):
+        if self.step:
+            self.counts.setdefault(self.step, Counter())[event_name.rsplit(".", 1)[-1]] += 1
+
+    def total(self):
+        return dict(sorted(sum(self.counts.values(), Counter()).items()))
+
+
+@pytest.fixture
+def requests(session, monkeypatch):
+    monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK)  # as the deploy toolkit sets it on every function
+    recorder = StepRequests()
+    session.events.register("before-send.s3", recorder)
+    yield recorder
+    session.events.unregister("before-send.s3", recorder)
+
+
+def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
+    """The sync state machine's path through its states, in process. ``crashed`` names plan batches whose worker
+    never finished (so they have no result); ``after_plan`` runs between planning and copying."""
+    def step(name, handler, event):
+        requests.step = name
+        try:
+            return handler(event, CONTEXT)
+        finally:
+            requests.step = None
+
+    validated = step("ValidateInput", validate_input.handler, {"runId": RUN_ID, "input": fields})["run"]
+    # FindSourceRegion, FindDestinationRegion, StartPlan:
+    state = {"run": {**validated, "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"}, "plan": None,
+             "copyCheck": {"copiesFailed": 0, "requests": {}}}
+    while state["plan"] is None or not state["plan"]["done"]:  # ListBucket, EvaluateListing
+        state["plan"] = step("ListBucket", list_bucket.handler, {"run": state["run"], "plan": state["plan"]})
+    after_plan()
+    run = SyncRun.from_json(state["run"])
+
+    def workers(kind, handler):  # a Distributed Map: one child per plan batch its ItemReader lists
+        for batch in sorted(list_keys(s3, WORK, run.plan_prefix(kind))):
+            if batch not in crashed:
+                step(f"{kind} worker", handler, {"run": state["run"], "batch": batch})
+
+    if not run.dry_run:
+        if state["plan"]["copyBatches"]:
+            workers("copy", copy_keys.handler)
+            state["copyCheck"] = step("CheckCopies", check_copies.handler, {"run": state["run"]})
+        if state["plan"]["deleteBatches"] and not state["copyCheck"]["copiesFailed"]:
+            workers("delete", delete_orphaned_keys.handler)
+    return step("WriteReport", write_report.handler, state)
+
+
+def report(s3):
+    lines = s3.get_object(Bucket=WORK, Key=f"runs/{RUN_ID}/report.jsonl")["Body"].read().decode().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def brief(lines):
+    """What a report line says, without the copy's ETag."""
+    return [(line["key"], line["action"], line["result"], line["reason"], line["size"], line.get("error"))
+            for line in lines]
+
+
+def contents(s3, bucket):
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys_of(s3, bucket)}
+
+
+SOURCE_OBJECTS = {"a b+c%/new": b"new", "café/changed": b"source", "same": b"same"}
+DESTINATION_OBJECTS = {"café/changed": b"old", "same": b"same", "orphan/": b"orphan"}
+ARCHIVED = "archived in GLACIER, not restored: restore it to copy it"
+
+
+@pytest.fixture
+def buckets(s3):
+    fill(s3, SOURCE, SOURCE_OBJECTS)
+    fill(s3, DESTINATION, DESTINATION_OBJECTS)
+
+
+def summary_of(copied=0, deleted=0, unchanged=1, skipped=0, failed=0, bytes_copied=0, dry_run=False, report=REPORT,
+               **requests):
+    return {"runId": RUN_ID, "source": SOURCE, "destination": DESTINATION, "prefix": "", "startAfter": "",
+            "dryRun": dry_run, "copied": copied, "deleted": deleted, "unchanged": unchanged, "skipped": skipped,
+            "failed": failed, "toCopy": 2, "toDelete": 1, "bytesCopied": bytes_copied, **requests,
+            "report": report}
+
+
+def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, requests):
+    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION)
+
+    assert contents(s3, DESTINATION) == {"a b+c%/new": b"new", "café/changed": b"source", "same": b"same"}
+    assert brief(report(s3)) == [
+        ("a b+c%/new", "copy", "copied", Reason.MISSING.value, 3, None),
+        ("café/changed", "copy", "copied", Reason.SIZE_DIFFERS.value, 6, None),
+        ("orphan/", "delete", "deleted", Reason.ORPHANED.value, 6, None),
+    ]
+    assert summary == summary_of(copied=2, deleted=1, bytes_copied=9,
+                                 s3Requests={**LOCATION_REQUESTS, **requests.total()})
+
+
+def test_s3_requests_add_the_plan_the_copy_check_every_result_and_the_report(s3):
+    run = sync_run()
+    for kind, item_, result in (("copy", copy_item("a", 5), copied("a", 5)),
+                                ("delete", item("o", 7), deleted("o", 7))):
+        plan_key = run.plan_key(kind, 1, 1)
+        put_json(s3, WORK, plan_key, {"items": [item_]})
+        put_json(s3, WORK, plan_key.replace("/plan/", "/results/"), {
+            "outcomes": [result], "requests": {"CopyObject" if kind == "copy" else "DeleteObjects": 1,
+                                               "GetObject": 1, "PutObject": 1}})
+    plan = {"cursor": "o", "done": True, "rounds": 1, "copyBatches": 1, "deleteBatches": 1, "skipBatches": 0,
+            "totals": {"toCopy": 1, "toDelete": 1, "bytesToCopy": 5},
+            "requests": {"ListObjectsV2": 2, "PutObject": 2}}
+    copy_check = {"copiesFailed": 0, "requests": {"ListObjectsV2": 2, "GetObject": 1}}
+
+    summary = write_report.handler({"run": run.to_json(), "plan": plan, "copyCheck": copy_check}, CONTEXT)
+
+    # WriteReport itself: 2 LISTs and 1 GET per kind, then the report's PUT.
+    assert summary["s3Requests"] == {**LOCATION_REQUESTS, "CopyObject": 1, "DeleteObjects": 1,
+                                     "GetObject": 1 + 2 + 2, "ListObjectsV2": 2 + 2 + 4, "PutObject": 2 + 2 + 1}
+    assert (summary["copied"], summary["deleted"], summary["bytesCopied"], summary["toCopy"], summary["toDelete"],
+            summary["report"]) == (1, 1, 5, 1, 1, REPORT)
+    assert brief(report(s3)) == [("a", "copy", "copied", Reason.MISSING.value, 5, None),
+                                 ("o", "delete", "deleted", Reason.ORPHANED.value, 7, None)]
+
+
+def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requests):
+    before = contents(s3, DESTINATION)
+
+    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION, dryRun=True)
+
+    assert contents(s3, DESTINATION) == before
+    assert brief(report(s3)) == [
+        ("a b+c%/new", "copy", "planned", Reason.MISSING.value, 3, None),
+        ("café/changed", "copy", "planned", Reason.SIZE_DIFFERS.value, 6, None),
+        ("orphan/", "delete", "planned", Reason.ORPHANED.value, 6, None),
+    ]
+    assert summary == summary_of(dry_run=True, s3Requests={**LOCATION_REQUESTS, **requests.total()})
+    assert set(requests.total()) == {"ListObjectsV2", "PutObject", "GetObject"}  # no copy, no delete
+
+
+def test_a_failed_copy_fails_the_run_and_holds_the_deletes_back(s3, buckets, requests):
+    # The object goes away after it was planned: its copy fails, the others go on.
+    with pytest.raises(SyncFailedError) as raised:
+        execute(s3, requests, after_plan=lambda: s3.delete_object(Bucket=SOURCE, Key="a b+c%/new"),
+                source=SOURCE, destination=DESTINATION)
+
+    message = str(raised.value)
+    assert message.startswith(f"1 object(s) failed (1 copied, 0 deleted); see the report at {REPORT}. Summary: ")
+    summary = json.loads(message.split("Summary: ", 1)[1])
+    assert summary == summary_of(copied=1, skipped=1, failed=1, bytes_copied=6,
+                                 s3Requests={**LOCATION_REQUESTS, **requests.total()})
+    lines = brief(report(s3))
+    assert lines[0][:5] == ("a b+c%/new", "copy", "failed", Reason.MISSING.value, 3)
+    assert "SourceMissingError" in lines[0][5]
+    assert lines[1:] == [
+        ("café/changed", "copy", "copied", Reason.SIZE_DIFFERS.value, 6, None),
+        ("orphan/", "delete", "skipped", Reason.ORPHANED.value, 6,
+         "not deleted: 1 copies failed, and deletions run only after every copy succeeded; the next run deletes it"),
+    ]
+    assert contents(s3, DESTINATION) == {"café/changed": b"source", "same": b"same", "orphan/": b"orphan"}
+    assert "delete worker" not in requests.counts
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["sync", "dry-run"])
+def test_an_archived_object_is_reported_as_skipped_with_the_reason(s3, requests, dry_run):
+    fill(s3, SOURCE, {"cold": (b"archived", "GLACIER"), "warm": b"warm"})
+
+    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION, dryRun=dry_run)
+
+    line = next(line for line in report(s3) if line["key"] == "cold")
+    assert (line["result"], line["reason"], line["size"]) == ("skipped", ARCHIVED, 8)
+    assert (summary["skipped"], summary["failed"], summary["toCopy"]) == (1, 0, 1)
+    assert "cold" not in contents(s3, DESTINATION)
+
+
+def test_an_archived_objects_report_line_is_a_skipped_copy(s3, requests):
+    fill(s3, SOURCE, {"cold": (b"archived", "GLACIER")})
+
+    execute(s3, requests, source=SOURCE, destination=DESTINATION)
+
+    assert [(line["key"], line["action"], line["result"]) for line in report(s3)] == [("cold", "copy", "skipped")]
+
+
+@pytest.mark.parametrize("kind, expected", [
+    pytest.param("copy", {"copied": 0, "deleted": 0, "skipped": 1, "failed": 2}, id="copy-worker"),
+    pytest.param("delete", {"copied": 2, "deleted": 0, "skipped": 0, "failed": 1}, id="delete-worker"),
+])
+def test_a_batch_whose_worker_never_finished_counts_as_failed(s3, buckets, requests, kind, expected):
+    with pytest.raises(SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"):
+        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000001-000001.json"},
+                source=SOURCE, destination=DESTINATION)
+
+    lines = report(s3)
+    assert Counter(line["result"] for line in lines) == Counter(expected)
+    assert {line["key"]: line["error"] for line in lines if line["result"] == FAILED} == (
+        {"a b+c%/new": MISSING_RESULT, "café/changed": MISSING_RESULT} if kind == "copy"
+        else {"orphan/": MISSING_RESULT})
+
+
+@pytest.mark.parametrize("fields", [
+    pytest.param({}, id="sync"),
+    pytest.param({"dryRun": True}, id="dry-run"),
+    pytest.param({"prefix": "same"}, id="in-scope-equal-out-of-scope-different"),
+])
+def test_a_sync_with_nothing_to_do_writes_nothing_and_costs_only_its_lists(s3, requests, fields):
+    fill(s3, SOURCE, {"same": b"same", "only-in-source": b"1"} if fields.get("prefix") else {"same": b"same"})
+    fill(s3, DESTINATION, {"same": b"same"})
+
+    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION, **fields)
+
+    assert summary["report"] is None
+    assert (summary["copied"], summary["deleted"], summary["failed"], summary["skipped"], summary["unchanged"],
+            summary["toCopy"], summary["toDelete"]) == (0, 0, 0, 0, 1, 0, 0)
+    assert summary["s3Requests"] == {**LOCATION_REQUESTS, "ListObjectsV2": 2}
+    assert requests.counts == {"ListBucket": {"ListObjectsV2": 2}}  # WriteReport made no request at all
+    assert keys_of(s3, WORK) == []
