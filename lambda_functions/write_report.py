@@ -27,7 +27,7 @@ from bucket_sync.errors import SyncFailedError
 from bucket_sync.etag_pairs import record
 from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, planned
 from bucket_sync.planner import PlanState
-from bucket_sync.requests import merge_counts
+from bucket_sync.requests import merge_counts, split_retries
 from bucket_sync.run import SyncRun
 
 LOCATION_REQUESTS = {"HeadBucket": 2}
@@ -79,7 +79,8 @@ def summarize(run, plan, lines, requests, report_uri):
         "failed": sum(1 for line in lines if line["result"] == FAILED),
         "toCopy": plan.totals.get("toCopy", 0), "toDelete": plan.totals.get("toDelete", 0),
         "bytesCopied": sum(line["size"] for line in lines if line["result"] == COPIED),
-        "s3Requests": requests,
+        "s3Requests": split_retries(requests)[0],
+        "s3Retries": split_retries(requests)[1],
         "report": report_uri,
     }
 

@@ -1,33 +1,45 @@
 """Counting S3 requests per operation, retries included, so every sync can say what it cost.
 
-A botocore ``before-send`` hook fires once per HTTP attempt; nothing is counted twice and nothing is missed.
+A botocore ``before-send`` hook fires once per HTTP attempt and ``before-call`` once per API call; the attempts
+beyond the first are retries. Counts travel between steps as one flat mapping: ``{"CopyObject": 12, ...}`` for
+requests sent, and ``{"retry:CopyObject": 2}`` for how many of them were retries, so that one ``merge_counts``
+adds up both; ``split_retries`` separates them for the summary.
 """
 import threading
 from collections import Counter
 from typing import Any
 
+RETRY_PREFIX = "retry:"
+
 
 class RequestCounter:
     def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
+        self._attempts: Counter[str] = Counter()
+        self._calls: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def attach(self, client: Any) -> Any:
-        client.meta.events.register("before-send.s3", self._count)
+        client.meta.events.register("before-send.s3", self._count_attempt)
+        client.meta.events.register("before-call.s3", self._count_call)
         return client
 
-    def _count(self, request: Any = None, event_name: str = "", **_: Any) -> None:
-        operation = event_name.rsplit(".", 1)[-1]
+    def _count_attempt(self, event_name: str = "", **_: Any) -> None:
         with self._lock:
-            self._counts[operation] += 1
+            self._attempts[event_name.rsplit(".", 1)[-1]] += 1
 
-    def add(self, counts: dict[str, int]) -> None:
+    def _count_call(self, event_name: str = "", **_: Any) -> None:
         with self._lock:
-            self._counts.update(counts)
+            self._calls[event_name.rsplit(".", 1)[-1]] += 1
 
     def snapshot(self) -> dict[str, int]:
+        """Requests sent per operation, and retries per operation under ``retry:<operation>`` when there were any."""
         with self._lock:
-            return dict(sorted(self._counts.items()))
+            counts = dict(self._attempts)
+            for operation, attempts in self._attempts.items():
+                retries = attempts - self._calls[operation]
+                if retries > 0:
+                    counts[RETRY_PREFIX + operation] = retries
+        return dict(sorted(counts.items()))
 
 
 def merge_counts(*counts: dict[str, int]) -> dict[str, int]:
@@ -35,3 +47,10 @@ def merge_counts(*counts: dict[str, int]) -> dict[str, int]:
     for count in counts:
         total.update(count)
     return dict(sorted(total.items()))
+
+
+def split_retries(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """(requests per operation, retries per operation) from a merged mapping."""
+    requests = {op: n for op, n in counts.items() if not op.startswith(RETRY_PREFIX)}
+    retries = {op[len(RETRY_PREFIX):]: n for op, n in counts.items() if op.startswith(RETRY_PREFIX)}
+    return requests, retries

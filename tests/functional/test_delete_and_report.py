@@ -362,8 +362,8 @@ def summary_of(copied=0, deleted=0, unchanged=1, skipped=0, failed=0, bytes_copi
                **requests):
     return {"runId": RUN_ID, "source": SOURCE, "destination": DESTINATION, "prefix": "", "startAfter": "",
             "dryRun": dry_run, "copied": copied, "deleted": deleted, "unchanged": unchanged, "skipped": skipped,
-            "failed": failed, "toCopy": 2, "toDelete": 1, "bytesCopied": bytes_copied, **requests,
-            "report": report}
+            "failed": failed, "toCopy": 2, "toDelete": 1, "bytesCopied": bytes_copied, "s3Retries": {},
+            **requests, "report": report}
 
 
 def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, requests):
