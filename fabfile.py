@@ -36,6 +36,15 @@ def user_errors() -> Iterator[None]:
         raise Exit(f"Error: AWS refused a request: {error}") from None
 
 
+def whole_number(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Exit(f"Error: {option} takes a whole number, not {value!r}") from None
+
+
 @task(default=True)
 def deploy(c):
     """Deploy the functions and roles (change set), then create a new timestamped state machine. The default task."""
@@ -99,12 +108,16 @@ def server(c, port=5000, access_log=None):
 @task(help={"source": "source bucket name", "destination": "destination bucket name",
             "prefix": "sync only keys starting with this", "start-after": "sync only keys sorting after this",
             "dry-run": "decide and report everything, change nothing",
+            "allow-delete-all": "delete even if the source has nothing in scope (refused otherwise)",
+            "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
             "json": "print the execution output as JSON on the last line of stdout"})
-def sync(c, source, destination, prefix="", start_after="", dry_run=False, json=False):
+def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow_delete_all=False, max_deletes=None,
+         json=False):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
     with user_errors():
-        document = executions.sync_input(source, destination, prefix, start_after, dry_run)
         config = load_config(CONFIG_FILE)
+        document = executions.sync_input(source, destination, prefix, start_after, dry_run, allow_delete_all,
+                                         whole_number(max_deletes, "--max-deletes"), config=config)
         clients = make_clients(config)
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")

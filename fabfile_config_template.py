@@ -14,3 +14,13 @@ AWS_DEFAULT_REGION = "us-east-1"
 
 # How many timestamped state machines each deploy keeps (older ones without running executions are deleted).
 KEEP_STATE_MACHINES = 3
+
+# Least privilege: the buckets a sync may read (SOURCE_BUCKETS) and write and delete in (DESTINATION_BUCKETS), as
+# names or patterns such as "logs-*". The functions' IAM policies name only these, and an execution naming another
+# bucket is refused before it starts. None allows any bucket (fab deploy then prints a warning).
+SOURCE_BUCKETS = None
+DESTINATION_BUCKETS = None
+
+# A sync that plans more deletions than this stops before deleting anything; an execution's "maxDeletes" input
+# overrides it. None: no limit.
+MAX_DELETES = 10000

@@ -18,6 +18,7 @@ CONFIG_TEMPLATE = Path("fabfile_config_template.py")
 APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+BUCKET_PATTERN = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}$")
 DEFAULT_KEEP_STATE_MACHINES = 3
 
 
@@ -31,6 +32,12 @@ class Config:
     profile: str | None = None
     keep_state_machines: int = DEFAULT_KEEP_STATE_MACHINES
     """How many timestamped state machines a deploy keeps per definition (older idle ones are deleted)."""
+    source_buckets: tuple[str, ...] = ()
+    """Names or patterns (``logs-*``) of the buckets a sync may read; empty means any bucket."""
+    destination_buckets: tuple[str, ...] = ()
+    """Names or patterns of the buckets a sync may write and delete in; empty means any bucket."""
+    max_deletes: int | None = None
+    """Default of the ``maxDeletes`` input: a sync planning more deletions stops before any. None: no limit."""
 
     @property
     def stack_name(self) -> str:
@@ -78,4 +85,19 @@ def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] 
     keep = values.get("KEEP_STATE_MACHINES", DEFAULT_KEEP_STATE_MACHINES)
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
         raise ConfigError(f"{source}: KEEP_STATE_MACHINES must be a whole number of at least 1")
-    return Config(app_name=app_name, user_email=user_email, region=region, profile=profile, keep_state_machines=keep)
+    max_deletes = values.get("MAX_DELETES")
+    if max_deletes is not None and (not isinstance(max_deletes, int) or isinstance(max_deletes, bool)
+                                    or max_deletes < 0):
+        raise ConfigError(f"{source}: MAX_DELETES must be a whole number of at least 0, or None for no limit")
+    return Config(app_name=app_name, user_email=user_email, region=region, profile=profile, keep_state_machines=keep,
+                  source_buckets=_bucket_patterns(values, "SOURCE_BUCKETS", source),
+                  destination_buckets=_bucket_patterns(values, "DESTINATION_BUCKETS", source),
+                  max_deletes=max_deletes)
+
+
+def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tuple[str, ...]:
+    patterns = values.get(name) or ()
+    if isinstance(patterns, str) or not all(isinstance(p, str) and BUCKET_PATTERN.match(p) for p in patterns):
+        raise ConfigError(f"{source}: {name} must be a list of bucket names or patterns such as "
+                          "[\"my-data\", \"logs-*\"], or None for any bucket")
+    return tuple(patterns)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .config import Config
 from .errors import DeployError
 
 POLL_SECONDS = 1.0
@@ -34,12 +35,18 @@ class ExecutionResult:
 
 
 def sync_input(source: str, destination: str, prefix: str = "", start_after: str = "", dry_run: bool = False,
-               settings: dict[str, int] | None = None) -> dict[str, Any]:
-    """The execution input for these options, checked as ValidateInput checks it."""
+               allow_delete_all: bool = False, max_deletes: int | None = None,
+               settings: dict[str, int] | None = None, config: Config | None = None) -> dict[str, Any]:
+    """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
+    from ``config``, when given)."""
     # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
     from lambda_functions.bucket_sync.errors import InvalidInputError
-    from lambda_functions.bucket_sync.inputs import parse_input
+    from lambda_functions.bucket_sync.inputs import Limits, parse_input
 
+    limits = Limits()
+    if config is not None:
+        limits = Limits(config.source_buckets, config.destination_buckets,
+                        -1 if config.max_deletes is None else config.max_deletes)
     document: dict[str, Any] = {"source": source, "destination": destination}
     if prefix:
         document["prefix"] = prefix
@@ -47,10 +54,14 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
         document["startAfter"] = start_after
     if dry_run:
         document["dryRun"] = True
+    if allow_delete_all:
+        document["allowDeleteAll"] = True
+    if max_deletes is not None:
+        document["maxDeletes"] = max_deletes
     if settings:
         document["settings"] = settings
     try:
-        parse_input(document, run_id="check", work_bucket="check")
+        parse_input(document, run_id="check", work_bucket="check", limits=limits)
     except InvalidInputError as error:
         raise SyncInputError(f"{error}. Nothing was started.") from None
     return document

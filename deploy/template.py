@@ -10,12 +10,69 @@ from typing import Any, Iterable, Mapping
 
 from .config import Config
 from .discover import lambda_names_in, task_lambda_reference
-from .errors import StateMachineDefinitionError
+from .errors import FrontMatterError, StateMachineDefinitionError
 from .specs import FunctionSpec, Package, StateMachineSpec
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEPLOYMENT_BUCKET_VARIABLE = "DEPLOYMENT_BUCKET"
 """Set on every function by the toolkit: the private bucket of this deployment."""
+ANY_BUCKET = "*"
+
+
+def toolkit_environment(config: Config) -> dict[str, str]:
+    """Set on every function: where its working files go, and the limits the config puts on a sync."""
+    return {
+        DEPLOYMENT_BUCKET_VARIABLE: config.deployment_bucket,
+        "SOURCE_BUCKETS": ",".join(config.source_buckets),
+        "DESTINATION_BUCKETS": ",".join(config.destination_buckets),
+        "MAX_DELETES": "" if config.max_deletes is None else str(config.max_deletes),
+    }
+
+
+def resource_placeholders(config: Config, state_machine_prefix_all: str) -> dict[str, list[Any]]:
+    """What each ``{placeholder}`` in a front matter policy's Resource stands for, from the config."""
+    def buckets(patterns: tuple[str, ...]) -> list[str]:
+        return [f"arn:aws:s3:::{pattern}" for pattern in (patterns or (ANY_BUCKET,))]
+
+    states = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    return {
+        "{source_buckets}": buckets(config.source_buckets),
+        "{source_objects}": [f"{arn}/*" for arn in buckets(config.source_buckets)],
+        "{destination_buckets}": buckets(config.destination_buckets),
+        "{destination_objects}": [f"{arn}/*" for arn in buckets(config.destination_buckets)],
+        "{deployment_bucket}": [f"arn:aws:s3:::{config.deployment_bucket}"],
+        "{deployment_runs}": [f"arn:aws:s3:::{config.deployment_bucket}/runs/*"],
+        "{deployment_etag_pairs}": [f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*"],
+        "{state_machines}": [{"Fn::Sub": f"{states}:stateMachine:{state_machine_prefix_all}*"}],
+        "{executions}": [{"Fn::Sub": f"{states}:execution:{state_machine_prefix_all}*"}],
+    }
+
+
+def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where: str) -> Any:
+    """Replace every Resource placeholder in inline policy statements; managed policy names pass through."""
+    if not isinstance(policies, list):
+        return policies
+    expanded = []
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            statements = []
+            for statement in policy["Statement"]:
+                resources = statement.get("Resource", [])
+                resources = resources if isinstance(resources, list) else [resources]
+                concrete: list[Any] = []
+                for resource in resources:
+                    if isinstance(resource, str) and resource.startswith("{"):
+                        if resource not in placeholders:
+                            raise FrontMatterError(f"{where}: unknown Resource placeholder {resource}; known: "
+                                                   f"{', '.join(sorted(placeholders))}")
+                        concrete += placeholders[resource]
+                    else:
+                        concrete.append(resource)
+                concrete = [r for i, r in enumerate(concrete) if r not in concrete[:i]]  # "any" twice is once
+                statements.append({**statement, "Resource": concrete if len(concrete) != 1 else concrete[0]})
+            policy = {**policy, "Statement": statements}
+        expanded.append(policy)
+    return expanded
 
 
 def pascal_case(name: str) -> str:
@@ -89,7 +146,9 @@ def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> 
         **copy.deepcopy(dict(spec.properties)),
     }
     variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
-    variables[DEPLOYMENT_BUCKET_VARIABLE] = config.deployment_bucket  # where functions keep their working files
+    variables.update(toolkit_environment(config))
+    properties["Policies"] = expand_placeholders(properties.get("Policies"), resource_placeholders(
+        config, f"{config.app_name}-"), f"lambda_functions/{spec.name}.py")
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 

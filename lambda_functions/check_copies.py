@@ -6,11 +6,11 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: s3:ListBucket
-#         Resource: "arn:aws:s3:::*"
+#         Action: [s3:ListBucket]
+#         Resource: ["{deployment_bucket}"]
 #       - Effect: Allow
-#         Action: s3:GetObject
-#         Resource: "arn:aws:s3:::*/runs/*"
+#         Action: [s3:GetObject]
+#         Resource: ["{deployment_runs}"]
 # ---
 """CheckCopies: between CopySourceKeys and DeleteOrphanedKeys.
 

@@ -6,11 +6,17 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: [s3:GetObject, s3:GetObjectTagging, s3:GetObjectVersion, s3:ListBucket]
-#         Resource: ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]
+#         Action: [s3:ListBucket]
+#         Resource: ["{source_buckets}"]
+#       - Effect: Allow
+#         Action: [s3:GetObject, s3:GetObjectTagging]
+#         Resource: ["{source_objects}"]
 #       - Effect: Allow
 #         Action: [s3:PutObject, s3:PutObjectTagging, s3:AbortMultipartUpload]
-#         Resource: "arn:aws:s3:::*/*"
+#         Resource: ["{destination_objects}"]
+#       - Effect: Allow
+#         Action: [s3:GetObject, s3:PutObject]
+#         Resource: ["{deployment_runs}"]
 # ---
 """CopySourceKeys (inside the Distributed Map): copy every key of one plan batch.
 

@@ -6,11 +6,11 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: [s3:GetObject, s3:PutObject]
-#         Resource: "arn:aws:s3:::*/runs/*"
+#         Action: [s3:DeleteObject]
+#         Resource: ["{destination_objects}"]
 #       - Effect: Allow
-#         Action: s3:DeleteObject
-#         Resource: "arn:aws:s3:::*/*"
+#         Action: [s3:GetObject, s3:PutObject]
+#         Resource: ["{deployment_runs}"]
 # ---
 """DeleteOrphanedKeys (inside the Distributed Map, only after every copy succeeded).
 

@@ -6,8 +6,8 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: s3:ListBucket
-#         Resource: "arn:aws:s3:::*"
+#         Action: [s3:ListBucket]
+#         Resource: ["{source_buckets}", "{destination_buckets}"]
 # ---
 """FindSourceRegion / FindDestinationRegion.
 

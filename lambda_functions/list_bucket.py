@@ -6,14 +6,14 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: s3:ListBucket
-#         Resource: "arn:aws:s3:::*"
+#         Action: [s3:ListBucket]
+#         Resource: ["{source_buckets}", "{destination_buckets}", "{deployment_bucket}"]
 #       - Effect: Allow
 #         Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]
-#         Resource: "arn:aws:s3:::*/runs/*"
+#         Resource: ["{deployment_runs}"]
 #       - Effect: Allow
-#         Action: s3:GetObject
-#         Resource: "arn:aws:s3:::*/etag-pairs/*"
+#         Action: [s3:GetObject]
+#         Resource: ["{deployment_etag_pairs}"]
 # ---
 """ListBucket (the PlanSync loop's body): decide keys from the cursor until done or out of time.
 

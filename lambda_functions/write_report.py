@@ -6,11 +6,14 @@
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:
 #       - Effect: Allow
-#         Action: s3:ListBucket
-#         Resource: "arn:aws:s3:::*"
+#         Action: [s3:ListBucket]
+#         Resource: ["{deployment_bucket}"]
 #       - Effect: Allow
 #         Action: [s3:GetObject, s3:PutObject]
-#         Resource: "arn:aws:s3:::*/runs/*"
+#         Resource: ["{deployment_runs}"]
+#       - Effect: Allow
+#         Action: [s3:PutObject]
+#         Resource: ["{deployment_etag_pairs}"]
 # ---
 """WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
 taken, planned, skipped or failed) and returns the summary that becomes the execution's output.

@@ -3,14 +3,16 @@
 Pure: no AWS calls. The same checks run in ``fab sync`` before an execution starts and in the state machine's
 first step, so the console and the command line give the same messages.
 """
+import fnmatch
+import os
 import re
-from dataclasses import fields
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
 
 from .errors import InvalidInputError
 from .run import Settings, SyncRun, camel_case
 
-FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "settings"}
+FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "allowDeleteAll", "maxDeletes", "settings"}
 MAX_KEY_BYTES = 1024
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -35,7 +37,34 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
-def parse_input(event: Any, run_id: str, work_bucket: str) -> SyncRun:
+@dataclass(frozen=True)
+class Limits:
+    """What the deployment allows, set at deploy time from fabfile_config.py (see deploy/template.py)."""
+
+    source_buckets: tuple[str, ...] = ()
+    """Bucket names or patterns a sync may read; empty: any."""
+    destination_buckets: tuple[str, ...] = ()
+    """Bucket names or patterns a sync may write and delete in; empty: any."""
+    max_deletes: int = -1
+    """Default of the maxDeletes input; -1: no limit."""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Limits":
+        def patterns(name: str) -> tuple[str, ...]:
+            return tuple(p for p in environ.get(name, "").split(",") if p)
+        max_deletes = environ.get("MAX_DELETES", "")
+        return cls(patterns("SOURCE_BUCKETS"), patterns("DESTINATION_BUCKETS"),
+                   int(max_deletes) if max_deletes else -1)
+
+
+def _check_allowed(side: str, bucket: str, patterns: tuple[str, ...], setting: str) -> None:
+    if patterns and not any(fnmatch.fnmatchcase(bucket, pattern) for pattern in patterns):
+        raise InvalidInputError(f"{side!r} is {bucket!r}, which this deployment may not use: {setting} allows "
+                                f"{', '.join(patterns)}. Add it to {setting} in fabfile_config.py and deploy again, "
+                                "or name an allowed bucket")
+
+
+def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limits()) -> SyncRun:
     if not isinstance(event, dict):
         raise InvalidInputError('the input must be a JSON object such as {"source": "my-bucket", '
                                 '"destination": "my-copy"}')
@@ -54,6 +83,8 @@ def parse_input(event: Any, run_id: str, work_bucket: str) -> SyncRun:
         if problem:
             raise InvalidInputError(f"{name!r} is {value!r}, which is not a valid bucket name: it {problem}")
         buckets[name] = value
+    _check_allowed("source", buckets["source"], limits.source_buckets, "SOURCE_BUCKETS")
+    _check_allowed("destination", buckets["destination"], limits.destination_buckets, "DESTINATION_BUCKETS")
     if buckets["source"] == buckets["destination"]:
         raise InvalidInputError("'source' and 'destination' are the same bucket; a sync into itself would read "
                                 "and write the same objects. Name two different buckets.")
@@ -65,11 +96,18 @@ def parse_input(event: Any, run_id: str, work_bucket: str) -> SyncRun:
         if len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise InvalidInputError(f"{name!r} is longer than S3's key limit of {MAX_KEY_BYTES} bytes in UTF-8")
         scope[name] = value
-    dry_run = event.get("dryRun", False)
-    if not isinstance(dry_run, bool):
-        raise InvalidInputError(f"'dryRun' must be true or false, not {dry_run!r}")
+    flags = {}
+    for name in ("dryRun", "allowDeleteAll"):
+        flags[name] = event.get(name, False)
+        if not isinstance(flags[name], bool):
+            raise InvalidInputError(f"{name!r} must be true or false, not {flags[name]!r}")
+    max_deletes = event.get("maxDeletes", limits.max_deletes)
+    if not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < -1:
+        raise InvalidInputError(f"'maxDeletes' must be a whole number of at least 0 (or -1 for no limit), "
+                                f"not {max_deletes!r}")
     return SyncRun(run_id=run_id, source=buckets["source"], destination=buckets["destination"],
-                   prefix=scope["prefix"], start_after=scope["startAfter"], dry_run=dry_run,
+                   prefix=scope["prefix"], start_after=scope["startAfter"], dry_run=flags["dryRun"],
+                   allow_delete_all=flags["allowDeleteAll"], max_deletes=max_deletes,
                    work_bucket=work_bucket, settings=parse_settings(event.get("settings", {})))
 
 

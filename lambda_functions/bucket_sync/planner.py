@@ -27,7 +27,7 @@ class PlanState:
     delete_batches: int = 0
     skip_batches: int = 0
     totals: dict[str, int] = field(default_factory=dict)
-    """unchanged, toCopy, toDelete, skipped, bytesToCopy."""
+    """sourceObjects and destinationObjects (in scope), unchanged, toCopy, toDelete, skipped, bytesToCopy."""
     requests: dict[str, int] = field(default_factory=dict)
     """S3 requests the rounds made, per operation."""
 
@@ -101,6 +101,7 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
         Action.SKIP: _BatchWriter("skip", run, work_s3, round_number, 0, settings.delete_batch_keys),
     }
     totals: Counter[str] = Counter(state.totals)
+    totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
     source = list_entries(source_s3, run.source, run.prefix, start, settings.page_size)
     destination = list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size)
@@ -124,7 +125,12 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
         totals=dict(sorted(totals.items())))
 
 
+TOTALS = ("sourceObjects", "destinationObjects", "unchanged", "toCopy", "toDelete", "skipped", "bytesToCopy")
+
+
 def _count(totals: Counter[str], decision: Decision) -> None:
+    totals["sourceObjects"] += decision.source is not None
+    totals["destinationObjects"] += decision.destination is not None
     if decision.action is Action.COPY:
         totals["toCopy"] += 1
         totals["bytesToCopy"] += decision.source.size

@@ -50,6 +50,10 @@ class SyncRun:
     prefix: str = ""
     start_after: str = ""
     dry_run: bool = False
+    allow_delete_all: bool = False
+    """Delete even when the in-scope source is empty (otherwise such a run is refused)."""
+    max_deletes: int = -1
+    """A run planning more deletions stops before any; -1: no limit."""
     source_region: str = ""
     destination_region: str = ""
     work_bucket: str = ""

@@ -309,7 +309,12 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
         finally:
             requests.step = None
 
-    validated = step("ValidateInput", validate_input.handler, {"runId": RUN_ID, "input": fields})["run"]
+    # Concurrency is Step Functions' business and is tested on the endpoint (tests/e2e/test_safety.py).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validate_input, "refuse_concurrent", lambda sfn, arn, destination: None)
+        validated = step("ValidateInput", validate_input.handler,
+                         {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
+                          "runId": RUN_ID, "input": fields})["run"]
     # FindSourceRegion, FindDestinationRegion, StartPlan:
     state = {"run": {**validated, "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"}, "plan": None,
              "copyCheck": {"copiesFailed": 0, "requests": {}}}

@@ -149,7 +149,9 @@ MIXED_EXPECTED = {
     "delete": ["g-orphan", "i-orphan/"],
     "skip": ["e-glacier", "f-deep-archive-over-a-copy"],
 }
-MIXED_TOTALS = {"toCopy": 5, "bytesToCopy": 12, "toDelete": 2, "skipped": 2, "unchanged": 1}
+MIXED_TOTALS = {"toCopy": 5, "bytesToCopy": 12, "toDelete": 2, "skipped": 2, "unchanged": 1, "sourceObjects": 8,
+                "destinationObjects": 6}
+ZERO_TOTALS = dict.fromkeys(MIXED_TOTALS, 0)
 
 
 @pytest.fixture
@@ -300,7 +302,8 @@ def test_a_no_op_round_writes_nothing_and_only_lists(s3, new_client, objects, pa
     assert work_bucket(s3) == []
     assert state.to_json() == {"cursor": max(objects, default=""), "done": True, "rounds": 1, "copyBatches": 0,
                                "deleteBatches": 0, "skipBatches": 0,
-                               "totals": {"unchanged": len(objects)} if objects else {}, "requests": {}}
+                               "totals": {**ZERO_TOTALS, "unchanged": len(objects), "sourceObjects": len(objects),
+                                          "destinationObjects": len(objects)}, "requests": {}}
 
 
 def test_differences_out_of_scope_do_not_make_a_round_write(s3, new_client):
@@ -313,7 +316,7 @@ def test_differences_out_of_scope_do_not_make_a_round_write(s3, new_client):
 
     assert counter.snapshot() == {"ListObjectsV2": 2}
     assert work_bucket(s3) == []
-    assert state.totals == {"unchanged": 1}
+    assert state.totals == {**ZERO_TOTALS, "unchanged": 1, "sourceObjects": 1, "destinationObjects": 1}
 
 
 # Hand-over between rounds

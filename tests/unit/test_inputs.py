@@ -197,7 +197,8 @@ def test_run_round_trips_through_json():
     data = json.loads(json.dumps(run.to_json()))
 
     assert data == {"runId": RUN_ID, "source": "my-data", "destination": "my-data-copy", "prefix": "é/",
-                    "startAfter": "é/a b", "dryRun": True, "sourceRegion": "eu-west-1",
+                    "startAfter": "é/a b", "dryRun": True, "allowDeleteAll": False, "maxDeletes": -1,
+                    "sourceRegion": "eu-west-1",
                     "destinationRegion": "us-east-1", "workBucket": WORK_BUCKET,
                     "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5}}
     assert SyncRun.from_json(data) == run

@@ -1,5 +1,6 @@
 """Template: resources, resolved references, determinism, cfn-lint clean, SAM-translatable."""
 import json
+from pathlib import Path
 
 import cfnlint.api
 import pytest
@@ -13,6 +14,8 @@ from deploy.template import build_template, logical_id, render_template, resolve
 from local_endpoint.moto_gaps import translate_sam
 
 CONFIG = Config(app_name="demo-app", user_email="dev@example.com", region="eu-west-1")
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""The repository itself: its real functions and state machine."""
 
 
 @pytest.fixture
@@ -33,8 +36,9 @@ def test_one_serverless_function_per_lambda_file(specs):
     assert write_marker["FunctionName"] == "demo-app-write_marker"
     assert write_marker["CodeUri"] == {"Bucket": CONFIG.deployment_bucket, "Key": f"packages/{package.sha256}.zip"}
     assert write_marker["MemorySize"] == 256 and write_marker["Timeout"] == 20
-    assert write_marker["Environment"] == {"Variables": {"MARKER_PREFIX": "markers/",
-                                                         "DEPLOYMENT_BUCKET": CONFIG.deployment_bucket}}
+    assert write_marker["Environment"] == {"Variables": {
+        "MARKER_PREFIX": "markers/", "DEPLOYMENT_BUCKET": CONFIG.deployment_bucket, "SOURCE_BUCKETS": "",
+        "DESTINATION_BUCKETS": "", "MAX_DELETES": ""}}
     assert resources["FailAlwaysFunction"]["Properties"]["MemorySize"] == 128  # the default
 
 
@@ -135,3 +139,59 @@ def test_rendered_template_is_json_that_round_trips(specs):
     functions, machines, package = specs
     template = build_template(CONFIG, functions, machines, package)
     assert json.loads(render_template(template)) == template
+
+
+def policy_statements(translated):
+    """Every statement of every inline policy in a translated template (roles' Policies)."""
+    for name, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                statements = policy["PolicyDocument"]["Statement"]
+                for statement in statements if isinstance(statements, list) else [statements]:
+                    yield name, statement
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("limits", [
+    pytest.param({}, id="any-bucket"),
+    pytest.param({"source_buckets": ("data-*",), "destination_buckets": ("copy-a", "copy-b")}, id="configured"),
+])
+def test_no_policy_grants_everything_on_s3(limits, tmp_path):
+    config = Config(app_name="demo-app", user_email="dev@example.com", region="eu-west-1", **limits)
+    root = REPOSITORY
+    functions = discover_functions(root / "lambda_functions")
+    machines = discover_state_machines(root / "state_machines")
+    package = build_package(root / "lambda_functions", tmp_path / "build")
+    translated = translate_sam(build_template(config, functions, machines, package))
+    statements = list(policy_statements(translated))
+    assert len(statements) > 10
+    for role, statement in statements:
+        actions = as_list(statement["Action"])
+        assert "*" not in actions and "s3:*" not in actions, (role, statement)
+        if any(action.startswith("s3:") for action in actions):
+            assert "*" not in as_list(statement["Resource"]), (role, statement)
+
+
+def test_configured_buckets_are_the_only_data_buckets_the_functions_may_touch(tmp_path):
+    config = Config(app_name="demo-app", user_email="dev@example.com", region="eu-west-1",
+                    source_buckets=("data-*",), destination_buckets=("copy-a",))
+    functions = discover_functions(REPOSITORY / "lambda_functions")
+    package = build_package(REPOSITORY / "lambda_functions", tmp_path / "build")
+    template = build_template(config, functions, [], package)
+    allowed = {"arn:aws:s3:::data-*", "arn:aws:s3:::data-*/*", "arn:aws:s3:::copy-a", "arn:aws:s3:::copy-a/*",
+               f"arn:aws:s3:::{config.deployment_bucket}", f"arn:aws:s3:::{config.deployment_bucket}/runs/*",
+               f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*"}
+    by_function = {}
+    for name, resource in template["Resources"].items():
+        for policy in resource["Properties"].get("Policies", []):
+            if isinstance(policy, dict):
+                for statement in policy["Statement"]:
+                    if any(action.startswith("s3:") for action in as_list(statement["Action"])):
+                        by_function.setdefault(name, set()).update(as_list(statement["Resource"]))
+    assert by_function and all(resources <= allowed for resources in by_function.values()), by_function
+    assert by_function["DeleteOrphanedKeysFunction"] == {"arn:aws:s3:::copy-a/*",
+                                                         f"arn:aws:s3:::{config.deployment_bucket}/runs/*"}
+    assert "arn:aws:s3:::data-*/*" not in by_function["DeleteOrphanedKeysFunction"]  # never deletes in a source
