@@ -60,6 +60,8 @@ def deploy(c):
         print(f"Removed old state machine {name}")
     for name in result.busy_state_machines:
         print(f"Kept old state machine {name}: it has a running execution")
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
 
 
 @task

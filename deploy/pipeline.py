@@ -63,6 +63,7 @@ class DeployResult:
     state_machines: list[machines.DeployedStateMachine]
     removed_state_machines: list[str] = field(default_factory=list)
     busy_state_machines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,19 @@ def deploy(project: Project, config: Config, clients: Clients, on_event: EventCa
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone
         busy += kept
-    return DeployResult(stack.status, created, uploaded, planned.package.key, deployed, removed, busy)
+    return DeployResult(stack.status, created, uploaded, planned.package.key, deployed, removed, busy,
+                        config_warnings(config))
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What a deploy should say about a config that leaves the deployment more power than it may need."""
+    warnings = []
+    for setting, patterns, may in (("SOURCE_BUCKETS", config.source_buckets, "read"),
+                                   ("DESTINATION_BUCKETS", config.destination_buckets, "write and delete in")):
+        if not patterns:
+            warnings.append(f"{setting} is not set: the functions may {may} any bucket of the account. Name the "
+                            f"buckets (or patterns) in fabfile_config.py to narrow their IAM policies.")
+    return warnings
 
 
 def newest_state_machine(project: Project, config: Config, clients: Clients,

@@ -64,6 +64,7 @@ def test_deploy_then_delete_with_typed_confirmation(fab_project, endpoint):
     assert "Stack cli-deploy: created" in deployed.stdout
     assert "State machine cli-deploy-demo-" in deployed.stdout
     assert "arn:aws:states:us-east-1:" in deployed.stdout
+    assert "Warning: SOURCE_BUCKETS is not set: the functions may read any bucket" in deployed.stdout
 
     refused = fab(fab_project, "delete", endpoint_url=endpoint.url, stdin="yes\n")
     assert refused.returncode == 1 and "Not deleted" in refused.stderr
