@@ -6,7 +6,7 @@ import pytest
 
 import validate_input
 from bucket_sync.errors import InvalidInputError
-from bucket_sync.inputs import parse_input
+from bucket_sync.inputs import Limits, parse_input
 from bucket_sync.run import Settings, SyncRun
 
 RUN_ID, WORK_BUCKET = "exec-1", "deployment-bucket"
@@ -204,15 +204,35 @@ def test_run_round_trips_through_json():
     assert SyncRun.from_json(data) == run
 
 
+EXECUTION_ARN = f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-20261125T000000000:{RUN_ID}"
+
+
 def test_the_handler_validates_the_execution_input_into_a_run(monkeypatch):
     monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK_BUCKET)
+    monkeypatch.setenv("MAX_DELETES", "25")
+    checked = []
+    monkeypatch.setattr(validate_input, "refuse_concurrent", lambda sfn, arn, destination: checked.append(
+        (arn, destination)))
 
-    output = validate_input.handler({"runId": RUN_ID, "input": event(dryRun=True)}, None)
+    output = validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
+                                     "input": event(dryRun=True)}, None)
 
     assert SyncRun.from_json(output["run"]) == SyncRun(RUN_ID, "my-data", "my-data-copy", dry_run=True,
-                                                       work_bucket=WORK_BUCKET)
+                                                       max_deletes=25, work_bucket=WORK_BUCKET)
+    assert checked == [(EXECUTION_ARN, "my-data-copy")]  # only a valid input gets as far as the concurrency check
+
+
+def test_the_deployment_limits_come_from_the_environment_the_template_sets():
+    limits = Limits.from_environment({"SOURCE_BUCKETS": "a-*,b", "DESTINATION_BUCKETS": "", "MAX_DELETES": ""})
+    assert limits == Limits(("a-*", "b"), (), -1)
+    with pytest.raises(InvalidInputError) as raised:
+        parse_input({"source": "ccc", "destination": "ddd"}, RUN_ID, WORK_BUCKET, limits)
+    assert str(raised.value).startswith("'source' is 'ccc', which this deployment may not use: SOURCE_BUCKETS "
+                                        "allows a-*, b. Add it to SOURCE_BUCKETS in fabfile_config.py")
+    assert parse_input({"source": "a-1", "destination": "ddd"}, RUN_ID, WORK_BUCKET, limits).source == "a-1"
 
 
 def test_the_handler_raises_the_named_error_for_bad_input():
     with pytest.raises(InvalidInputError, match="'destinaton'"):
-        validate_input.handler({"runId": RUN_ID, "input": {"source": "my-data", "destinaton": "b"}}, None)
+        validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
+                                "input": {"source": "my-data", "destinaton": "b"}}, None)
