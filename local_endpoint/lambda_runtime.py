@@ -8,7 +8,9 @@ returns (``errorType`` of ``Runtime.ImportModuleError``, ``Sandbox.Timedout``, t
 that Step Functions' Retry and Catch behave as they would on AWS.
 
 It must not talk HTTP, know moto's models, or share environment variables with the parent process: handlers get
-fake credentials and reach AWS only through ``FunctionConfig.endpoint_url``.
+fake credentials and reach AWS only through ``FunctionConfig.endpoint_url``. It does not know fault plans either:
+an optional ``InvocationFaults`` object (``faults.FaultPlan`` in the endpoint) is asked once per invocation
+whether to crash, time out or delay it; without one, or when it answers None, nothing changes.
 """
 import hashlib
 import importlib.util
@@ -30,7 +32,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -43,6 +45,13 @@ runaway handlers; it does not claim to reproduce Lambda's out-of-memory behaviou
 EXIT_GRACE_SECONDS = 5.0
 """How long a worker that closed its reply pipe gets to finish exiting before it is killed."""
 FAKE_CREDENTIAL = "testing"
+WORKER_ACCESS_KEY_ID = "lambda-worker"
+"""The access key id the endpoint gives its workers (secret and token stay FAKE_CREDENTIAL), so that the S3
+requests of Lambda code can be told from a test's own and from Step Functions' (``faults.py`` targets them)."""
+CRASH, TIMEOUT, DELAY = "crash", "timeout", "delay"
+FAULT_KINDS = (CRASH, TIMEOUT, DELAY)
+CUTTING_FAULTS = (CRASH, TIMEOUT)
+"""Faults that end an invocation early; a delay only makes it start late."""
 READ_CHUNK_BYTES = 64 * 1024
 
 
@@ -100,6 +109,26 @@ class InvokeResult:
     """True for a function error (Invoke's X-Amz-Function-Error)."""
     logs: str
     """What the handler printed or logged during this invocation (for a fresh worker, its init phase too)."""
+
+
+@dataclass(frozen=True)
+class InvocationFault:
+    """What to do to one invocation: ``crash`` kills the worker ``after_seconds`` into it (Runtime.ExitError),
+    ``timeout`` kills it then and reports a timeout (Sandbox.Timedout); both kill it as it answers if it answers
+    sooner, and the answer is lost. ``delay`` holds the event back ``after_seconds``, then runs it normally."""
+
+    kind: str
+    after_seconds: float
+
+
+class InvocationFaults(Protocol):
+    """Asked once per invocation; None (the usual answer) leaves the invocation alone."""
+
+    def next_fault(self, function_name: str) -> Optional[InvocationFault]: ...
+
+
+class _FaultFired(Exception):
+    """An injected crash or timeout is due: the worker must die now."""
 
 
 def _worker_key(function: FunctionConfig) -> Hashable:
@@ -237,7 +266,8 @@ class _Worker:
 class LambdaRuntime:
     """Invokes functions in warm worker processes, one pool per function configuration."""
 
-    def __init__(self, workdir: Path, max_idle_workers_per_function: int = 4):
+    def __init__(self, workdir: Path, max_idle_workers_per_function: int = 4, *,
+                 access_key_id: str = FAKE_CREDENTIAL, faults: Optional[InvocationFaults] = None):
         workdir.mkdir(parents=True, exist_ok=True)
         # A private directory, so close() removes exactly what this runtime created.
         self._root = Path(tempfile.mkdtemp(prefix="lambda-runtime-", dir=workdir))
@@ -247,6 +277,8 @@ class LambdaRuntime:
         self._log_root.mkdir()
         self._libs_dir = self._build_runtime_libs(self._root / "runtime-libs")
         self._max_idle = max_idle_workers_per_function
+        self._access_key_id = access_key_id
+        self._faults = faults
         # Shared by the server's threads, hence the lock: live workers, idle ones per configuration, and the
         # configuration last invoked per function ARN (idle workers of an older one are retired).
         self._lock = threading.Lock()
@@ -260,6 +292,10 @@ class LambdaRuntime:
         if not isinstance(event, str):
             raise TypeError(f"event must be JSON text (str), not {type(event).__name__}")
         request_id = str(uuid.uuid4())
+        fault = self._faults.next_fault(function.name) if self._faults is not None else None
+        if fault is not None and fault.kind == DELAY:
+            time.sleep(fault.after_seconds)
+        cut_after = fault.after_seconds if fault is not None and fault.kind in CUTTING_FAULTS else None
         key = _worker_key(function)
         worker = self._take_idle(function.arn, key) or self._start_worker(function)
         try:
@@ -277,7 +313,15 @@ class LambdaRuntime:
                     "invokedFunctionArn": function.arn,
                 }
             )
+            if cut_after is not None and cut_after < function.timeout_seconds:
+                try:
+                    worker.receive(cut_after)
+                except _WorkerTimedOut:
+                    pass
+                raise _FaultFired()  # whether it answered in time or not, the answer is lost
             reply = worker.receive(function.timeout_seconds)
+        except _FaultFired:
+            return self._finish_faulted(worker, request_id, fault)
         except _WorkerTimedOut:
             worker.kill()
             timeout = function.timeout_seconds if worker.ready else INIT_TIMEOUT_SECONDS
@@ -305,6 +349,15 @@ class LambdaRuntime:
         for worker in busy:
             worker.kill()  # its invocation sees the worker die, reports an error and retires it
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def _finish_faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> InvokeResult:
+        """An injected crash or timeout: the worker killed, and the error Lambda would report for either."""
+        worker.kill()
+        if fault.kind == TIMEOUT:
+            error = _timeout_error(fault.after_seconds)
+            return self._finish_broken(worker, json.dumps(error), f"{request_id} {error['errorMessage']}\n")
+        error = _exit_error(request_id, worker.exit_status())
+        return self._finish_broken(worker, json.dumps(error), f"{error['errorMessage']}\n{error['errorType']}\n")
 
     def _finish_broken(self, worker: _Worker, payload: str, platform_log: str = "") -> InvokeResult:
         """The result of an invocation whose worker must not be reused: its logs, then the worker retired."""
@@ -398,7 +451,7 @@ class LambdaRuntime:
             "AWS_ENDPOINT_URL": function.endpoint_url,
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
+            "AWS_ACCESS_KEY_ID": self._access_key_id,
             "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
             "AWS_SESSION_TOKEN": FAKE_CREDENTIAL,
             # Without a HOME botocore still finds the user's ~/.aws files through the password database.

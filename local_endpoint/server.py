@@ -1,7 +1,8 @@
 """The embedded local AWS endpoint: moto server on 127.0.0.1 with the gaps in ``moto_gaps`` bridged.
 
 Serves S3, IAM, Lambda, Step Functions, CloudFormation, STS and CloudWatch Logs on one port, and runs Lambda code
-for real. It never listens on anything but the loopback interface.
+for real. It never listens on anything but the loopback interface. Tests may inject faults through its admin route
+(``faults.py``); without a fault plan, which is how it starts, every request goes to moto untouched.
 """
 import ipaddress
 import logging
@@ -18,7 +19,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import moto_gaps
 from .access_log import AccessLog
-from .lambda_runtime import LambdaRuntime
+from .faults import FaultInjection, FaultPlan
+from .lambda_runtime import WORKER_ACCESS_KEY_ID, LambdaRuntime
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -48,9 +50,11 @@ class Endpoint:
 
     def start(self) -> str:
         workdir = Path(self._resources.enter_context(tempfile.TemporaryDirectory(prefix="sync-endpoint-")))
-        runtime = LambdaRuntime(workdir)
+        faults = FaultPlan()
+        runtime = LambdaRuntime(workdir, access_key_id=WORKER_ACCESS_KEY_ID, faults=faults)
         self._resources.callback(runtime.close)
         app = DomainDispatcherApplication(create_backend_app)
+        app = FaultInjection(app, faults)  # inside the access log, which so records the injected errors too
         if self._access_log is not None:
             stream: TextIO = self._resources.enter_context(open(self._access_log, "a", encoding="utf-8"))
             app = AccessLog(app, stream)
