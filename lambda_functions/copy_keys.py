@@ -15,12 +15,16 @@
 #         Action: [s3:PutObject, s3:PutObjectTagging, s3:AbortMultipartUpload]
 #         Resource: ["{destination_objects}"]
 #       - Effect: Allow
+#         Action: [s3:ListBucketMultipartUploads]
+#         Resource: ["{destination_buckets}"]
+#       - Effect: Allow
 #         Action: [s3:GetObject, s3:PutObject]
 #         Resource: ["{deployment_runs}"]
 # ---
 """CopySourceKeys (inside the Distributed Map): copy every key of one plan batch.
 
-Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>"}``.
+Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>", "attempt": <the task's retry count>}``;
+on a retry, multipart uploads an earlier attempt left behind are aborted before the object is copied again.
 Output: ``{"copied", "failed", "skipped", "bytesCopied"}``; the outcome of each key, with the S3 requests made,
 goes to the batch's result file, which the report reads. A failing object never stops the others.
 """
@@ -55,7 +59,8 @@ def handler(event, context):
     clients = S3Clients()
     work = clients.for_region("")
     items = get_json(work, run.work_bucket, event["batch"])["items"]
-    settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes)
+    settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes,
+                            abort_stale_uploads=event.get("attempt", 0) > 0)
     with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
         outcomes = list(pool.map(lambda item: copy_one(item, run, clients, settings), items))
     # +1 PutObject: the request that stores this very document.

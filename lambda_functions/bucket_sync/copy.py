@@ -70,6 +70,9 @@ class CopySettings:
     UploadPartCopy; anything else with one CopyObject. 5 GiB is S3's CopyObject limit; tests lower it."""
     part_copy_threads: int = 8
     """UploadPartCopy calls of one object run this many at a time (threads inside the one Lambda invocation)."""
+    abort_stale_uploads: bool = False
+    """Before a multipart copy, abort uploads of the same key left by an earlier attempt that died. Set on retries
+    only: a first attempt has nothing to clean up, and the check costs a request."""
 
     def __post_init__(self) -> None:
         if self.multipart_threshold_bytes < 1 or self.part_copy_threads < 1:
@@ -174,6 +177,8 @@ def _copy_multipart(source_s3: Any, destination_s3: Any, source_bucket: str, des
         # quote, not urlencode's default quote_plus: "%20" is a space to every decoder, "+" only to some.
         create["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tag_set], quote_via=quote)
 
+    if settings.abort_stale_uploads:
+        requests += abort_stale_uploads(destination_s3, destination_bucket, entry.key)
     with _named_errors("CreateMultipartUpload", destination_bucket, entry.key):
         upload_id = destination_s3.create_multipart_upload(
             Bucket=destination_bucket, Key=entry.key, **create)["UploadId"]
@@ -191,6 +196,22 @@ def _copy_multipart(source_s3: Any, destination_s3: Any, source_bucket: str, des
         _abort(destination_s3, destination_bucket, entry.key, upload_id)
         raise
     return CopyResult(completed["ETag"], entry.size, multipart=True, requests=requests)
+
+
+def abort_stale_uploads(destination_s3: Any, destination_bucket: str, key: str) -> int:
+    """Abort the uploads of ``key`` that an earlier attempt left when it died mid-copy (a crash or a Lambda
+    timeout gives it no chance to abort). Returns the requests made."""
+    requests = 0
+    stale = []
+    with _named_errors("ListMultipartUploads", destination_bucket, key):
+        for page in destination_s3.get_paginator("list_multipart_uploads").paginate(Bucket=destination_bucket,
+                                                                                      Prefix=key):
+            requests += 1
+            stale += [upload["UploadId"] for upload in page.get("Uploads", []) if upload["Key"] == key]
+    for upload_id in stale:
+        _abort(destination_s3, destination_bucket, key, upload_id)
+        requests += 1
+    return requests
 
 
 def _copy_parts(destination_s3: Any, destination_bucket: str, entry: Entry, copy_source: dict[str, str],

@@ -236,12 +236,6 @@ def test_a_copy_batch_that_crashes_on_every_retry_fails_the_run_and_holds_every_
         ("a", "failed"), ("b", "failed"), ("c", "failed"), ("orphan/1", "skipped"), ("orphan/2", "skipped")]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: a copy_keys invocation that dies (crash, Lambda timeout) during a multipart copy leaves its "
-    "multipart upload, and the parts already copied into it, in the destination: copy.py aborts an upload only "
-    "when it sees a part fail, and no later step (the retry, CheckCopies, WriteReport) lists or aborts "
-    "incomplete uploads, so their parts are billed until a lifecycle rule removes them; docs/design.md says "
-    "an object that outlives the Lambda timeout has 'its upload aborted'"))
 def test_a_copy_that_crashes_in_the_middle_of_a_multipart_copy_leaves_no_incomplete_upload_behind(
         aws, machine, s3, buckets, faults):
     source, destination = buckets()

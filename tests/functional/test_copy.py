@@ -400,3 +400,19 @@ def test_transient_errors_are_left_to_the_caller_unnamed(stubbed):
 def test_settings_refuse_zero_threads():
     with pytest.raises(ValueError, match="positive"):
         CopySettings(part_copy_threads=0)
+
+
+@pytest.mark.parametrize("abort_stale", [True, False], ids=["retry-aborts-them", "first-attempt-leaves-them"])
+def test_a_retry_aborts_the_uploads_a_dead_attempt_left_of_that_key_only(s3, abort_stale):
+    put_multipart(s3, "big", [PART, PART, b"last"])
+    stale = s3.create_multipart_upload(Bucket=DESTINATION, Key="big")["UploadId"]
+    s3.upload_part(Bucket=DESTINATION, Key="big", UploadId=stale, PartNumber=1, Body=PART)
+    other = s3.create_multipart_upload(Bucket=DESTINATION, Key="big-other")["UploadId"]  # same prefix, other key
+    settings = CopySettings(multipart_threshold_bytes=TINY.multipart_threshold_bytes,
+                            abort_stale_uploads=abort_stale)
+
+    copy_object(s3, s3, SOURCE, DESTINATION, listed(s3, "big"), settings)
+
+    left = {(u["Key"], u["UploadId"]) for u in s3.list_multipart_uploads(Bucket=DESTINATION).get("Uploads", [])}
+    assert left == ({("big-other", other)} if abort_stale else {("big-other", other), ("big", stale)})
+    assert body_of(s3, "big") == PART + PART + b"last"
