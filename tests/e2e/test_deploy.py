@@ -145,3 +145,16 @@ def test_delete_removes_everything_it_deployed_and_no_data(aws, deployed, fixtur
     assert s3.get_object(Bucket="e2e-keep-me", Key="data")["Body"].read() == b"precious"
     again = pipeline.delete(project, config, clients, [].append)
     assert (again.stack_deleted, again.state_machines, again.package_objects) == (False, [], 0)
+
+
+def test_the_deployment_bucket_is_private_encrypted_and_tls_only(aws, deployed):
+    config, _, _ = deployed
+    s3 = aws("s3")
+    block = s3.get_public_access_block(Bucket=config.deployment_bucket)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    rules = s3.get_bucket_encryption(Bucket=config.deployment_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [statement] = json.loads(s3.get_bucket_policy(Bucket=config.deployment_bucket)["Policy"])["Statement"]
+    assert (statement["Effect"], statement["Action"], statement["Condition"]) == (
+        "Deny", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})

@@ -253,3 +253,37 @@ def test_a_copy_that_crashes_in_the_middle_of_a_multipart_copy_leaves_no_incompl
     assert_mirrored(client, source, destination)
     assert result.output["copied"] == 1
     assert client.list_multipart_uploads(Bucket=destination).get("Uploads", []) == []  # no parts left to pay for
+
+
+def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_the_next_run_converges(
+        aws, machine, s3, buckets, faults):
+    source, destination = buckets()
+    client = s3()
+    for key in ("rewritten", "deleted", "steady-1", "steady-2"):
+        client.put_object(Bucket=source, Key=key, Body=f"{key} v1".encode())
+    client.put_object(Bucket=destination, Key="orphan", Body=b"o")
+    faults({"lambda": [{"function": "-copy_keys", "fault": "delay", "afterSeconds": 2}]})
+    sfn = aws("stepfunctions")
+    arn = executions.start(sfn, machine[0].arn, {"source": source, "destination": destination})
+    deadline = time.monotonic() + 30
+    while not any(e.get("stateEnteredEventDetails", {}).get("name") == "CopySourceKeys"
+                  for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
+        assert time.monotonic() < deadline, "the sync never reached CopySourceKeys"
+        time.sleep(0.1)
+    client.put_object(Bucket=source, Key="rewritten", Body=b"rewritten v2, after the listing")
+    client.delete_object(Bucket=source, Key="deleted")
+
+    first = executions.follow(sfn, arn, lambda state: None, sleep=lambda s: time.sleep(0.1))
+
+    assert (first.status, first.error) == ("FAILED", "SyncFailedError")
+    summary = executions.failure_summary(first)
+    assert (summary["copied"], summary["failed"], summary["deleted"]) == (2, 2, 0)  # deletes held back
+    errors = {line["key"]: line.get("error", "") for line in report_lines(client, summary)}
+    assert "SourceChangedError" in errors["rewritten"] and "SourceMissingError" in errors["deleted"]
+    assert sorted(contents(client, destination)) == ["orphan", "steady-1", "steady-2"]  # nothing stale copied
+    faults({})
+
+    second = run(aws, machine, source=source, destination=destination)
+
+    assert second.succeeded, second.cause
+    assert_mirrored(client, source, destination)
