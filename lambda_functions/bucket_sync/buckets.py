@@ -23,5 +23,5 @@ def bucket_region(s3: Any, bucket: str) -> str:
                                     "(s3:ListBucket is denied); grant it, or name another bucket") from None
         raise BucketAccessError(f"bucket {bucket!r} cannot be used: {code}: "
                                 f"{error.response['Error'].get('Message', '')}") from None
-    headers = response["ResponseMetadata"].get("HTTPHeaders", {})
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     return response.get("BucketRegion") or headers.get("x-amz-bucket-region") or "us-east-1"
