@@ -3,6 +3,8 @@
 Each task loads the config, builds its collaborators, calls one function of the ``deploy`` package (or the
 ``local_endpoint``) and prints the result. A user's mistake ends as ``Exit("message")``, never a traceback.
 """
+import json as json_lib  # "json" is also the name of the tasks' --json option
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +15,9 @@ from invoke.exceptions import Exit
 
 from deploy import executions, pipeline
 from deploy.aws import make_clients
-from deploy.console import print_event, run_sync
+from deploy import state_machines
+from deploy.console import print_event, print_report_line, print_status, run_sync
+from deploy.template import state_machine_prefix
 from deploy.config import load_config
 from deploy.errors import DeployError
 from deploy.template import render_template
@@ -128,6 +132,57 @@ def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow
         print(executions.output_json(result))
     if not result.succeeded:
         raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result)}")
+
+
+def sync_machine_arns(config, clients):
+    """Every deployed version of the sync state machine, oldest first."""
+    prefix = state_machine_prefix(config, "sync_buckets")
+    return [machine.arn for machine in state_machines.list_deployed(clients.stepfunctions, prefix)]
+
+
+@task(help={"limit": "how many executions to show (default 10)"})
+def status(c, limit=10):
+    """List the most recent syncs, newest first, with what each copied, deleted and failed."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), int(limit))
+    print_status(rows)
+
+
+@task(help={
+    "execution": "an execution's name or ARN (default: the most recent sync)",
+    "failed": "only failed objects", "copied": "only copied objects", "deleted": "only deleted objects",
+    "skipped": "only skipped objects", "json": "print the report's JSON lines as they are"})
+def report(c, execution=None, failed=False, copied=False, deleted=False, skipped=False, json=False):
+    """Print the per-object report of a sync: what was copied, deleted, skipped or failed, and why."""
+    wanted = {result for result, chosen in (("failed", failed), ("copied", copied), ("deleted", deleted),
+                                            ("skipped", skipped)) if chosen}
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        if execution and execution.startswith("arn:"):
+            chosen = executions.describe(clients.stepfunctions, execution)
+        else:
+            rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), 1000)
+            matching = [row for row in rows if execution in (None, row.name)]
+            if not matching:
+                raise Exit(f"Error: no sync execution named {execution!r}; 'fab status' lists them"
+                           if execution else "Error: no sync has run yet")
+            chosen = matching[0]
+        report_uri = (chosen.summary or {}).get("report")
+        if not report_uri:
+            print(f"Execution {chosen.name} ({chosen.status}) has no report: "
+                  f"{'it had nothing to do' if chosen.summary else 'it ended before writing one'}.")
+            return
+        print(f"Report of {chosen.name} ({chosen.status}): {report_uri}", file=sys.stderr)
+        for line in executions.report_lines(clients.s3, report_uri):
+            if wanted and line["result"] not in wanted:
+                continue
+            if json:
+                print(json_lib.dumps(line, ensure_ascii=False))
+            else:
+                print_report_line(line)
 
 
 @task

@@ -30,3 +30,22 @@ def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
         print(f"Sync {result.status.lower()}:")
         print_summary(summary)
     return result
+
+
+def print_status(rows: list[executions.ExecutionSummary]) -> None:
+    if not rows:
+        print("No sync has run yet.")
+        return
+    print(f"{'started (UTC)':<20} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
+          f"source -> destination  execution")
+    for row in rows:
+        summary = row.summary or {}
+        seconds = f"{(row.stopped - row.started).total_seconds():.1f}" if row.stopped else "running"
+        print(f"{row.started:%Y-%m-%d %H:%M:%S} {row.status:<10} {seconds:>8} {summary.get('copied', '-'):>8} "
+              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  "
+              f"{summary.get('source', '?')} -> {summary.get('destination', '?')}  {row.name}")
+
+
+def print_report_line(line: dict[str, Any]) -> None:
+    detail = line.get("error") or line.get("reason", "")
+    print(f"{line['action']:<7} {line['result']:<8} {line.get('size', 0):>12}  {line['key']}  ({detail})")

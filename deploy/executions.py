@@ -6,7 +6,7 @@ message here as in the console, before anything starts.
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .config import Config
 from .errors import DeployError
@@ -123,3 +123,42 @@ def failure_summary(result: ExecutionResult) -> dict[str, Any] | None:
 def output_json(result: ExecutionResult) -> str:
     """The execution's output as one line of JSON; for a failed sync, the summary its error carries."""
     return json.dumps(result.output if result.succeeded else failure_summary(result), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    name: str
+    arn: str
+    status: str
+    started: Any
+    stopped: Any
+    summary: dict[str, Any] | None
+
+
+def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSummary]:
+    """The newest executions of these state machines, newest first, with their summaries."""
+    found = []
+    for arn in machine_arns:
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn,
+                                                                  PaginationConfig={"MaxItems": limit}):
+            found += page["executions"]
+    found.sort(key=lambda execution: execution["startDate"], reverse=True)
+    return [describe(sfn, execution["executionArn"]) for execution in found[:limit]]
+
+
+def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
+    described = sfn.describe_execution(executionArn=execution_arn)
+    result = ExecutionResult(execution_arn, described["status"],
+                             json.loads(described["output"]) if described.get("output") else None,
+                             described.get("error"), described.get("cause"))
+    summary = result.output if result.succeeded else failure_summary(result)
+    return ExecutionSummary(described["name"], execution_arn, described["status"], described["startDate"],
+                            described.get("stopDate"), summary)
+
+
+def report_lines(s3: Any, report_uri: str) -> Iterator[dict[str, Any]]:
+    """The lines of a sync's report, read from S3 as they come."""
+    bucket, key = report_uri.removeprefix("s3://").split("/", 1)
+    for line in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
+        if line:
+            yield json.loads(line)

@@ -143,3 +143,28 @@ def test_a_missing_bucket_is_named_before_anything_starts(repo_project, endpoint
               endpoint_url=endpoint.url)
     assert ran.returncode == 1
     assert "source: bucket 'no-such-bucket-anywhere' does not exist; check the name. Nothing was started." in ran.stderr
+
+
+def test_status_and_report_show_what_the_syncs_did(repo_project, endpoint):
+    import boto3
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    s3.create_bucket(Bucket="cli-report-src")
+    s3.create_bucket(Bucket="cli-report-dst")
+    s3.put_object(Bucket="cli-report-src", Key="new file", Body=b"n")
+    s3.put_object(Bucket="cli-report-dst", Key="orphan", Body=b"o")
+    assert fab(repo_project, "sync", "-s", "cli-report-src", "-d", "cli-report-dst",
+               endpoint_url=endpoint.url).returncode == 0
+
+    listed = fab(repo_project, "status", endpoint_url=endpoint.url)
+    assert listed.returncode == 0, listed.stderr
+    [newest] = [line for line in listed.stdout.splitlines() if "cli-report-src -> cli-report-dst" in line]
+    assert "SUCCEEDED" in newest and newest.split()[4:7] == ["1", "1", "0"]
+
+    everything = fab(repo_project, "report", endpoint_url=endpoint.url)
+    assert everything.returncode == 0, everything.stderr
+    assert any(line.startswith("copy    copied") and "new file" in line for line in everything.stdout.splitlines())
+    only_deleted = fab(repo_project, "report", "--deleted", "--json", endpoint_url=endpoint.url)
+    assert [json.loads(line)["key"] for line in only_deleted.stdout.splitlines()] == ["orphan"]
+    unknown = fab(repo_project, "report", "--execution", "no-such-execution", endpoint_url=endpoint.url)
+    assert unknown.returncode == 1 and "no sync execution named 'no-such-execution'" in unknown.stderr
