@@ -14,7 +14,7 @@ def print_event(event: dict[str, Any]) -> None:
 def print_summary(summary: dict[str, Any]) -> None:
     width = max(len(key) for key in summary)
     for key, value in summary.items():
-        shown = ", ".join(f"{op} {n}" for op, n in value.items()) if isinstance(value, dict) else value
+        shown = (", ".join(f"{op} {n}" for op, n in value.items()) or "none") if isinstance(value, dict) else value
         print(f"  {key:<{width}}  {shown}")
 
 
@@ -24,7 +24,7 @@ def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
     arn = executions.start(sfn, state_machine_arn, document)
     say = (lambda *_: None) if quiet else print
     say(f"Execution {arn}")
-    result = executions.follow(sfn, arn, lambda state: say(f"  {state}"))
+    result = executions.follow(sfn, arn, lambda progress: say(f"  {progress.line()}"))
     summary = result.output if result.succeeded else executions.failure_summary(result)
     if summary and not quiet:
         print(f"Sync {result.status.lower()}:")

@@ -14,7 +14,29 @@ from .errors import DeployError
 POLL_SECONDS = 1.0
 """Step Functions has no waiter for executions; this is how often a running one is looked at."""
 
-ProgressCallback = Callable[[str], None]
+@dataclass(frozen=True)
+class Progress:
+    """What a running sync has done so far, from its history and its Distributed Map runs."""
+
+    state: str = ""
+    rounds: int = 0
+    compared: int = 0
+    to_copy: int = 0
+    to_delete: int = 0
+    batches: dict[str, tuple[int, int]] | None = None
+    """Per Map state: (batches finished, batches in all)."""
+
+    def line(self) -> str:
+        parts = [self.state]
+        if self.rounds:
+            parts.append(f"{self.compared:,} keys compared in {self.rounds} round(s): {self.to_copy:,} to copy, "
+                         f"{self.to_delete:,} to delete")
+        for name, (done, total) in (self.batches or {}).items():
+            parts.append(f"{name} {done}/{total} batches")
+        return " · ".join(parts)
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 class SyncInputError(DeployError):
@@ -83,18 +105,37 @@ def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
 
 
+def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> Progress:
+    state, rounds, totals, map_runs = "", 0, {}, {}
+    for event in events:
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+        if "mapRunStartedEventDetails" in event:
+            map_runs[state] = event["mapRunStartedEventDetails"]["mapRunArn"]  # the Map state that started it
+        details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails")
+        if state == "ListBucket" and details and details.get("output"):
+            output = json.loads(details["output"])
+            rounds, totals = output.get("rounds", rounds), output.get("totals", totals)
+    batches = {}
+    for name, map_run_arn in map_runs.items():
+        counts = sfn.describe_map_run(mapRunArn=map_run_arn).get("itemCounts", {})
+        batches[name] = (counts.get("succeeded", 0) + counts.get("failed", 0), counts.get("total", 0))
+    compared = sum(totals.get(name, 0) for name in ("unchanged", "toCopy", "toDelete", "skipped"))
+    return Progress(state, rounds, compared, totals.get("toCopy", 0), totals.get("toDelete", 0), batches)
+
+
 def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
            sleep: Callable[[float], None] = time.sleep) -> ExecutionResult:
-    """Wait for the execution to end, reporting each state it enters."""
-    seen = 0
+    """Wait for the execution to end, reporting its progress whenever it changes."""
+    last = None
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-        for event in events[seen:]:
-            details = event.get("stateEnteredEventDetails")
-            if details:
-                on_progress(details["name"])
-        seen = len(events)
+        events = [event for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+                  for event in page["events"]]
+        progress = progress_of(sfn, execution_arn, events)
+        if progress != last:
+            on_progress(progress)
+            last = progress
         if described["status"] != "RUNNING":
             output = json.loads(described["output"]) if described.get("output") else None
             return ExecutionResult(execution_arn, described["status"], output, described.get("error"),
