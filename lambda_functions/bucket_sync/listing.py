@@ -3,9 +3,11 @@
 Lists with ListObjectsV2; boto3 asks for ``EncodingType=url`` and decodes every key, so no key is mangled by
 XML (control characters, trailing spaces). Makes LIST requests and nothing else.
 """
+import queue
+import threading
 from dataclasses import asdict, dataclass
 from datetime import timezone
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 MAX_KEYS_PER_PAGE = 1000
 """S3's own maximum: fewer pages means fewer requests."""
@@ -58,3 +60,47 @@ def list_entries(s3: Any, bucket: str, prefix: str = "", start_after: str = "",
     for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
         for item in page.get("Contents", []):
             yield Entry.from_listing(item)
+
+
+PAGES_AHEAD = 2
+"""How many LIST pages a listing fetches before the merge-join asks for them."""
+
+
+def read_ahead(entries: Iterable[Entry], depth: int = PAGES_AHEAD * MAX_KEYS_PER_PAGE) -> Iterator[Entry]:
+    """The same entries, fetched by a thread of their own: the two listings of a sync then wait on S3 at the
+    same time instead of in turn. Stopping early (a round handing over) stops the thread."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+    end = object()
+
+    def offer(item: object) -> bool:
+        """Put ``item`` in the buffer unless the consumer has stopped reading; False once it has."""
+        while not stopped.is_set():
+            try:
+                buffer.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for entry in entries:
+                if not offer(entry):
+                    return
+            offer(end)
+        except BaseException as error:  # handed to the consumer, which raises it where it reads
+            offer(error)
+
+    thread = threading.Thread(target=produce, name="listing", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from .batches import decision_to_json, list_keys, put_json
 from .decide import Action, Decision, march
 from .etag_pairs import RecordedPairs
-from .listing import list_entries
+from .listing import list_entries, read_ahead
 from .run import SyncRun
 
 
@@ -103,8 +103,8 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
-    source = list_entries(source_s3, run.source, run.prefix, start, settings.page_size)
-    destination = list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size)
+    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size))
+    destination = read_ahead(list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size))
     cursor, done, decided = start, True, 0
     recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
     for decision in march(source, destination, recorded):

@@ -476,3 +476,31 @@ def test_an_awkward_prefix_scopes_exactly(s3, prefix):
 
     assert planned_keys(s3, run) == {"copy": [prefix, prefix + "/child"], "delete": [prefix + "orphan"],
                                      "skip": []}
+
+
+def test_read_ahead_gives_the_same_entries_and_stops_its_thread_when_the_reader_stops():
+    import threading
+    import time
+
+    from bucket_sync.listing import Entry, read_ahead
+
+    entries = [Entry(f"k{number:05d}", 1, '"e"', "2026-01-01T00:00:00.000+00:00") for number in range(5000)]
+    assert list(read_ahead(iter(entries), depth=10)) == entries
+    reader = read_ahead(iter(entries), depth=10)
+    assert [next(reader) for _ in range(3)] == entries[:3]
+    reader.close()  # a round handing over
+    deadline = time.monotonic() + 5
+    while any(thread.name == "listing" for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "the read-ahead thread outlived its reader"
+        time.sleep(0.05)
+
+
+def test_read_ahead_raises_the_listing_error_where_it_is_read():
+    from bucket_sync.listing import read_ahead
+
+    def failing():
+        yield from ()
+        raise RuntimeError("ListObjectsV2 failed")
+
+    with pytest.raises(RuntimeError, match="ListObjectsV2 failed"):
+        list(read_ahead(failing()))
