@@ -24,7 +24,6 @@ Raises SyncFailedError, with the counts and the report location, when any action
 import json
 import logging
 
-from bucket_sync.batches import put_json
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.etag_pairs import record

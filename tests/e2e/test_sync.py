@@ -1,6 +1,5 @@
 """The deployed sync state machine on the embedded endpoint: real handlers, real executions, bucket state checked
 object by object afterwards."""
-import pytest
 
 from deploy import executions
 

@@ -20,6 +20,7 @@ from bucket_sync.copy import CopyResult, CopySettings, copy_object
 from bucket_sync.errors import (ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError,
                                 SyncError)
 from bucket_sync.listing import Entry, list_entries
+from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION = "sync-source", "sync-destination"
 MIN_PART_BYTES = 256
@@ -28,17 +29,6 @@ PART = b"p" * 300
 TINY = CopySettings(multipart_threshold_bytes=1024**2, part_copy_threads=4)
 """Everything here is far below 1 MiB: only multipart ETags and a lowered threshold take the multipart path."""
 
-AWKWARD_KEYS = [
-    pytest.param("plain.txt", id="plain"),
-    pytest.param("café/ü.txt", id="unicode"),
-    pytest.param(unicodedata.normalize("NFC", "café.txt"), id="nfc"),
-    pytest.param(unicodedata.normalize("NFD", "café.txt"), id="nfd"),
-    pytest.param("a b+c%2F?.txt", id="space-plus-percent-question"),
-    pytest.param("dir//x", id="double-slash"),
-    pytest.param("./..", id="dot-segments"),
-    pytest.param("folder/", id="trailing-slash"),
-    pytest.param("d/" + "é" * 511, id="1024-bytes"),
-]
 HEADERS = {
     "ContentType": "text/plain; charset=utf-8",
     "CacheControl": "max-age=60",

@@ -29,6 +29,7 @@ from bucket_sync.listing import list_entries
 from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, outcome
 from bucket_sync.requests import RequestCounter
 from bucket_sync.run import SyncRun
+from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
 RUN_ID = "exec-1"
@@ -37,17 +38,6 @@ LOCATION_REQUESTS = write_report.LOCATION_REQUESTS
 """FindSourceRegion and FindDestinationRegion's one request each, which ``execute`` stands in for: the summary
 counts them without the report step seeing them."""
 
-AWKWARD_KEYS = [
-    pytest.param("plain.txt", id="plain"),
-    pytest.param("café/ü.txt", id="unicode"),
-    pytest.param(unicodedata.normalize("NFD", "café.txt"), id="nfd"),
-    pytest.param("a b+c%2F?.txt", id="space-plus-percent-question"),
-    pytest.param("a&b<c>'\"", id="xml-special-characters"),
-    pytest.param("dir//x", id="double-slash"),
-    pytest.param("./..", id="dot-segments"),
-    pytest.param("folder/", id="trailing-slash"),
-    pytest.param("d/" + "é" * 511, id="1024-bytes"),
-]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ it hands over, through JSON as the state machine passes it), then reads every pl
 Requests are counted with the sync's own ``RequestCounter`` on one client per bucket.
 """
 import json
-import unicodedata
 
 import boto3
 import pytest
@@ -17,30 +16,13 @@ from bucket_sync.listing import Entry, list_entries
 from bucket_sync.planner import PlanState, plan_round
 from bucket_sync.requests import RequestCounter
 from bucket_sync.run import Settings, SyncRun
+from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
 KINDS = ("copy", "delete", "skip")
 MAX_ROUNDS = 200
 """A planner that stops making progress fails the test instead of looping for ever."""
 
-AWKWARD_KEYS = [
-    pytest.param("café/ü.txt", id="unicode"),
-    pytest.param(unicodedata.normalize("NFC", "café.txt"), id="nfc"),
-    pytest.param(unicodedata.normalize("NFD", "café.txt"), id="nfd"),
-    pytest.param("a b.txt", id="space"),
-    pytest.param(" leading and trailing ", id="outer-spaces"),
-    pytest.param("x+y=z", id="plus"),
-    pytest.param("100%", id="percent"),
-    pytest.param("a%2Fb", id="percent-encoded-slash"),
-    pytest.param("what?.txt", id="question-mark"),
-    pytest.param("a&b#c", id="ampersand-hash"),
-    pytest.param("dir//x", id="double-slash"),
-    pytest.param("./../y", id="dot-segments"),
-    pytest.param("..", id="dot-dot"),
-    pytest.param("folder/", id="trailing-slash"),
-    pytest.param("emoji \U0001f600", id="emoji"),
-    pytest.param("d/" + "é" * 511, id="1024-bytes"),
-]
 
 
 @pytest.fixture(scope="module")

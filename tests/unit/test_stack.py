@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from deploy import stack
 from deploy.errors import StackError
