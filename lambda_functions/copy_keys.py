@@ -23,7 +23,9 @@
 # ---
 """CopySourceKeys (inside the Distributed Map): copy every key of one plan batch.
 
-Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>", "attempt": <the task's retry count>}``;
+Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>", "attempt": <the task's retry count>}``,
+or ``{"run", "items": [...], "attempt"}`` for a small plan carried in the state (CopyInline), answered with
+``{"results": [[result, error, etag], ...], "requests", "copied", "failed"}`` in item order;
 on a retry, multipart uploads an earlier attempt left behind are aborted before the object is copied again.
 Output: ``{"copied", "failed", "skipped", "bytesCopied"}``; the outcome of each key, with the S3 requests made,
 goes to the batch's result file, which the report reads. A failing object never stops the others.
@@ -35,7 +37,7 @@ from bucket_sync.batches import entry_of, get_json, put_json
 from bucket_sync.clients import S3Clients
 from bucket_sync.copy import CopySettings, copy_object
 from bucket_sync.errors import ArchivedObjectError, SyncError
-from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, outcome, tally
+from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, compact, outcome, tally
 from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun, result_key_for
 
@@ -54,15 +56,24 @@ def copy_one(item, run, clients, settings):
                    multipart=result.multipart)
 
 
+def copy_all(items, run, clients, settings):
+    with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
+        return list(pool.map(lambda item: copy_one(item, run, clients, settings), items))
+
+
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients()
-    work = clients.for_region("")
-    items = get_json(work, run.work_bucket, event["batch"])["items"]
     settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes,
                             abort_stale_uploads=event.get("attempt", 0) > 0)
-    with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
-        outcomes = list(pool.map(lambda item: copy_one(item, run, clients, settings), items))
+    if "items" in event:  # a small plan, carried in the state: the results go back the same way
+        outcomes = copy_all(event["items"], run, clients, settings)
+        counts = tally(outcomes)
+        return {"results": [compact(line) for line in outcomes], "requests": clients.counter.snapshot(),
+                "copied": counts[COPIED], "failed": counts[FAILED]}
+    work = clients.for_region("")
+    items = get_json(work, run.work_bucket, event["batch"])["items"]
+    outcomes = copy_all(items, run, clients, settings)
     # +1 PutObject: the request that stores this very document.
     requests = merge_counts(clients.counter.snapshot(), {"PutObject": 1})
     put_json(work, run.work_bucket, result_key_for(event["batch"]), {"outcomes": outcomes, "requests": requests})

@@ -14,7 +14,9 @@
 # ---
 """DeleteOrphanedKeys (inside the Distributed Map, only after every copy succeeded).
 
-Input: ``{"run": {...}, "batch": "<plan batch key>"}``. Output: ``{"deleted", "failed"}``; each key's outcome
+Input: ``{"run": {...}, "batch": "<plan batch key>"}``, or ``{"run", "items": [...]}`` for a small plan carried
+in the state (DeleteInline), answered with ``{"results": [[result, error, null], ...], "requests", "deleted",
+"failed"}``. Output: ``{"deleted", "failed"}``; each key's outcome
 goes to the batch's result file. On a versioned destination this leaves delete markers: no version is lost.
 """
 import logging
@@ -23,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from bucket_sync.batches import get_json, put_json
 from bucket_sync.clients import S3Clients
-from bucket_sync.outcomes import DELETED, FAILED, outcome, tally
+from bucket_sync.outcomes import DELETED, FAILED, compact, outcome, tally
 from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun, result_key_for
 
@@ -53,6 +55,11 @@ def delete_batch(s3, bucket, items):
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients()
+    if "items" in event:  # a small plan, carried in the state: the results go back the same way
+        outcomes = delete_batch(clients.for_region(run.destination_region), run.destination, event["items"])
+        counts = tally(outcomes)
+        return {"results": [compact(line) for line in outcomes], "requests": clients.counter.snapshot(),
+                "deleted": counts[DELETED], "failed": counts[FAILED]}
     work = clients.for_region("")
     items = get_json(work, run.work_bucket, event["batch"])["items"]
     outcomes = delete_batch(clients.for_region(run.destination_region), run.destination, items)

@@ -18,7 +18,8 @@
 """WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
 taken, planned, skipped or failed) and returns the summary that becomes the execution's output.
 
-Input: ``{"run", "plan", "copyCheck"}``. Output: the summary (see README, "Output").
+Input: ``{"run", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the workers' compact
+results when the plan was small enough to travel in the state). Output: the summary (see README, "Output").
 Raises SyncFailedError, with the counts and the report location, when any action failed.
 """
 import json
@@ -27,7 +28,7 @@ import logging
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.etag_pairs import record
-from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, planned
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, expand, outcome, planned
 from bucket_sync.planner import PlanState
 from bucket_sync.requests import merge_counts, split_retries
 from bucket_sync.run import SyncRun
@@ -38,10 +39,31 @@ LOCATION_REQUESTS = {"HeadBucket": 2}
 logger = logging.getLogger()
 
 
-def held_deletes(run, work, copies_failed):
+def held_back(lines, copies_failed):
     reason = (f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
               "the next run deletes it")
-    return [{**line, "result": SKIPPED, "error": reason} for line in planned(run, work, "delete", SKIPPED)]
+    return [{**line, "result": SKIPPED, "error": reason} for line in lines]
+
+
+def held_deletes(run, work, copies_failed):
+    return held_back(planned(run, work, "delete", SKIPPED), copies_failed)
+
+
+def gather_inline(run, plan, inline_copies, inline_deletes):
+    """Report lines of a small plan carried in the state, from the workers' compact results; no request."""
+    inline = plan.inline
+    if run.dry_run:
+        lines = [outcome(item, "copy", PLANNED) for item in inline["copy"]]
+        lines += [outcome(item, "delete", PLANNED) for item in inline["delete"]]
+        return lines + [outcome(item, "copy", SKIPPED) for item in inline["skip"]], []
+    lines = expand(inline["copy"], "copy", inline_copies.get("results", []))
+    copies_failed = sum(1 for line in lines if line["result"] == FAILED)
+    if copies_failed:
+        lines += held_back([outcome(item, "delete", SKIPPED) for item in inline["delete"]], copies_failed)
+    else:
+        lines += expand(inline["delete"], "delete", inline_deletes.get("results", []))
+    lines += [outcome(item, "copy", SKIPPED) for item in inline["skip"]]
+    return lines, [inline_copies.get("requests", {}), inline_deletes.get("requests", {})]
 
 
 def gather(run, plan, work, copies_failed):
@@ -93,7 +115,11 @@ def handler(event, context):
     copy_check = event.get("copyCheck") or {}
     clients = S3Clients()
     work = clients.for_region("")
-    lines, worker_requests = gather(run, plan, work, copy_check.get("copiesFailed", 0))
+    if plan.inline is not None:
+        lines, worker_requests = gather_inline(run, plan, event.get("inlineCopies") or {},
+                                               event.get("inlineDeletes") or {})
+    else:
+        lines, worker_requests = gather(run, plan, work, copy_check.get("copiesFailed", 0))
     report_uri = None
     if lines:  # a sync with nothing to do writes nothing, and costs nothing beyond its listings
         body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)

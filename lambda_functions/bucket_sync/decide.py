@@ -66,8 +66,10 @@ def compare(source: Entry, destination: Entry, recorded: RecordedPairs = _nothin
         return Decision(source.key, Action.COPY, Reason.SIZE_DIFFERS.value, source, destination)
     same = Reason.SAME
     if source.etag != destination.etag:
-        # Only now, for a key whose ETags differ at equal size, is the record looked at.
-        if recorded(source.key) != (source.etag, destination.etag):
+        # A record can only vouch for a destination written after its source (as this sync's copies are), and
+        # is looked at only then: a source rewritten since costs no look-up.
+        if (source.last_modified > destination.last_modified
+                or recorded(source.key) != (source.etag, destination.etag)):
             return Decision(source.key, Action.COPY, Reason.CONTENT_DIFFERS.value, source, destination)
         same = Reason.SAME_AS_COPIED
     if source.last_modified > destination.last_modified:

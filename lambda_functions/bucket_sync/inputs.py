@@ -119,10 +119,13 @@ def parse_settings(value: Any) -> Settings:
     for key, setting in value.items():
         if key not in known:
             raise InvalidInputError(f"unknown setting {key!r}: settings are {', '.join(sorted(known))}")
-        minimum = 0 if key == "maxKeysPerRound" else 1
+        minimum = 0 if key in ("maxKeysPerRound", "inlinePlanBytes") else 1
         if not isinstance(setting, int) or isinstance(setting, bool) or setting < minimum:
             raise InvalidInputError(f"setting {key!r} must be a whole number of at least {minimum}")
         values[known[key]] = setting
     if values.get("page_size", 1) > 1000 or values.get("delete_batch_keys", 1) > 1000:
         raise InvalidInputError("settings 'pageSize' and 'deleteBatchKeys' are at most 1000, S3's limits")
+    if values.get("inline_plan_bytes", 0) > 128 * 1024:
+        raise InvalidInputError("setting 'inlinePlanBytes' is at most 131072: with its results the plan must stay "
+                                "far below Step Functions' 256 KB state limit")
     return Settings(**values)

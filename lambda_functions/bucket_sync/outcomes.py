@@ -65,3 +65,21 @@ def planned(run: SyncRun, work_s3: Any, kind: str, result: str) -> Iterator[dict
 
 def tally(outcomes: list[dict[str, Any]]) -> Counter[str]:
     return Counter(o["result"] for o in outcomes)
+
+
+def compact(line: dict[str, Any]) -> list[Any]:
+    """An outcome as a worker returns it for an inline plan: [result, error, destination ETag], in item order."""
+    return [line["result"], line.get("error"), line.get("etag")]
+
+
+def expand(items: list[dict[str, Any]], action: str, results: list[list[Any]]) -> list[dict[str, Any]]:
+    """Report lines of an inline plan's items from their compact results; an item without one failed."""
+    lines = []
+    for number, item in enumerate(items):
+        if number >= len(results):
+            lines.append(outcome(item, action, FAILED, MISSING_RESULT))
+            continue
+        result, error, etag = results[number]
+        extra = {"sourceEtag": item["entry"]["etag"], "etag": etag} if etag else {}
+        lines.append(outcome(item, action, result, error, **extra))
+    return lines

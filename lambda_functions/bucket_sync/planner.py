@@ -5,6 +5,7 @@ is spent, handing the cursor to the next round. It writes plan batches (copy, de
 and returns counts; it never copies or deletes anything itself. Unchanged keys cost nothing but their share of
 LIST pages, and a round with nothing to do writes nothing.
 """
+import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -30,11 +31,14 @@ class PlanState:
     """sourceObjects and destinationObjects (in scope), unchanged, toCopy, toDelete, skipped, bytesToCopy."""
     requests: dict[str, int] = field(default_factory=dict)
     """S3 requests the rounds made, per operation."""
+    inline: dict[str, list[dict[str, Any]]] | None = None
+    """A small plan decided in one round: its copy, delete and skip items, carried in the state instead of in
+    batch files, so a small sync costs no request for plans, results or their listings."""
 
     def to_json(self) -> dict[str, Any]:
         return {"cursor": self.cursor, "done": self.done, "rounds": self.rounds, "copyBatches": self.copy_batches,
                 "deleteBatches": self.delete_batches, "skipBatches": self.skip_batches, "totals": self.totals,
-                "requests": self.requests}
+                "requests": self.requests, "inline": self.inline}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None, run: SyncRun) -> "PlanState":
@@ -42,7 +46,8 @@ class PlanState:
             return cls(cursor=run.start_after)
         return cls(cursor=data["cursor"], done=data["done"], rounds=data["rounds"],
                    copy_batches=data["copyBatches"], delete_batches=data["deleteBatches"],
-                   skip_batches=data["skipBatches"], totals=dict(data["totals"]), requests=dict(data["requests"]))
+                   skip_batches=data["skipBatches"], totals=dict(data["totals"]), requests=dict(data["requests"]),
+                   inline=data.get("inline"))
 
 
 class _BatchWriter:
@@ -115,10 +120,16 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
         if (settings.max_keys_per_round and decided >= settings.max_keys_per_round) or out_of_time():
             done = False  # hand over: the next round lists from this cursor
             break
-    for writer in writers.values():
-        writer.flush()
+    inline = None
+    pending = {writer.kind: writer.pending for writer in writers.values()}
+    if (done and not state.rounds and not any(writer.written for writer in writers.values())
+            and len(json.dumps(pending)) <= settings.inline_plan_bytes):
+        inline = pending  # the whole plan is small: it travels in the state, not in files
+    else:
+        for writer in writers.values():
+            writer.flush()
     return replace(
-        state, cursor=cursor, done=done, rounds=round_number,
+        state, cursor=cursor, done=done, rounds=round_number, inline=inline,
         copy_batches=state.copy_batches + writers[Action.COPY].written,
         delete_batches=state.delete_batches + writers[Action.DELETE].written,
         skip_batches=state.skip_batches + writers[Action.SKIP].written,

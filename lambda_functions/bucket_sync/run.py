@@ -32,6 +32,9 @@ class Settings:
     """Copies in flight inside one copy_keys invocation (each is one request and waits on S3)."""
     max_concurrency: int = 20
     """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
+    inline_plan_bytes: int = 96 * 1024
+    """A plan decided in one round and no larger than this (as JSON) travels in the state instead of in batch
+    files: a small sync then writes, lists and reads no plan or result file. 0: always use files."""
 
     def to_json(self) -> dict[str, Any]:
         return {camel_case(k): v for k, v in asdict(self).items()}

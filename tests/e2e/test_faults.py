@@ -266,7 +266,7 @@ def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_th
     sfn = aws("stepfunctions")
     arn = executions.start(sfn, machine[0].arn, {"source": source, "destination": destination})
     deadline = time.monotonic() + 30
-    while not any(e.get("stateEnteredEventDetails", {}).get("name") == "CopySourceKeys"
+    while not any(e.get("stateEnteredEventDetails", {}).get("name") in ("CopySourceKeys", "CopyInline")
                   for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
         assert time.monotonic() < deadline, "the sync never reached CopySourceKeys"
         time.sleep(0.1)

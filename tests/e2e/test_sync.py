@@ -1,6 +1,8 @@
 """The deployed sync state machine on the embedded endpoint: real handlers, real executions, bucket state checked
 object by object afterwards."""
 
+import time
+
 from deploy import executions
 
 from .conftest import MIN_PART_BYTES, contents, put_multipart, report_lines, run
@@ -200,3 +202,30 @@ def test_a_missing_source_bucket_fails_the_execution_with_a_named_error(aws, mac
     assert (result.status, result.error) == ("FAILED", "BucketNotFoundError")
     assert "bucket 'no-such-bucket-here' does not exist" in result.cause
     assert contents(s3(), destination) == {}
+
+
+def test_a_small_incremental_sync_costs_its_listings_one_request_per_action_and_the_report(aws, machine, s3,
+                                                                                            buckets):
+    source, destination = buckets()
+    client = s3()
+    for number in range(30):
+        client.put_object(Bucket=source, Key=f"k{number:02d}", Body=b"v1")
+    assert run(aws, machine, source=source, destination=destination).succeeded
+    time.sleep(1.1)  # LastModified has whole seconds: the rewrites must be visibly newer than the copies
+    client.put_object(Bucket=source, Key="k01", Body=b"v2")
+    client.put_object(Bucket=source, Key="k02", Body=b"v2")
+    client.delete_object(Bucket=source, Key="k03")
+    client.put_object(Bucket=destination, Key="extra", Body=b"x")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded, result.cause
+    assert contents(client, destination) == contents(client, source)
+    assert (result.output["copied"], result.output["deleted"]) == (2, 2)
+    assert result.output["s3Requests"] == {"CopyObject": 2, "DeleteObjects": 1, "HeadBucket": 2,
+                                           "ListObjectsV2": 2, "PutObject": 1}  # the one PUT is the report
+    states = {event.get("stateEnteredEventDetails", {}).get("name") for event in
+              aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]}
+    assert {"CopyInline", "DeleteInline"} <= states and "CopySourceKeys" not in states
+    assert {line["key"]: line["result"] for line in report_lines(client, result.output)} == {
+        "k01": "copied", "k02": "copied", "k03": "deleted", "extra": "deleted"}

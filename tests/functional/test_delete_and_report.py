@@ -290,8 +290,10 @@ def requests(session, monkeypatch):
 
 
 def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
-    """The sync state machine's path through its states, in process. ``crashed`` names plan batches whose worker
-    never finished (so they have no result); ``after_plan`` runs between planning and copying."""
+    """The sync state machine's path through its states, in process, with plans in batch files (the inline path
+    of small plans is tested on the endpoint). ``crashed`` names plan batches whose worker never finished (so
+    they have no result); ``after_plan`` runs between planning and copying."""
+    fields.setdefault("settings", {}).setdefault("inlinePlanBytes", 0)
     def step(name, handler, event):
         requests.step = name
         try:

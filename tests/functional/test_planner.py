@@ -59,6 +59,8 @@ def fill(s3, bucket, objects):
 
 
 def sync_run(prefix="", start_after="", **settings):
+    """A run whose plans go to batch files (what these tests read) unless ``inline_plan_bytes`` is given."""
+    settings.setdefault("inline_plan_bytes", 0)
     return SyncRun(run_id="exec-1", source=SOURCE, destination=DESTINATION, prefix=prefix, start_after=start_after,
                    work_bucket=WORK, source_region="us-east-1", destination_region="us-east-1",
                    settings=Settings(**settings))
@@ -285,7 +287,7 @@ def test_a_no_op_round_writes_nothing_and_only_lists(s3, new_client, objects, pa
     assert state.to_json() == {"cursor": max(objects, default=""), "done": True, "rounds": 1, "copyBatches": 0,
                                "deleteBatches": 0, "skipBatches": 0,
                                "totals": {**ZERO_TOTALS, "unchanged": len(objects), "sourceObjects": len(objects),
-                                          "destinationObjects": len(objects)}, "requests": {}}
+                                          "destinationObjects": len(objects)}, "requests": {}, "inline": None}
 
 
 def test_differences_out_of_scope_do_not_make_a_round_write(s3, new_client):
@@ -486,3 +488,27 @@ def test_read_ahead_raises_the_listing_error_where_it_is_read():
 
     with pytest.raises(RuntimeError, match="ListObjectsV2 failed"):
         list(read_ahead(failing()))
+
+
+def test_a_small_plan_decided_in_one_round_travels_in_the_state_and_writes_no_file(s3, mixed):
+    run = sync_run(inline_plan_bytes=96 * 1024)
+
+    state = one_round(s3, run)
+
+    assert work_bucket(s3) == []
+    assert (state.copy_batches, state.delete_batches, state.skip_batches) == (0, 0, 0)
+    assert {kind: sorted(item["key"] for item in items) for kind, items in state.inline.items()} == {
+        kind: sorted(keys) for kind, keys in MIXED_EXPECTED.items()}
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param({"inline_plan_bytes": 100}, id="larger-than-the-budget"),
+    pytest.param({"inline_plan_bytes": 96 * 1024, "max_keys_per_round": 3}, id="more-than-one-round"),
+])
+def test_a_plan_too_big_or_in_several_rounds_goes_to_batch_files(s3, mixed, settings):
+    run = sync_run(**settings)
+    state = one_round(s3, run)
+    while not state.done:
+        state = one_round(s3, run, state)
+    assert state.inline is None
+    assert planned_keys(s3, run) == MIXED_EXPECTED

@@ -60,7 +60,7 @@ PAIR = {"k": ('"kms-source"', '"kms-destination"')}
     pytest.param(entry("k", etag='"kms-source"'), entry("k", etag='"other"', modified=T1),
                  (Action.COPY, Reason.CONTENT_DIFFERS.value), id="destination-changed-breaks-the-pair"),
     pytest.param(entry("k", etag='"kms-source"', modified=T1), entry("k", etag='"kms-destination"'),
-                 (Action.COPY, Reason.SOURCE_NEWER.value), id="recorded-pair-but-source-newer"),
+                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="recorded-pair-but-source-newer"),
     pytest.param(entry("k", size=2, etag='"kms-source"'), entry("k", etag='"kms-destination"', modified=T1),
                  (Action.COPY, Reason.SIZE_DIFFERS.value), id="recorded-pair-but-size-differs"),
 ])
@@ -69,10 +69,11 @@ def test_recorded_etag_pairs(source, destination, expected):
     assert (decision.action, decision.reason) == expected
 
 
-def test_records_are_not_consulted_for_keys_whose_etags_match():
+def test_records_are_consulted_only_for_a_destination_newer_than_its_differing_source():
     looked_up = []
-    list(march([entry("a"), entry("b", size=2)], [entry("a"), entry("b")], lambda key: looked_up.append(key)))
-    assert looked_up == []
+    list(march([entry("a"), entry("b", size=2), entry("c", etag='"new"', modified=T1), entry("d", etag='"x"')],
+               [entry("a"), entry("b"), entry("c"), entry("d", modified=T1)], lambda key: looked_up.append(key)))
+    assert looked_up == ["d"]
 
 
 @pytest.mark.parametrize("side", ["source", "destination"])
