@@ -27,19 +27,19 @@ Input: ``{"run": {...}, "batch": "<plan batch key in the work bucket>", "attempt
 or ``{"run", "items": [...], "attempt"}`` for a small plan carried in the state (CopyInline), answered with
 ``{"results": [[result, error, etag], ...], "requests", "copied", "failed"}`` in item order;
 on a retry, multipart uploads an earlier attempt left behind are aborted before the object is copied again.
-Output: ``{"copied", "failed", "skipped", "bytesCopied"}``; the outcome of each key, with the S3 requests made,
+Output: ``{"copied", "deleted", "skipped", "failed", "bytesCopied"}``; the outcome of each key, with the S3 requests made,
 goes to the batch's result file, which the report reads. A failing object never stops the others.
 """
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from bucket_sync.batches import entry_of, get_json, put_json
+from bucket_sync.batches import entry_of
 from bucket_sync.clients import S3Clients
 from bucket_sync.copy import CopySettings, copy_object
 from bucket_sync.errors import ArchivedObjectError, SyncError
-from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, compact, outcome, tally
-from bucket_sync.requests import merge_counts
-from bucket_sync.run import SyncRun, result_key_for
+from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, outcome
+from bucket_sync.run import SyncRun
+from bucket_sync.workers import work_on
 
 logger = logging.getLogger()
 
@@ -66,18 +66,7 @@ def handler(event, context):
     clients = S3Clients()
     settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes,
                             abort_stale_uploads=event.get("attempt", 0) > 0)
-    if "items" in event:  # a small plan, carried in the state: the results go back the same way
-        outcomes = copy_all(event["items"], run, clients, settings)
-        counts = tally(outcomes)
-        return {"results": [compact(line) for line in outcomes], "requests": clients.counter.snapshot(),
-                "copied": counts[COPIED], "failed": counts[FAILED]}
-    work = clients.for_region("")
-    items = get_json(work, run.work_bucket, event["batch"])["items"]
-    outcomes = copy_all(items, run, clients, settings)
-    # +1 PutObject: the request that stores this very document.
-    requests = merge_counts(clients.counter.snapshot(), {"PutObject": 1})
-    put_json(work, run.work_bucket, result_key_for(event["batch"]), {"outcomes": outcomes, "requests": requests})
-    counts = tally(outcomes)
-    logger.info("batch %s: %s", event["batch"], dict(counts))
-    return {"copied": counts[COPIED], "failed": counts[FAILED], "skipped": counts[SKIPPED],
-            "bytesCopied": sum(o["size"] for o in outcomes if o["result"] == COPIED)}
+    counts = work_on(event, run, clients, lambda items: copy_all(items, run, clients, settings))
+    logger.info("%s: copied %d, failed %d, skipped %d", event.get("batch", "inline plan"), counts["copied"],
+                counts["failed"], counts["skipped"])
+    return counts

@@ -15,19 +15,17 @@
 """DeleteOrphanedKeys (inside the Distributed Map, only after every copy succeeded).
 
 Input: ``{"run": {...}, "batch": "<plan batch key>"}``, or ``{"run", "items": [...]}`` for a small plan carried
-in the state (DeleteInline), answered with ``{"results": [[result, error, null], ...], "requests", "deleted",
-"failed"}``. Output: ``{"deleted", "failed"}``; each key's outcome
-goes to the batch's result file. On a versioned destination this leaves delete markers: no version is lost.
+in the state (DeleteInline), answered with ``{"results": [[result, error, null], ...], "requests", ...counts}``.
+Output: the counts (``deleted``, ``failed``, ...); for a batch, each key's outcome goes to its result file. On a versioned destination this leaves delete markers: no version is lost.
 """
 import logging
 
 from botocore.exceptions import ClientError
 
-from bucket_sync.batches import get_json, put_json
 from bucket_sync.clients import S3Clients
-from bucket_sync.outcomes import DELETED, FAILED, compact, outcome, tally
-from bucket_sync.requests import merge_counts
-from bucket_sync.run import SyncRun, result_key_for
+from bucket_sync.outcomes import DELETED, FAILED, outcome
+from bucket_sync.run import SyncRun
+from bucket_sync.workers import work_on
 
 MAX_KEYS_PER_REQUEST = 1000
 """DeleteObjects' limit."""
@@ -55,16 +53,7 @@ def delete_batch(s3, bucket, items):
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients()
-    if "items" in event:  # a small plan, carried in the state: the results go back the same way
-        outcomes = delete_batch(clients.for_region(run.destination_region), run.destination, event["items"])
-        counts = tally(outcomes)
-        return {"results": [compact(line) for line in outcomes], "requests": clients.counter.snapshot(),
-                "deleted": counts[DELETED], "failed": counts[FAILED]}
-    work = clients.for_region("")
-    items = get_json(work, run.work_bucket, event["batch"])["items"]
-    outcomes = delete_batch(clients.for_region(run.destination_region), run.destination, items)
-    requests = merge_counts(clients.counter.snapshot(), {"PutObject": 1})
-    put_json(work, run.work_bucket, result_key_for(event["batch"]), {"outcomes": outcomes, "requests": requests})
-    counts = tally(outcomes)
-    logger.info("batch %s: %s", event["batch"], dict(counts))
-    return {"deleted": counts[DELETED], "failed": counts[FAILED]}
+    destination = clients.for_region(run.destination_region)
+    counts = work_on(event, run, clients, lambda items: delete_batch(destination, run.destination, items))
+    logger.info("%s: deleted %d, failed %d", event.get("batch", "inline plan"), counts["deleted"], counts["failed"])
+    return counts

@@ -211,7 +211,7 @@ def test_the_delete_handler_writes_the_batch_result(s3):
 
     output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch}, CONTEXT)
 
-    assert output == {"deleted": 2, "failed": 0}
+    assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0}
     assert keys_of(s3, DESTINATION) == ["kept"]
     assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000001-000001.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
