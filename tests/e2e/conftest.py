@@ -69,16 +69,21 @@ def wait_for_execution(sfn, arn: str, timeout_seconds: float = 60) -> dict:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def machine(endpoint):
-    """The repository's own project, deployed once for this module."""
+def deploy_sync(endpoint, app: str, **limits):
+    """The repository's own project deployed to the endpoint under ``app``: (sync state machine, config)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", endpoint.url)
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             patch.setenv(name, "testing")  # module scope: the per-test credentials fixture is not active yet
-        config = Config(app_name="e2e-sync", user_email="dev@example.com", region="us-east-1")
+        config = Config(app_name=app, user_email="dev@example.com", region="us-east-1", **limits)
         result = pipeline.deploy(pipeline.Project(ROOT), config, make_clients(config), lambda event: None)
-        yield next(m for m in result.state_machines if "-sync_buckets-" in m.name), config
+        return next(m for m in result.state_machines if "-sync_buckets-" in m.name), config
+
+
+@pytest.fixture(scope="module")
+def machine(endpoint):
+    """The repository's own project, deployed once for this module."""
+    return deploy_sync(endpoint, "e2e-sync")
 
 
 @pytest.fixture

@@ -6,32 +6,20 @@ import uuid
 import boto3
 import pytest
 
-from deploy import executions, pipeline
-from deploy.aws import make_clients
-from deploy.config import Config
+from deploy import executions
 
-from .conftest import ROOT
-
-
-def deploy(endpoint, app, **limits):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint.url)
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            patch.setenv(name, "testing")  # module scope: the per-test credentials fixture is not active yet
-        config = Config(app_name=app, user_email="dev@example.com", region="us-east-1", **limits)
-        result = pipeline.deploy(pipeline.Project(ROOT), config, make_clients(config), lambda event: None)
-        return next(m for m in result.state_machines if "-sync_buckets-" in m.name)
+from .conftest import deploy_sync
 
 
 @pytest.fixture(scope="module")
 def machine(endpoint):
-    return deploy(endpoint, "e2e-safety")
+    return deploy_sync(endpoint, "e2e-safety")[0]
 
 
 @pytest.fixture(scope="module")
 def limited_machine(endpoint):
-    return deploy(endpoint, "e2e-limited", source_buckets=("ok-src-*",), destination_buckets=("ok-dst-*",),
-                  max_deletes=1)
+    return deploy_sync(endpoint, "e2e-limited", source_buckets=("ok-src-*",), destination_buckets=("ok-dst-*",),
+                       max_deletes=1)[0]
 
 
 @pytest.fixture
