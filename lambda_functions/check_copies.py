@@ -14,16 +14,17 @@
 # ---
 """CheckCopies: between CopySourceKeys and DeleteOrphanedKeys.
 
-Input: ``{"run": {...}}``. Output: ``{"copiesFailed": n, "requests": {...}}``. A copy batch without a result
-counts all its keys as failed, so a crashed worker holds the deletions back too.
+Input: ``{"run": {...}, "copyBatches": n}``. Output: ``{"copiesFailed": n, "requests": {...}}``, from one LIST
+of the copy results (their names carry their failure counts); a copy batch without a result counts all its keys
+as failed, so a crashed worker holds the deletions back too.
 """
 from bucket_sync.clients import S3Clients
-from bucket_sync.outcomes import FAILED, collect
+from bucket_sync.outcomes import count_failed
 from bucket_sync.run import SyncRun
 
 
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients()
-    copies = collect(run, clients.for_region(""), "copy")
-    return {"copiesFailed": copies.count(FAILED), "requests": clients.counter.snapshot()}
+    failed = count_failed(run, clients.for_region(""), "copy", event["copyBatches"])
+    return {"copiesFailed": failed, "requests": clients.counter.snapshot()}

@@ -14,7 +14,7 @@
 # ---
 """DeleteOrphanedKeys (inside the Distributed Map, only after every copy succeeded).
 
-Input: ``{"run": {...}, "batch": "<plan batch key>"}``, or ``{"run", "items": [...]}`` for a small plan carried
+Input: ``{"run": {...}, "batch": "<plan batch key>", "attempt": <the task's retry count>}``, or ``{"run", "items": [...]}`` for a small plan carried
 in the state (DeleteInline), answered with ``{"results": [[result, error, null], ...], "requests", ...counts}``.
 Output: the counts (``deleted``, ``failed``, ...); for a batch, each key's outcome goes to its result file. On a versioned destination this leaves delete markers: no version is lost.
 """

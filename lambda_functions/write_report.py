@@ -45,8 +45,8 @@ def held_back(lines, copies_failed):
     return [{**line, "result": SKIPPED, "error": reason} for line in lines]
 
 
-def held_deletes(run, work, copies_failed):
-    return held_back(planned(run, work, "delete", SKIPPED), copies_failed)
+def held_deletes(run, plan, work, copies_failed):
+    return held_back(planned(run, work, "delete", plan.delete_batches, SKIPPED), copies_failed)
 
 
 def gather_inline(run, plan, inline_copies, inline_deletes):
@@ -71,22 +71,20 @@ def gather(run, plan, work, copies_failed):
     lines, requests = [], []
     if run.dry_run:
         for kind, batches in (("copy", plan.copy_batches), ("delete", plan.delete_batches)):
-            if batches:
-                lines += planned(run, work, kind, PLANNED)
+            lines += planned(run, work, kind, batches, PLANNED)
     else:
         if plan.copy_batches:
-            copies = collect(run, work, "copy")
+            copies = collect(run, work, "copy", plan.copy_batches)
             lines += copies.outcomes
             requests += copies.requests
         if plan.delete_batches:
             if copies_failed:
-                lines += held_deletes(run, work, copies_failed)
+                lines += held_deletes(run, plan, work, copies_failed)
             else:
-                deletes = collect(run, work, "delete")
+                deletes = collect(run, work, "delete", plan.delete_batches)
                 lines += deletes.outcomes
                 requests += deletes.requests
-    if plan.skip_batches:
-        lines += planned(run, work, "skip", SKIPPED)
+    lines += planned(run, work, "skip", plan.skip_batches, SKIPPED)
     return lines, requests
 
 

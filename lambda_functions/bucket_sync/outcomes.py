@@ -1,14 +1,15 @@
 """Outcomes: what happened to each object, one JSON line each in the report, and the counts a summary gives.
 
 Results are read back from the work bucket; a plan batch without a result (its worker crashed or timed out
-after every retry) counts each of its keys as failed, so no failure is ever silent.
+after every retry) counts each of its keys as failed, so no failure is ever silent. Plan batches are numbered, so
+only the results are listed: one LIST per 1,000 batches finds them all, with their failure counts in their names.
 """
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .batches import get_json, list_keys
-from .run import SyncRun, result_key_for
+from .run import SyncRun, parse_result_key
 
 COPIED, DELETED, FAILED, SKIPPED, PLANNED = "copied", "deleted", "failed", "skipped", "planned"
 MISSING_RESULT = "its worker did not finish (no result for its batch after every retry)"
@@ -35,19 +36,37 @@ class Collected:
         return sum(1 for o in self.outcomes if o["result"] == result)
 
 
-def collect(run: SyncRun, work_s3: Any, kind: str) -> Collected:
-    """Every outcome of the ``kind`` ("copy" or "delete") batches of a run, missing results included."""
-    plans = sorted(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind)))
-    results = set(list_keys(work_s3, run.work_bucket, run.results_prefix(kind)))
+def batch_results(run: SyncRun, work_s3: Any, kind: str) -> dict[int, tuple[int, int, str]]:
+    """Each finished batch of ``kind``: its number -> (attempt, failed, result key), the latest attempt's."""
+    results: dict[int, tuple[int, int, str]] = {}
+    for key in list_keys(work_s3, run.work_bucket, run.results_prefix(kind)):
+        batch, attempt, failed = parse_result_key(key)
+        # A retry's result supersedes its predecessor's; should two ever tie, the one with more failures counts.
+        results[batch] = max(results.get(batch, (-1, -1, "")), (attempt, failed, key))
+    return results
+
+
+def count_failed(run: SyncRun, work_s3: Any, kind: str, batches: int) -> int:
+    """How many keys of the ``kind`` batches 1..``batches`` failed: the result names tell, and a batch without a
+    result counts all its keys (its plan file is read to know how many)."""
+    results = batch_results(run, work_s3, kind)
+    return sum(results[number][1] if number in results
+               else len(get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"])
+               for number in range(1, batches + 1))
+
+
+def collect(run: SyncRun, work_s3: Any, kind: str, batches: int) -> Collected:
+    """Every outcome of the ``kind`` ("copy" or "delete") batches 1..``batches`` of a run, missing results
+    included."""
+    results = batch_results(run, work_s3, kind)
     outcomes, requests = [], []
-    for plan_key in plans:
-        result_key = result_key_for(plan_key)
-        if result_key in results:
-            document = get_json(work_s3, run.work_bucket, result_key)
+    for number in range(1, batches + 1):
+        if number in results:
+            document = get_json(work_s3, run.work_bucket, results[number][2])
             outcomes += document["outcomes"]
             requests.append(document["requests"])
         else:
-            items = get_json(work_s3, run.work_bucket, plan_key)["items"]
+            items = get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"]
             outcomes += [outcome(item, kind, FAILED, MISSING_RESULT) for item in items]
     return Collected(outcomes, requests)
 
@@ -56,10 +75,10 @@ ACTION_OF_PLAN = {"copy": "copy", "delete": "delete", "skip": "copy"}
 """A skip batch holds copies that cannot be made (archived objects): their report lines are skipped copies."""
 
 
-def planned(run: SyncRun, work_s3: Any, kind: str, result: str) -> Iterator[dict[str, Any]]:
-    """The plan batches of ``kind`` as report lines with ``result`` (dry runs, skipped objects)."""
-    for plan_key in sorted(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind))):
-        for item in get_json(work_s3, run.work_bucket, plan_key)["items"]:
+def planned(run: SyncRun, work_s3: Any, kind: str, batches: int, result: str) -> Iterator[dict[str, Any]]:
+    """The plan batches 1..``batches`` of ``kind`` as report lines with ``result`` (dry runs, skipped objects)."""
+    for number in range(1, batches + 1):
+        for item in get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"]:
             yield outcome(item, ACTION_OF_PLAN[kind], result)
 
 

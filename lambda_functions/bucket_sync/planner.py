@@ -35,6 +35,10 @@ class PlanState:
     """A small plan decided in one round: its copy, delete and skip items, carried in the state instead of in
     batch files, so a small sync costs no request for plans, results or their listings."""
 
+    def batches(self) -> dict[str, int]:
+        """Plan batches written so far, per kind: they are numbered 1 to this."""
+        return {"copy": self.copy_batches, "delete": self.delete_batches, "skip": self.skip_batches}
+
     def to_json(self) -> dict[str, Any]:
         return {"cursor": self.cursor, "done": self.done, "rounds": self.rounds, "copyBatches": self.copy_batches,
                 "deleteBatches": self.delete_batches, "skipBatches": self.skip_batches, "totals": self.totals,
@@ -53,13 +57,19 @@ class PlanState:
 class _BatchWriter:
     """Collects decisions of one kind and writes them in batches of bounded keys and bytes."""
 
-    def __init__(self, kind: str, run: SyncRun, work_s3: Any, round_number: int, first_batch: int,
-                 max_keys: int, max_bytes: int | None = None):
-        self.kind, self.run, self.work_s3, self.round = kind, run, work_s3, round_number
+    def __init__(self, kind: str, run: SyncRun, work_s3: Any, batches_before: int, max_keys: int,
+                 max_bytes: int | None = None):
+        self.kind, self.run, self.work_s3 = kind, run, work_s3
         self.max_keys, self.max_bytes = max_keys, max_bytes
         self.pending: list[dict[str, Any]] = []
         self.pending_bytes = 0
-        self.written = first_batch
+        self.before = self.last = batches_before
+        """Batches of this kind the rounds before wrote; this round numbers its own after them."""
+
+    @property
+    def written(self) -> int:
+        """Batches this round wrote."""
+        return self.last - self.before
 
     def add(self, decision: Decision) -> None:
         size = decision.source.size if decision.source else 0
@@ -73,17 +83,17 @@ class _BatchWriter:
     def flush(self) -> None:
         if not self.pending:
             return
-        self.written += 1
-        put_json(self.work_s3, self.run.work_bucket, self.run.plan_key(self.kind, self.round, self.written),
-                 {"items": self.pending})
+        self.last += 1
+        put_json(self.work_s3, self.run.work_bucket, self.run.plan_key(self.kind, self.last), {"items": self.pending})
         self.pending, self.pending_bytes = [], 0
 
 
-def forget_attempt(run: SyncRun, work_s3: Any, round_number: int) -> None:
-    """Delete what an earlier attempt of this round wrote: a retry may hand over sooner than the attempt that
-    died, and batches beyond its cursor would otherwise be planned twice."""
-    for kind in ("copy", "delete", "skip"):
-        stale = list(list_keys(work_s3, run.work_bucket, f"{run.plan_prefix(kind)}{round_number:06d}-"))
+def forget_attempt(run: SyncRun, state: PlanState, work_s3: Any) -> None:
+    """Delete what an earlier attempt of this round wrote (the batches numbered after those of the rounds before
+    it): a retry may hand over sooner than the attempt that died, and its keys would otherwise be planned twice."""
+    for kind, batches in state.batches().items():
+        stale = list(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind),
+                               start_after=run.plan_key(kind, batches)))
         for start in range(0, len(stale), 1000):
             work_s3.delete_objects(Bucket=run.work_bucket, Delete={
                 "Objects": [{"Key": key} for key in stale[start:start + 1000]], "Quiet": True})
@@ -98,12 +108,13 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
     settings = run.settings
     round_number = state.rounds + 1
     if attempt:
-        forget_attempt(run, work_s3, round_number)
+        forget_attempt(run, state, work_s3)
+    before = state.batches()
     writers = {
-        Action.COPY: _BatchWriter("copy", run, work_s3, round_number, 0, settings.copy_batch_keys,
+        Action.COPY: _BatchWriter("copy", run, work_s3, before["copy"], settings.copy_batch_keys,
                                   settings.copy_batch_bytes),
-        Action.DELETE: _BatchWriter("delete", run, work_s3, round_number, 0, settings.delete_batch_keys),
-        Action.SKIP: _BatchWriter("skip", run, work_s3, round_number, 0, settings.delete_batch_keys),
+        Action.DELETE: _BatchWriter("delete", run, work_s3, before["delete"], settings.delete_batch_keys),
+        Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys),
     }
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
@@ -130,9 +141,8 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
             writer.flush()
     return replace(
         state, cursor=cursor, done=done, rounds=round_number, inline=inline,
-        copy_batches=state.copy_batches + writers[Action.COPY].written,
-        delete_batches=state.delete_batches + writers[Action.DELETE].written,
-        skip_batches=state.skip_batches + writers[Action.SKIP].written,
+        copy_batches=writers[Action.COPY].last, delete_batches=writers[Action.DELETE].last,
+        skip_batches=writers[Action.SKIP].last,
         totals=dict(sorted(totals.items())))
 
 

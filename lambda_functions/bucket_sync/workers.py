@@ -1,8 +1,8 @@
 """What copy_keys and delete_orphaned_keys share: where their items come from and where their outcomes go.
 
 Items come either inline (a small plan carried in the state: the compact results go back in the output) or from
-one plan batch file (the outcomes, with the requests made, go to the batch's result file). Either way the output
-carries the counts.
+one plan batch file (the outcomes, with the requests made, go to the batch's result file, named with the attempt
+and the number of failures). Either way the output carries the counts.
 """
 from typing import Any, Callable
 
@@ -24,8 +24,10 @@ def work_on(event: dict[str, Any], run: SyncRun, clients: S3Clients, act: Act) -
     outcomes = act(get_json(work, run.work_bucket, event["batch"])["items"])
     # +1 PutObject: the request that stores this very document.
     requests = merge_counts(clients.counter.snapshot(), {"PutObject": 1})
-    put_json(work, run.work_bucket, result_key_for(event["batch"]), {"outcomes": outcomes, "requests": requests})
-    return counts_of(outcomes)
+    counts = counts_of(outcomes)
+    put_json(work, run.work_bucket, result_key_for(event["batch"], event.get("attempt", 0), counts["failed"]),
+             {"outcomes": outcomes, "requests": requests})
+    return counts
 
 
 def counts_of(outcomes: list[dict[str, Any]]) -> dict[str, int]:

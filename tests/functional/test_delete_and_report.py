@@ -26,9 +26,9 @@ from bucket_sync.batches import decision_to_json, get_json, list_keys, put_json
 from bucket_sync.decide import Reason, march
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.listing import list_entries
-from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, outcome
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, count_failed, outcome
 from bucket_sync.requests import RequestCounter
-from bucket_sync.run import SyncRun
+from bucket_sync.run import SyncRun, result_key_for
 from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
@@ -206,14 +206,16 @@ def test_on_a_versioned_destination_a_delete_leaves_a_marker_and_every_version(s
 def test_the_delete_handler_writes_the_batch_result(s3):
     fill(s3, DESTINATION, {"gone/a": b"1", "gone/b": b"22", "kept": b"3"})
     run = sync_run()
-    batch = run.plan_key("delete", 1, 1)
+    batch = run.plan_key("delete", 1)
     put_json(s3, WORK, batch, {"items": orphans(s3, "gone/")})
 
-    output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch}, CONTEXT)
+    output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch, "attempt": 2}, CONTEXT)
 
     assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0}
     assert keys_of(s3, DESTINATION) == ["kept"]
-    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000001-000001.json") == {
+    assert list(list_keys(s3, WORK, f"runs/{RUN_ID}/results/")) == [
+        f"runs/{RUN_ID}/results/delete/000001.attempt-2.failed-0.json"]
+    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000001.attempt-2.failed-0.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
         "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1}}
 
@@ -243,22 +245,48 @@ BATCHES = {1: [copy_item("a", 1), copy_item("b", 2)], 2: [copy_item("c", 3)], 3:
 def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_result, expected):
     run = sync_run()
     for number, items in BATCHES.items():
-        plan_key = run.plan_key("copy", 1, number)
+        plan_key = run.plan_key("copy", number)
         put_json(s3, WORK, plan_key, {"items": items})
         if number in with_result:
-            put_json(s3, WORK, plan_key.replace("/plan/", "/results/"), {
+            put_json(s3, WORK, result_key_for(plan_key, 0, 0), {
                 "outcomes": [copied(i["key"], i["entry"]["size"]) for i in items],
                 "requests": {"CopyObject": len(items), "PutObject": 1}})
 
-    collected = collect(run, s3, "copy")
+    collected = collect(run, s3, "copy", len(BATCHES))
 
+    missing = sum(len(BATCHES[n]) for n in BATCHES if n not in with_result)
     assert collected.outcomes == expected
     assert collected.requests == [{"CopyObject": len(BATCHES[n]), "PutObject": 1} for n in sorted(with_result)]
-    assert collected.count(FAILED) == sum(len(BATCHES[n]) for n in BATCHES if n not in with_result)
+    assert collected.count(FAILED) == missing
+    assert count_failed(run, s3, "copy", len(BATCHES)) == missing
+
+
+def test_a_retrys_result_supersedes_the_result_of_the_attempt_before_it(s3):
+    run = sync_run()
+    plan_key = run.plan_key("copy", 1)
+    put_json(s3, WORK, plan_key, {"items": BATCHES[1]})
+    first = [outcome(BATCHES[1][0], "copy", FAILED, "SlowDown"), copied("b", 2)]
+    for attempt, outcomes in ((0, first), (1, [copied("a", 1), copied("b", 2)])):
+        failed = sum(1 for o in outcomes if o["result"] == FAILED)
+        put_json(s3, WORK, result_key_for(plan_key, attempt, failed), {"outcomes": outcomes, "requests": {}})
+
+    assert collect(run, s3, "copy", 1).outcomes == [copied("a", 1), copied("b", 2)]
+    assert count_failed(run, s3, "copy", 1) == 0
+
+
+def test_the_failures_of_a_batch_are_counted_from_the_result_names_alone(s3):
+    run = sync_run()
+    for number, failed in ((1, 0), (2, 3), (3, 1)):
+        put_json(s3, WORK, result_key_for(run.plan_key("copy", number), 0, failed), {"outcomes": [], "requests": {}})
+    counter = RequestCounter()
+    counted = counter.attach(s3)
+
+    assert count_failed(run, counted, "copy", 3) == 4
+    assert counter.snapshot() == {"ListObjectsV2": 1}
 
 
 def test_collect_of_a_run_without_batches_is_empty(s3):
-    collected = collect(sync_run(), s3, "delete")
+    collected = collect(sync_run(), s3, "delete", 0)
 
     assert (collected.outcomes, collected.requests) == ([], [])
 
@@ -323,7 +351,8 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
     if not run.dry_run:
         if state["plan"]["copyBatches"]:
             workers("copy", copy_keys.handler)
-            state["copyCheck"] = step("CheckCopies", check_copies.handler, {"run": state["run"]})
+            state["copyCheck"] = step("CheckCopies", check_copies.handler,
+                                      {"run": state["run"], "copyBatches": state["plan"]["copyBatches"]})
         if state["plan"]["deleteBatches"] and not state["copyCheck"]["copiesFailed"]:
             workers("delete", delete_orphaned_keys.handler)
     return step("WriteReport", write_report.handler, state)
@@ -380,21 +409,22 @@ def test_s3_requests_add_the_plan_the_copy_check_every_result_and_the_report(s3)
     run = sync_run()
     for kind, item_, result in (("copy", copy_item("a", 5), copied("a", 5)),
                                 ("delete", item("o", 7), deleted("o", 7))):
-        plan_key = run.plan_key(kind, 1, 1)
+        plan_key = run.plan_key(kind, 1)
         put_json(s3, WORK, plan_key, {"items": [item_]})
-        put_json(s3, WORK, plan_key.replace("/plan/", "/results/"), {
+        put_json(s3, WORK, result_key_for(plan_key, 0, 0), {
             "outcomes": [result], "requests": {"CopyObject" if kind == "copy" else "DeleteObjects": 1,
                                                "GetObject": 1, "PutObject": 1}})
     plan = {"cursor": "o", "done": True, "rounds": 1, "copyBatches": 1, "deleteBatches": 1, "skipBatches": 0,
             "totals": {"toCopy": 1, "toDelete": 1, "bytesToCopy": 5},
             "requests": {"ListObjectsV2": 2, "PutObject": 2}}
-    copy_check = {"copiesFailed": 0, "requests": {"ListObjectsV2": 2, "GetObject": 1}}
+    copy_check = {"copiesFailed": 0, "requests": {"ListObjectsV2": 1}}
 
     summary = write_report.handler({"run": run.to_json(), "plan": plan, "copyCheck": copy_check}, CONTEXT)
 
-    # WriteReport itself: 2 LISTs and 1 GET per kind, then the report's PUT.
+    # WriteReport itself: per kind, 1 LIST of the results (the plans are numbered, not listed) and 1 GET of each;
+    # then the report's PUT.
     assert summary["s3Requests"] == {**LOCATION_REQUESTS, "CopyObject": 1, "DeleteObjects": 1,
-                                     "GetObject": 1 + 2 + 2, "ListObjectsV2": 2 + 2 + 4, "PutObject": 2 + 2 + 1}
+                                     "GetObject": 2 + 2, "ListObjectsV2": 2 + 1 + 2, "PutObject": 2 + 2 + 1}
     assert (summary["copied"], summary["deleted"], summary["bytesCopied"], summary["toCopy"], summary["toDelete"],
             summary["report"]) == (1, 1, 5, 1, 1, REPORT)
     assert brief(report(s3)) == [("a", "copy", "copied", Reason.MISSING.value, 5, None),
@@ -465,7 +495,7 @@ def test_an_archived_objects_report_line_is_a_skipped_copy(s3, requests):
 ])
 def test_a_batch_whose_worker_never_finished_counts_as_failed(s3, buckets, requests, kind, expected):
     with pytest.raises(SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"):
-        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000001-000001.json"},
+        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000001.json"},
                 source=SOURCE, destination=DESTINATION)
 
     lines = report(s3)

@@ -391,6 +391,10 @@ def test_a_round_retried_after_a_crash_plans_each_key_once(s3, mixed):
         state = one_round(s3, run, state)
 
     assert planned_keys(s3, run) == MIXED_EXPECTED
+    # Numbered across rounds with no gap, so the steps after planning name every batch without listing them.
+    for kind, batches in state.batches().items():
+        assert sorted(list_keys(s3, WORK, run.plan_prefix(kind))) == [
+            run.plan_key(kind, number) for number in range(1, batches + 1)]
 
 
 # Scope
