@@ -1,5 +1,8 @@
 """What the tasks print: stack events, sync progress and summaries. Presentation only; no decisions."""
-from typing import Any
+import sys
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from . import executions
 
@@ -18,13 +21,49 @@ def print_summary(summary: dict[str, Any]) -> None:
         print(f"  {key:<{width}}  {shown}")
 
 
+class ProgressBar:
+    """A live bar of a running sync on a terminal: keys compared while planning, then the objects copied and
+    deleted (with the bytes copied) out of those planned, as the execution's batches finish."""
+
+    def __init__(self, stream: TextIO):
+        self._bar = tqdm(total=None, unit=" keys", file=stream, dynamic_ncols=True)
+        self._counting_objects = False
+
+    def __call__(self, progress: executions.Progress) -> None:
+        bar = self._bar
+        if not self._counting_objects and progress.to_do and (progress.copy_share or progress.delete_share):
+            bar.reset(total=progress.to_do)
+            bar.unit, self._counting_objects = " objects", True
+        if self._counting_objects:
+            done = progress.copied + progress.deleted
+            bar.set_postfix_str(f"copied {progress.copied:,}, deleted {progress.deleted:,}, "
+                                f"{executions.human_bytes(progress.bytes_copied)} of "
+                                f"{executions.human_bytes(progress.bytes_to_copy)}", refresh=False)
+        else:
+            done = progress.compared
+        bar.set_description_str(progress.state, refresh=False)
+        bar.update(max(0, done - bar.n))
+        bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
 def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
              quiet: bool = False) -> executions.ExecutionResult:
-    """Start one execution, follow it state by state, print its summary; return the result."""
+    """Start one execution, follow it (a live bar on a terminal, a line per change otherwise), print its summary;
+    return the result."""
     arn = executions.start(sfn, state_machine_arn, document)
     say = (lambda *_: None) if quiet else print
     say(f"Execution {arn}")
-    result = executions.follow(sfn, arn, lambda progress: say(f"  {progress.line()}"))
+    if quiet or not sys.stdout.isatty():
+        result = executions.follow(sfn, arn, lambda progress: say(f"  {progress.line()}"))
+    else:
+        bar = ProgressBar(sys.stdout)
+        try:
+            result = executions.follow(sfn, arn, bar)
+        finally:
+            bar.close()
     summary = result.output if result.succeeded else executions.failure_summary(result)
     if summary and not quiet:
         print(f"Sync {result.status.lower()}:")

@@ -25,6 +25,27 @@ class Progress:
     to_delete: int = 0
     batches: dict[str, tuple[int, int]] | None = None
     """Per Map state: (batches finished, batches in all)."""
+    bytes_to_copy: int = 0
+    copy_share: float = 0.0
+    """The share of the planned copies done: batches finished of all (a small plan's one step: 0 or 1)."""
+    delete_share: float = 0.0
+
+    @property
+    def to_do(self) -> int:
+        return self.to_copy + self.to_delete
+
+    @property
+    def copied(self) -> int:
+        """Copies done so far (made, skipped or failed), counted by whole batches; the summary tells which."""
+        return round(self.to_copy * self.copy_share)
+
+    @property
+    def deleted(self) -> int:
+        return round(self.to_delete * self.delete_share)
+
+    @property
+    def bytes_copied(self) -> int:
+        return round(self.bytes_to_copy * self.copy_share)
 
     def line(self) -> str:
         parts = [self.state]
@@ -33,7 +54,19 @@ class Progress:
                          f"{self.to_delete:,} to delete")
         for name, (done, total) in (self.batches or {}).items():
             parts.append(f"{name} {done}/{total} batches")
+        if self.copy_share or self.delete_share:
+            parts.append(f"copies done {self.copied:,} of {self.to_copy:,} ({human_bytes(self.bytes_copied)} of "
+                         f"{human_bytes(self.bytes_to_copy)}), deletions done {self.deleted:,} of {self.to_delete:,}")
         return " · ".join(parts)
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -105,11 +138,17 @@ def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
 
 
+COPY_STATES, DELETE_STATES = ("CopySourceKeys", "CopyInline"), ("DeleteOrphanedKeys", "DeleteInline")
+"""The states that copy and delete: a Distributed Map over plan batches, or one step for a small plan."""
+
+
 def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> Progress:
-    state, rounds, totals, map_runs = "", 0, {}, {}
+    state, rounds, totals, map_runs, finished = "", 0, {}, {}, set()
     for event in events:
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
+        if "stateExitedEventDetails" in event:
+            finished.add(event["stateExitedEventDetails"]["name"])
         if "mapRunStartedEventDetails" in event:
             map_runs[state] = event["mapRunStartedEventDetails"]["mapRunArn"]  # the Map state that started it
         details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails")
@@ -120,8 +159,16 @@ def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> P
     for name, map_run_arn in map_runs.items():
         counts = sfn.describe_map_run(mapRunArn=map_run_arn).get("itemCounts", {})
         batches[name] = (counts.get("succeeded", 0) + counts.get("failed", 0), counts.get("total", 0))
+
+    def share(states: tuple[str, ...]) -> float:
+        if finished.intersection(states):
+            return 1.0
+        done, total = next((batches[name] for name in states if name in batches), (0, 0))
+        return done / total if total else 0.0
+
     compared = sum(totals.get(name, 0) for name in ("unchanged", "toCopy", "toDelete", "skipped"))
-    return Progress(state, rounds, compared, totals.get("toCopy", 0), totals.get("toDelete", 0), batches)
+    return Progress(state, rounds, compared, totals.get("toCopy", 0), totals.get("toDelete", 0), batches,
+                    totals.get("bytesToCopy", 0), share(COPY_STATES), share(DELETE_STATES))
 
 
 def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
