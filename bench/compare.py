@@ -9,7 +9,8 @@ which repeats the 1,000-object runs 3 times and the 10,000-object ones once)::
 ``--render bench/results.json --page docs/benchmarks.md`` rewrites the page from an earlier run without running
 anything.
 
-It starts ONE embedded local AWS endpoint in this process (127.0.0.1 only, with its access log), deploys this
+It starts ONE embedded local AWS endpoint as its own process, as ``fab server`` runs it (127.0.0.1 only, with its
+access log), so that following this project's execution never takes the server's interpreter away; deploys this
 project to it once, exactly as ``fab deploy`` does, and fills one source bucket per object count: N small objects
 (1-4 KB) over several prefixes, a few percent of them with spaces, unicode, ``+`` and ``=`` in their keys, plus 5
 multipart objects of 8-20 MB uploaded in 5 MiB parts (ETags ``...-N``). Then, for each object count, repetition
@@ -46,6 +47,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -54,9 +56,10 @@ import time
 import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -68,7 +71,6 @@ from deploy import executions, pipeline  # noqa: E402
 from deploy.aws import make_clients  # noqa: E402
 from deploy.config import Config  # noqa: E402
 from deploy.demo import local_environment  # noqa: E402
-from local_endpoint.server import Endpoint  # noqa: E402
 
 CONFIG = Config(app_name="bench", user_email="bench@example.com", region="us-east-1")
 REGION = "us-east-1"
@@ -224,7 +226,27 @@ def verify(s3: Any, source: str, destination: str, data: DataSet) -> Verificatio
     return Verification(verified=not problems, multipart_kept=kept, problems=problems)
 
 
-# ---------------------------------------------------------------- the endpoint's count
+# ---------------------------------------------------------------- the endpoint and its count
+
+
+@contextmanager
+def endpoint_process(log: Path) -> Iterator[str]:
+    """The embedded endpoint as its own process, as ``fab server`` runs it: this script's own work (filling,
+    following this project's execution, verifying) must not take the server's interpreter from the tools."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(log)],
+                               cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline().strip()
+        if not line.startswith("AWS_ENDPOINT_URL="):
+            raise RuntimeError(f"the endpoint did not start: {line or 'no output'}")
+        yield line.split("=", 1)[1]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 class RequestWindow:
@@ -680,11 +702,9 @@ def main() -> int:
     peers = ensure_peers(say)
     workdir = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     log = workdir / "access.log"
-    endpoint = Endpoint(port=0, access_log=log)
-    url = endpoint.start_in_thread()
-    say(f"Endpoint at {url}; access log {log}")
     runs: list[Run] = []
-    try:
+    with endpoint_process(log) as url:
+        say(f"Endpoint at {url}; access log {log}")
         with local_environment(url):
             clients = make_clients(CONFIG)
             deployed = pipeline.deploy(pipeline.Project(ROOT), CONFIG, clients, lambda event: None)
@@ -712,8 +732,6 @@ def main() -> int:
                         if tool.run is not None:
                             runs.extend(bench_tool(tool, data, repetition, source, s3, window, say))
                 remove_bucket(s3, source)
-    finally:
-        endpoint.stop()
 
     rows = summarise(tools, runs, args.objects)
     command = " ".join([".venv/bin/python", "bench/compare.py", *sys.argv[1:]])
