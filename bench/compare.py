@@ -1,10 +1,11 @@
 """Benchmark: this project's sync side by side with aws s3 sync, rclone and s5cmd, on one embedded endpoint.
 
-Run, from the repository root (not part of the test suite; about 16 minutes on 2 cores for the command below,
-which repeats the 1,000-object runs 3 times and the 10,000-object ones once)::
+Run, from the repository root (not part of the test suite; about 45 minutes on 2 cores for the command below,
+which repeats every run 3 times; ``--repeat-large 1`` runs the 10,000-object ones once, in about 16 minutes, but
+then a wall-time verdict within about 10% is not conclusive)::
 
-    .venv/bin/python bench/compare.py --objects 1000 10000 --repeat 3 --repeat-large 1 \\
-        --json bench/results.json --page docs/benchmarks.md
+    .venv/bin/python bench/compare.py --objects 1000 10000 --repeat 3 --json bench/results.json \\
+        --page docs/benchmarks.md
 
 ``--render bench/results.json --page docs/benchmarks.md`` rewrites the page from an earlier run without running
 anything.
