@@ -664,6 +664,17 @@ every run, the destination has the source's keys, sizes and ETags (where an ETag
 - **s5cmd sync --delete** compares size and time from the listings and copies with CopyObject; its copies of keys
   with spaces fail on moto (below), so every re-sync tries them again and its destinations fail verification.
 
+## Where this project's time goes
+
+Profiled from the endpoint's access log and the execution history: the endpoint serves 170–190 copies a second,
+whoever sends them, and this project's copies keep it as busy as aws s3 sync's do. What this project adds to a
+full sync is the time before its first copy, about 5 s at 10,000 objects: the validation and region steps, the
+planning round (the source's LIST pages, one after another) and the Distributed Map starting its child
+executions and Lambda workers. An incremental sync is mostly its 22 LIST pages (about 4 s): botocore asks for
+URL-encoded listings, which keep keys with control characters intact, and moto serves those more slowly than
+rclone's unencoded ones; the rest is the hop from Step Functions into each Lambda step (up to 0.8 s on this
+endpoint) and one request per change.
+
 ## moto quirks met
 
 {QUIRKS}
