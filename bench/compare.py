@@ -670,10 +670,10 @@ Profiled from the endpoint's access log and the execution history: the endpoint 
 whoever sends them, and this project's copies keep it as busy as aws s3 sync's do. What this project adds to a
 full sync is the time before its first copy, about 5 s at 10,000 objects: the validation and region steps, the
 planning round (the source's LIST pages, one after another) and the Distributed Map starting its child
-executions and Lambda workers. An incremental sync is mostly its 22 LIST pages (about 4 s): botocore asks for
-URL-encoded listings, which keep keys with control characters intact, and moto serves those more slowly than
-rclone's unencoded ones; the rest is the hop from Step Functions into each Lambda step (up to 0.8 s on this
-endpoint) and one request per change.
+executions and Lambda workers. An incremental sync is mostly its 22 LIST pages, about 0.2 s each on this
+endpoint against about 0.17 s for rclone's (botocore asks for URL-encoded ListObjectsV2 pages, which keep keys with
+control characters intact; rclone's are unencoded ListObjects pages); the rest is one request per change (the 100
+copies take about 0.6 s) and the report.
 
 ## moto quirks met
 
