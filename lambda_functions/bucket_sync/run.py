@@ -84,8 +84,10 @@ class SyncRun:
 
     def plan_key(self, kind: str, batch: int) -> str:
         """A batch of planned actions: ``kind`` is copy, delete or skip; each kind's batches are numbered from 1
-        across all planning rounds, so every later step knows every batch's name without listing them."""
-        return f"{self.folder}plan/{kind}/{batch:06d}.json"
+        across all planning rounds, so every later step knows every batch's name without listing them. Nine digits
+        keep listing order equal to number order (a retried round lists from its first number) for a billion
+        batches, far beyond any bucket."""
+        return f"{self.folder}plan/{kind}/{batch:09d}.json"
 
     def plan_prefix(self, kind: str) -> str:
         return f"{self.folder}plan/{kind}/"

@@ -214,8 +214,8 @@ def test_the_delete_handler_writes_the_batch_result(s3):
     assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0}
     assert keys_of(s3, DESTINATION) == ["kept"]
     assert list(list_keys(s3, WORK, f"runs/{RUN_ID}/results/")) == [
-        f"runs/{RUN_ID}/results/delete/000001.attempt-2.failed-0.json"]
-    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000001.attempt-2.failed-0.json") == {
+        f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json"]
+    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
         "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1}}
 
@@ -495,7 +495,7 @@ def test_an_archived_objects_report_line_is_a_skipped_copy(s3, requests):
 ])
 def test_a_batch_whose_worker_never_finished_counts_as_failed(s3, buckets, requests, kind, expected):
     with pytest.raises(SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"):
-        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000001.json"},
+        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000000001.json"},
                 source=SOURCE, destination=DESTINATION)
 
     lines = report(s3)
