@@ -118,8 +118,9 @@ def test_sync_prints_progress_and_summary_and_json_on_the_last_line(repo_project
     shown = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination",
                 endpoint_url=endpoint.url)
     assert shown.returncode == 0, shown.stderr
-    assert "  WriteReport · 1 keys compared in 1 round(s): 1 to copy, 0 to delete" in (
-        shown.stdout)
+    # Off a terminal, a line per change; the last one has the plan and the copies done (bytes included).
+    assert ("  WriteReport · 1 keys compared in 1 round(s): 1 to copy, 0 to delete · copies done 1 of 1 "
+            "(3 B of 3 B), deletions done 0 of 0\n") in shown.stdout
     assert "Sync succeeded:" in shown.stdout
     assert "copied       1" in shown.stdout
 
