@@ -97,6 +97,18 @@ class FunctionConfig:
     """The function's Environment.Variables; they override the runtime's own variables."""
     endpoint_url: str
     """Where the handler's boto3 sends every request (AWS_ENDPOINT_URL), e.g. ``http://127.0.0.1:5123``."""
+    credentials: Optional["Credentials"] = None
+    """The execution role's temporary credentials, as Lambda gives a function; None: the runtime's own fake
+    ones (``access_key_id`` of the runtime, secret and token ``FAKE_CREDENTIAL``)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary credentials for a function's execution role (what STS AssumeRole returns)."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ def _worker_key(function: FunctionConfig) -> Hashable:
         function.memory_mb,
         function.region,
         function.endpoint_url,
+        function.credentials,
     )
 
 
@@ -445,15 +458,16 @@ class LambdaRuntime:
     def _worker_environment(self, function: FunctionConfig, code_dir: Path) -> dict[str, str]:
         """Lambda's variables plus the function's own; of the parent's, only PATH, so no real credentials leak."""
         log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        credentials = function.credentials or Credentials(self._access_key_id, FAKE_CREDENTIAL, FAKE_CREDENTIAL)
         environment = {
             "PATH": os.environ.get("PATH", os.defpath),
             "TZ": ":UTC",
             "AWS_ENDPOINT_URL": function.endpoint_url,
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ACCESS_KEY_ID": self._access_key_id,
-            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
-            "AWS_SESSION_TOKEN": FAKE_CREDENTIAL,
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+            "AWS_SESSION_TOKEN": credentials.session_token,
             # Without a HOME botocore still finds the user's ~/.aws files through the password database.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

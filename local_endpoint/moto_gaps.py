@@ -29,6 +29,11 @@ Gaps bridged:
    ``S3Response.head_object`` heads the whole object, then describes the part.
 8. Step Functions only executes definitions when moto's ``execute_state_machine`` config is on, and its
    interpreter calls Lambda on ``localhost:$MOTO_PORT``: ``configure`` sets both.
+9. IAM is not enforced: ``iam_enforcement.py`` (Lambda code runs with its execution role's credentials, and every
+   request is authorised as AWS would).
+10. Distributed Map forgives what AWS refuses: ``distributed_map.py`` (Map Run failure, output limit, ItemReader
+    pagination, ResultWriter).
+11. S3 details: ``s3_rules.py`` (MalformedXML, restore status, conditional writes and deletes).
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and
 ``ToleratedFailurePercentage: 0``, mis-resolves ``ResultWriter``, cannot run JSONata, and reports a Distributed
@@ -54,6 +59,7 @@ from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from . import distributed_map, iam_enforcement, s3_rules
 from .lambda_runtime import FunctionConfig, LambdaRuntime
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -215,6 +221,7 @@ def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
             region=self.region,
             environment=dict(self.environment_vars),
             endpoint_url=endpoint_url,
+            credentials=iam_enforcement.role_credentials(self.role),
         )
         result = runtime.invoke(function, event)
         self.logs_backend.ensure_log_group(self.logs_group_name)
@@ -235,3 +242,6 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     _patch_execution_names()
     patch_s3_copy_semantics()
     _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")
+    iam_enforcement.install()
+    distributed_map.install()
+    s3_rules.install()
