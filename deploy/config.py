@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .errors import ConfigError
+from .partitions import partition_of
 
 CONFIG_FILE = Path("fabfile_config.py")
 CONFIG_TEMPLATE = Path("fabfile_config_template.py")
@@ -20,6 +21,14 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}$")
 DEFAULT_KEEP_STATE_MACHINES = 3
+KEY_ID_PATTERN = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+"""A KMS key ID: a UUID, or ``mrk-`` and 32 hex digits for a multi-Region key (KMS API reference, KeyId)."""
+KMS_ARN_PATTERN = re.compile(r"^arn:(?P<partition>[a-z-]+):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+                             r"(?P<kind>key|alias)/(?P<name>.+)$")
+ALIAS_NAME_PATTERN = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
+MAX_ALIAS_NAME_CHARACTERS = 256
+"""CreateAlias: "The AliasName value must be string of 1-256 characters", ``alias/`` included."""
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,14 @@ class Config:
     """Names or patterns of the buckets a sync may write and delete in; empty means any bucket."""
     max_deletes: int | None = None
     """Default of the ``maxDeletes`` input: a sync planning more deletions stops before any. None: no limit."""
+    kms_keys: tuple[str, ...] = ()
+    """KMS key ARNs, alias names (``alias/name``) or alias ARNs of the keys source or destination objects are
+    encrypted with (SSE-KMS); what the ``{kms_keys}`` policy placeholder grants. Empty: no KMS key."""
+
+    @property
+    def partition(self) -> str:
+        """The region's partition (``aws``, ``aws-cn``, ``aws-us-gov``): every ARN the toolkit builds uses it."""
+        return partition_of(self.region)
 
     @property
     def stack_name(self) -> str:
@@ -79,6 +96,7 @@ def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] 
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or required("AWS_DEFAULT_REGION")
     if not REGION_PATTERN.match(region):
         raise ConfigError(f"{source}: region {region!r} is not an AWS region name such as us-east-1")
+    partition = partition_of(region)
     profile = environ.get("AWS_PROFILE") or values.get("AWS_DEFAULT_PROFILE") or None
     if profile is not None and not isinstance(profile, str):
         raise ConfigError(f"{source}: AWS_DEFAULT_PROFILE must be a profile name or None")
@@ -92,7 +110,7 @@ def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] 
     return Config(app_name=app_name, user_email=user_email, region=region, profile=profile, keep_state_machines=keep,
                   source_buckets=_bucket_patterns(values, "SOURCE_BUCKETS", source),
                   destination_buckets=_bucket_patterns(values, "DESTINATION_BUCKETS", source),
-                  max_deletes=max_deletes)
+                  max_deletes=max_deletes, kms_keys=_kms_keys(values, partition, source))
 
 
 def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tuple[str, ...]:
@@ -101,3 +119,61 @@ def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tu
         raise ConfigError(f"{source}: {name} must be a list of bucket names or patterns such as "
                           "[\"my-data\", \"logs-*\"], or None for any bucket")
     return tuple(patterns)
+
+
+def _kms_keys(values: Mapping[str, object], partition: str, source: str) -> tuple[str, ...]:
+    """KMS_KEYS, each entry checked: a key ARN, an alias name or an alias ARN, in the deployment's partition."""
+    entries = values.get("KMS_KEYS") or ()
+    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        raise ConfigError(f"{source}: KMS_KEYS must be a list of KMS key ARNs or aliases such as "
+                          "[\"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\", "
+                          "\"alias/my-key\"], or None")
+    for entry in entries:
+        problem = kms_key_problem(entry, partition)
+        if problem:
+            raise ConfigError(f"{source}: KMS_KEYS entry {entry!r} {problem}")
+    return tuple(dict.fromkeys(entries))  # one grant per key, in the order given
+
+
+def kms_key_problem(entry: object, partition: str) -> str | None:
+    """Why ``entry`` cannot name a KMS key in an IAM policy of this partition, or None when it can."""
+    if not isinstance(entry, str):
+        return "is not a string"
+    if re.fullmatch(KEY_ID_PATTERN, entry):
+        return ("is a bare key ID: IAM policies name a KMS key by its key ARN "
+                "(arn:<partition>:kms:<region>:<account>:key/<key id>)")
+    if entry.startswith("alias/"):
+        return _alias_name_problem(entry)
+    matched = KMS_ARN_PATTERN.match(entry)
+    if not matched:
+        return ("is neither a key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>), an alias name "
+                "(alias/<name>) nor an alias ARN (arn:<partition>:kms:<region>:<account>:alias/<name>)")
+    if matched["partition"] != partition:
+        return (f"is in partition {matched['partition']}, but the deployment's region is in {partition}; a policy "
+                "there cannot grant a key of another partition")
+    if matched["kind"] == "key":
+        if not re.fullmatch(KEY_ID_PATTERN, matched["name"]):
+            return "ends in no valid key ID (a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk-<32 hex>)"
+        return None
+    return _alias_name_problem(f"alias/{matched['name']}")
+
+
+def _alias_name_problem(alias: str) -> str | None:
+    if len(alias) > MAX_ALIAS_NAME_CHARACTERS or not ALIAS_NAME_PATTERN.match(alias):
+        return (f"is not a valid alias name: alias/ and then letters, digits, '/', '_' and '-', at most "
+                f"{MAX_ALIAS_NAME_CHARACTERS} characters in all")
+    if alias.startswith(AWS_MANAGED_ALIAS_PREFIX):
+        return ("names an AWS managed key: its key policy already lets every principal of the account use it "
+                "through S3, and an IAM policy cannot narrow it; leave it out")
+    return None
+
+
+def alias_name(entry: str) -> str:
+    """``alias/name`` of an alias name or alias ARN: what the ``kms:ResourceAliases`` condition key compares."""
+    matched = KMS_ARN_PATTERN.match(entry)
+    return f"alias/{matched['name']}" if matched else entry
+
+
+def is_key_arn(entry: str) -> bool:
+    matched = KMS_ARN_PATTERN.match(entry)
+    return bool(matched) and matched["kind"] == "key"

@@ -27,6 +27,10 @@ TOOLKIT_PROPERTIES = frozenset({"Handler", "CodeUri", "InlineCode", "FunctionNam
 
 SAM_FUNCTION_PROPERTIES = frozenset(field.alias for field in SamFunctionProperties.__fields__.values())
 
+LAMBDA_INVOKE_PATTERN = re.compile(r"^arn:[a-z-]+:states:::lambda:invoke")
+"""The Lambda integration in any partition (``arn:aws-cn:states:::lambda:invoke`` in China), ``.waitForTaskToken``
+included."""
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """File names become function and logical IDs; hyphens and capitals would make two files map to one ID."""
 
@@ -190,7 +194,7 @@ def lambda_names_in(definition: Any) -> Iterable[tuple[str, str]]:
 def task_lambda_reference(state: dict[str, Any]) -> str | None:
     """The Lambda a Task names: its Resource, or FunctionName under the ``lambda:invoke`` integration."""
     resource = state.get("Resource", "")
-    if resource.startswith("arn:aws:states:::lambda:invoke"):
+    if LAMBDA_INVOKE_PATTERN.match(resource):
         name = state.get("Parameters", state.get("Arguments", {})).get("FunctionName")
         return name if isinstance(name, str) and not name.startswith("arn:") else None
     return None if resource.startswith("arn:") else resource

@@ -27,3 +27,7 @@ class StackError(DeployError):
 
 class NotDeployedError(DeployError):
     """A task needs a deployed stack or state machine and there is none."""
+
+
+class LimitError(DeployError):
+    """The template would exceed a limit of IAM, Lambda, Step Functions or CloudFormation, which would refuse it."""

@@ -94,7 +94,8 @@ def deploy(project: Project, config: Config, clients: Clients, on_event: EventCa
     for spec in planned.state_machines:
         prefix = state_machine_prefix(config, spec.name)
         deployed.append(machines.create(
-            clients.stepfunctions, prefix + timestamp, resolve_definition(spec.definition, function_arns),
+            clients.stepfunctions, prefix + timestamp,
+            resolve_definition(spec.definition, function_arns, config.partition),
             stack.outputs[role_output(spec.name)]))
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone

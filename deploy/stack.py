@@ -12,6 +12,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError, WaiterError
 
 from .errors import DeployError, StackError
+from .partitions import dns_suffix, partition_of
 from .specs import Package
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -53,16 +54,16 @@ def ensure_deployment_bucket(s3: Any, bucket: str, region: str) -> bool:
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    s3.put_bucket_policy(Bucket=bucket, Policy=_deny_insecure_transport(bucket))
+    s3.put_bucket_policy(Bucket=bucket, Policy=_deny_insecure_transport(bucket, partition_of(region)))
     return True
 
 
-def _deny_insecure_transport(bucket: str) -> str:
+def _deny_insecure_transport(bucket: str, partition: str) -> str:
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }],
     })
@@ -82,10 +83,16 @@ def upload_package(s3: Any, bucket: str, package: Package) -> bool:
 
 
 def upload_template(s3: Any, bucket: str, region: str, body: str) -> str:
-    """Store the template by content hash and return its URL: TemplateURL has no 51,200-byte TemplateBody limit."""
+    """Store the template by content hash and return its URL: TemplateURL has no 51,200-byte TemplateBody limit
+    (its own, 1 MB, is checked with the template, in ``limits.py``)."""
     key = f"templates/{hashlib.sha256(body.encode()).hexdigest()}.json"
     s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    return template_url(bucket, region, key)
+
+
+def template_url(bucket: str, region: str, key: str) -> str:
+    """The object's virtual-hosted URL in its region's domain: amazonaws.com.cn in China, amazonaws.com elsewhere."""
+    return f"https://{bucket}.s3.{region}.{dns_suffix(region)}/{key}"
 
 
 def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:

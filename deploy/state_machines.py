@@ -16,6 +16,8 @@ from .errors import NotDeployedError, StackError
 
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%S"
 TIMESTAMP_PATTERN = r"\d{8}T\d{9}"
+TIMESTAMP_CHARACTERS = 18
+"""``20261125T151230123``: what a deploy appends to a definition's prefix to name its state machine."""
 ROLE_PROPAGATION_SECONDS = 120
 """IAM roles take a while to be assumable after CloudFormation reports them created."""
 

@@ -2,21 +2,35 @@
 
 The same specs, config and package give the same template, byte for byte once rendered. Every logical ID comes
 from ``logical_id``. State machines themselves are created through the Step Functions API after the stack (see
-``state_machines.py``); the template holds what they run as: one IAM role each.
+``state_machines.py``); the template holds what they run as: one IAM role each. Every ARN is built in the
+configured region's partition (``Config.partition``, from botocore's data), never a hard-coded ``aws``. A template
+that IAM, Lambda or CloudFormation would refuse is refused here, before anything is uploaded (``limits.py``).
 """
 import copy
 import json
+import re
 from typing import Any, Iterable, Mapping
 
-from .config import Config
+from . import limits
+from .config import Config, alias_name, is_key_arn
 from .discover import lambda_names_in, task_lambda_reference
 from .errors import FrontMatterError, StateMachineDefinitionError
 from .specs import FunctionSpec, Package, StateMachineSpec
+from .state_machines import TIMESTAMP_CHARACTERS
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEPLOYMENT_BUCKET_VARIABLE = "DEPLOYMENT_BUCKET"
 """Set on every function by the toolkit: the private bucket of this deployment."""
 ANY_BUCKET = "*"
+KMS_KEYS_PLACEHOLDER = "{kms_keys}"
+RESULT_WRITER_RESOURCE = re.compile(r"^arn:[a-z-]+:states:::s3:putObject$")
+RESULT_WRITER_FOLDER = "runs/"
+"""A ResultWriter may write only under this folder of the deployment bucket, where every run keeps its files."""
+RESULT_WRITER_ACTIONS = ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+"""Step Functions, "IAM policies for ResultWriter": PutObject, and for its multipart writes ListMultipartUploadParts
+and AbortMultipartUpload (its s3:GetObject is already granted on the same folder for the ItemReader)."""
+STATES_SERVICE_INTEGRATION = re.compile(r"^arn:aws:states:::")
+"""A Step Functions service integration written for the aws partition, as definitions are usually written."""
 
 
 def toolkit_environment(config: Config) -> dict[str, str]:
@@ -29,50 +43,121 @@ def toolkit_environment(config: Config) -> dict[str, str]:
     }
 
 
-def resource_placeholders(config: Config, state_machine_prefix_all: str) -> dict[str, list[Any]]:
-    """What each ``{placeholder}`` in a front matter policy's Resource stands for, from the config."""
-    def buckets(patterns: tuple[str, ...]) -> list[str]:
-        return [f"arn:aws:s3:::{pattern}" for pattern in (patterns or (ANY_BUCKET,))]
+def s3_arn(config: Config, resource: str) -> str:
+    """``arn:<partition>:s3:::<resource>``: S3 ARNs carry neither region nor account."""
+    return f"arn:{config.partition}:s3:::{resource}"
 
-    states = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+
+def resource_placeholders(config: Config, state_machine_prefix_all: str) -> dict[str, list[Any]]:
+    """What each ``{placeholder}`` in a front matter policy's Resource stands for, from the config.
+
+    ``{kms_keys}`` stands here for the key ARNs of KMS_KEYS only; its aliases become a statement of their own
+    (``kms_alias_statements``), since a policy can name a key only by its key ARN.
+    """
+    def buckets(patterns: tuple[str, ...]) -> list[str]:
+        return [s3_arn(config, pattern) for pattern in (patterns or (ANY_BUCKET,))]
+
+    states = f"arn:{config.partition}:states:${{AWS::Region}}:${{AWS::AccountId}}"
     return {
         "{source_buckets}": buckets(config.source_buckets),
         "{source_objects}": [f"{arn}/*" for arn in buckets(config.source_buckets)],
         "{destination_buckets}": buckets(config.destination_buckets),
         "{destination_objects}": [f"{arn}/*" for arn in buckets(config.destination_buckets)],
-        "{deployment_bucket}": [f"arn:aws:s3:::{config.deployment_bucket}"],
-        "{deployment_runs}": [f"arn:aws:s3:::{config.deployment_bucket}/runs/*"],
-        "{deployment_etag_pairs}": [f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*"],
+        "{deployment_bucket}": [s3_arn(config, config.deployment_bucket)],
+        "{deployment_runs}": [s3_arn(config, f"{config.deployment_bucket}/runs/*")],
+        "{deployment_etag_pairs}": [s3_arn(config, f"{config.deployment_bucket}/etag-pairs/*")],
+        "{deployment_locks}": [s3_arn(config, f"{config.deployment_bucket}/locks/*")],
         "{state_machines}": [{"Fn::Sub": f"{states}:stateMachine:{state_machine_prefix_all}*"}],
         "{executions}": [{"Fn::Sub": f"{states}:execution:{state_machine_prefix_all}*"}],
+        KMS_KEYS_PLACEHOLDER: [key for key in config.kms_keys if is_key_arn(key)],
     }
 
 
-def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where: str) -> Any:
-    """Replace every Resource placeholder in inline policy statements; managed policy names pass through."""
+def kms_alias_grants(config: Config) -> list[tuple[Any, list[str]]]:
+    """(key Resource, alias names) for the aliases of KMS_KEYS, one pair per account and region they name.
+
+    KMS authorises kms:Decrypt against the key, never the alias ("To specify a KMS key in an IAM policy statement,
+    you must use its key ARN"), so an alias is granted as "any key of that account whose aliases include it"
+    (the kms:ResourceAliases condition key). An alias name is this account's, in any region (source and
+    destination buckets may be in two); an alias ARN names its own account and region.
+    """
+    grants: dict[str, list[str]] = {}
+    for entry in config.kms_keys:
+        if is_key_arn(entry):
+            continue
+        if entry.startswith("alias/"):
+            resource = f"arn:{config.partition}:kms:*:${{AWS::AccountId}}:key/*"
+        else:
+            _, partition, _, region, account, _ = entry.split(":", 5)
+            resource = f"arn:{partition}:kms:{region}:{account}:key/*"
+        grants.setdefault(resource, []).append(alias_name(entry))
+    return [({"Fn::Sub": resource} if "${" in resource else resource, names) for resource, names in grants.items()]
+
+
+def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where: str,
+                        alias_grants: list[tuple[Any, list[str]]] = ()) -> Any:  # type: ignore[assignment]
+    """Replace every Resource placeholder in inline policy statements; managed policy names pass through.
+
+    A statement left with no Resource (``{kms_keys}`` with KMS_KEYS unset) grants nothing and is dropped, and so is
+    a policy left with no statement: IAM refuses both.
+    """
     if not isinstance(policies, list):
         return policies
     expanded = []
     for policy in policies:
         if isinstance(policy, dict) and "Statement" in policy:
-            statements = []
-            for statement in policy["Statement"]:
-                resources = statement.get("Resource", [])
-                resources = resources if isinstance(resources, list) else [resources]
-                concrete: list[Any] = []
-                for resource in resources:
-                    if isinstance(resource, str) and resource.startswith("{"):
-                        if resource not in placeholders:
-                            raise FrontMatterError(f"{where}: unknown Resource placeholder {resource}; known: "
-                                                   f"{', '.join(sorted(placeholders))}")
-                        concrete += placeholders[resource]
-                    else:
-                        concrete.append(resource)
-                concrete = [r for i, r in enumerate(concrete) if r not in concrete[:i]]  # "any" twice is once
-                statements.append({**statement, "Resource": concrete if len(concrete) != 1 else concrete[0]})
+            statements = [expanded_statement
+                          for statement in _as_list(policy["Statement"])
+                          for expanded_statement in _expand_statement(statement, placeholders, where, alias_grants)]
+            if not statements:
+                continue
             policy = {**policy, "Statement": statements}
         expanded.append(policy)
     return expanded
+
+
+def _expand_statement(statement: dict[str, Any], placeholders: dict[str, list[Any]], where: str,
+                      alias_grants: list[tuple[Any, list[str]]]) -> list[dict[str, Any]]:
+    resources = _as_list(statement.get("Resource", []))
+    concrete: list[Any] = []
+    for resource in resources:
+        if isinstance(resource, str) and resource.startswith("{"):
+            if resource not in placeholders:
+                raise FrontMatterError(f"{where}: unknown Resource placeholder {resource}; known: "
+                                       f"{', '.join(sorted(placeholders))}")
+            concrete += placeholders[resource]
+        else:
+            concrete.append(resource)
+    concrete = [r for i, r in enumerate(concrete) if r not in concrete[:i]]  # "any" twice is once
+    statements = []
+    if concrete:
+        statements.append({**statement, "Resource": concrete if len(concrete) != 1 else concrete[0]})
+    if KMS_KEYS_PLACEHOLDER in resources:
+        statements += _alias_statements(statement, alias_grants, where)
+    return statements
+
+
+def _alias_statements(statement: dict[str, Any], alias_grants: list[tuple[Any, list[str]]],
+                      where: str) -> list[dict[str, Any]]:
+    """The statement again for each alias grant: the account's keys, on condition that an alias matches."""
+    condition = statement.get("Condition", {})
+    if "kms:ResourceAliases" in condition.get("ForAnyValue:StringEquals", {}):
+        raise FrontMatterError(f"{where}: a statement with Resource {KMS_KEYS_PLACEHOLDER} may not set "
+                               "ForAnyValue:StringEquals kms:ResourceAliases itself: the toolkit sets it from "
+                               "KMS_KEYS")
+    statements = []
+    for number, (resource, names) in enumerate(alias_grants, start=1):
+        merged = {**condition, "ForAnyValue:StringEquals": {**condition.get("ForAnyValue:StringEquals", {}),
+                                                            "kms:ResourceAliases": names}}
+        alias_statement = {**statement, "Resource": resource, "Condition": merged}
+        if "Sid" in statement:  # a Sid names one statement of a policy
+            alias_statement["Sid"] = f"{statement['Sid']}Aliases{number}"
+        statements.append(alias_statement)
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def pascal_case(name: str) -> str:
@@ -119,13 +204,26 @@ def build_template(config: Config, functions: Iterable[FunctionSpec], state_mach
             "Description": f"Role the {spec.name} state machines run as",
             "Value": {"Fn::GetAtt": [logical_id(spec.name, "StateMachineRole"), "Arn"]},
         }
-    return {
+    template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": SAM_TRANSFORM,
         "Description": f"{config.app_name}: one-way S3 bucket synchronisation with Step Functions and Lambda",
         "Resources": resources,
         "Outputs": outputs,
     }
+    check_limits(config, template, state_machines)
+    return template
+
+
+def check_limits(config: Config, template: Mapping[str, Any], state_machines: Iterable[StateMachineSpec]) -> None:
+    """Refuse, with LimitError, a template that IAM, Lambda, Step Functions or CloudFormation would refuse."""
+    names = {logical_id: resource["Properties"]["FunctionName"]
+             for logical_id, resource in template["Resources"].items()
+             if resource["Type"] == "AWS::Serverless::Function"}
+    limits.check_template(template, render_template(template),
+                          limits.Resolver(config.partition, config.region, names),
+                          {spec.name: state_machine_prefix(config, spec.name) for spec in state_machines},
+                          TIMESTAMP_CHARACTERS)
 
 
 def render_template(template: Mapping[str, Any]) -> str:
@@ -148,7 +246,7 @@ def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> 
     variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
     variables.update(toolkit_environment(config))
     properties["Policies"] = expand_placeholders(properties.get("Policies"), resource_placeholders(
-        config, f"{config.app_name}-"), f"lambda_functions/{spec.name}.py")
+        config, f"{config.app_name}-"), f"lambda_functions/{spec.name}.py", kms_alias_grants(config))
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 
@@ -167,23 +265,25 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
         statements.append({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arns})
     if uses_distributed_map(spec.definition):
         prefix = state_machine_prefix(config, spec.name)
+        states = f"arn:{config.partition}:states:${{AWS::Region}}:${{AWS::AccountId}}"
         statements.append({
             "Effect": "Allow",
             "Action": "states:StartExecution",
-            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}"
-                                    f":stateMachine:{prefix}*"},
+            "Resource": {"Fn::Sub": f"{states}:stateMachine:{prefix}*"},
         })
         statements.append({
             "Effect": "Allow",
             "Action": ["states:DescribeExecution", "states:StopExecution"],
-            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}"
-                                    f":execution:{prefix}*"},
+            "Resource": {"Fn::Sub": f"{states}:execution:{prefix}*"},
         })
         # The Distributed Maps read their items (plan batches) from the deployment bucket, and nothing else.
         statements.append({"Effect": "Allow", "Action": "s3:ListBucket",
-                           "Resource": f"arn:aws:s3:::{config.deployment_bucket}"})
+                           "Resource": s3_arn(config, config.deployment_bucket)})
         statements.append({"Effect": "Allow", "Action": "s3:GetObject",
-                           "Resource": f"arn:aws:s3:::{config.deployment_bucket}/runs/*"})
+                           "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*")})
+    if check_result_writers(config, spec):
+        statements.append({"Effect": "Allow", "Action": RESULT_WRITER_ACTIONS,
+                           "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*")})
     role: dict[str, Any] = {
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",
@@ -195,6 +295,43 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
         role["Policies"] = [{"PolicyName": f"{spec.name}-states",
                              "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
     return {"Type": "AWS::IAM::Role", "Properties": role}
+
+
+def result_writers(definition: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """(state name, ResultWriter) of every Map state with one, nested Parallel and Map states included."""
+    for name, state in definition.get("States", {}).items():
+        if isinstance(state.get("ResultWriter"), dict):
+            yield name, state["ResultWriter"]
+        for branch in state.get("Branches", []):
+            yield from result_writers(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from result_writers(state[key])
+
+
+def check_result_writers(config: Config, spec: StateMachineSpec) -> bool:
+    """True when the definition has a ResultWriter; each must write under runs/ of the deployment bucket.
+
+    The role grants a ResultWriter that folder and nothing else, so a literal Bucket or Prefix elsewhere is refused
+    here rather than failing the run with States.ResultWriterFailed. A path (``Bucket.$``) is decided at run time:
+    the sync's definition takes the bucket from ``$.run.workBucket``, the deployment bucket.
+    """
+    found = False
+    for state, writer in result_writers(spec.definition):
+        found = True
+        where = f"state_machines/{spec.name}.yaml: state '{state}'"
+        if not RESULT_WRITER_RESOURCE.match(str(writer.get("Resource", ""))):
+            raise StateMachineDefinitionError(f"{where} has a ResultWriter whose Resource is not "
+                                              "arn:aws:states:::s3:putObject")
+        arguments = writer.get("Parameters", writer.get("Arguments", {}))
+        bucket, folder = arguments.get("Bucket"), arguments.get("Prefix")
+        if bucket is not None and bucket != config.deployment_bucket:
+            raise StateMachineDefinitionError(f"{where} writes its results to bucket {bucket!r}; a ResultWriter "
+                                              f"may write only to the deployment bucket (Bucket.$: $.run.workBucket)")
+        if folder is not None and not str(folder).startswith(RESULT_WRITER_FOLDER):
+            raise StateMachineDefinitionError(f"{where} writes its results under {folder!r}; a ResultWriter may "
+                                              f"write only under {RESULT_WRITER_FOLDER} of the deployment bucket")
+    return found
 
 
 def uses_distributed_map(definition: Mapping[str, Any]) -> bool:
@@ -212,12 +349,22 @@ def state_machine_prefix(config: Config, name: str) -> str:
     return f"{config.app_name}-{name}-"
 
 
-def resolve_definition(definition: Mapping[str, Any], function_arns: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``definition`` with every Lambda file name in a Task replaced by that function's ARN."""
+def resolve_definition(definition: Mapping[str, Any], function_arns: Mapping[str, str],
+                       partition: str = "aws") -> dict[str, Any]:
+    """A copy of ``definition`` with every Lambda file name in a Task replaced by that function's ARN, and every
+    service integration (``arn:aws:states:::s3:listObjectsV2``, ``...:lambda:invoke``) in ``partition``."""
     resolved = copy.deepcopy(dict(definition))
+
+    def in_partition(holder: dict[str, Any]) -> None:
+        resource = holder.get("Resource")
+        if isinstance(resource, str):
+            holder["Resource"] = STATES_SERVICE_INTEGRATION.sub(f"arn:{partition}:states:::", resource)
 
     def walk(machine: dict[str, Any]) -> None:
         for state in machine.get("States", {}).values():
+            for holder in (state, state.get("ItemReader"), state.get("ResultWriter")):
+                if isinstance(holder, dict):
+                    in_partition(holder)
             if state.get("Type") == "Task":
                 name = task_lambda_reference(state)
                 if name is not None:

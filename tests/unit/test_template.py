@@ -183,7 +183,8 @@ def test_configured_buckets_are_the_only_data_buckets_the_functions_may_touch(tm
     template = build_template(config, functions, [], package)
     allowed = {"arn:aws:s3:::data-*", "arn:aws:s3:::data-*/*", "arn:aws:s3:::copy-a", "arn:aws:s3:::copy-a/*",
                f"arn:aws:s3:::{config.deployment_bucket}", f"arn:aws:s3:::{config.deployment_bucket}/runs/*",
-               f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*"}
+               f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*",
+               f"arn:aws:s3:::{config.deployment_bucket}/locks/*"}
     by_function = {}
     for name, resource in template["Resources"].items():
         for policy in resource["Properties"].get("Policies", []):
