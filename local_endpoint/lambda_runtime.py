@@ -2,18 +2,40 @@
 
 This replaces moto's Docker-based invocation. Each function configuration gets a pool of warm worker processes
 (``lambda_worker.py``) started with ``python -I -S``, so the handler sees only the standard library, the libraries
-the Lambda Python runtime provides (boto3, botocore, s3transfer, jmespath, dateutil, urllib3, six) and its own
-package: an import the real runtime would refuse fails here too. Failures come back as the error documents Lambda
-returns (``errorType`` of ``Runtime.ImportModuleError``, ``Sandbox.Timedout``, the exception's class name, ...) so
-that Step Functions' Retry and Catch behave as they would on AWS.
+the Lambda Python runtime provides (boto3, botocore, s3transfer, jmespath, dateutil, urllib3, six, in the versions
+the runtime ships: ``runtime_sdk.py``) and its own package: an import the real runtime would refuse fails here too.
+Failures come back as the error documents Lambda returns (``errorType`` of ``Runtime.ImportModuleError``,
+``Sandbox.Timedout``, the exception's class name, ...) so that Step Functions' Retry and Catch behave as on AWS.
+
+Lambda's limits it enforces, each tested in tests/endpoint/test_lambda_runtime.py:
+
+- Memory (``test_handler_over_its_memory_size_fails_and_its_worker_is_not_reused``). A function gets its
+  ``MemorySize`` and no more: resident memory of the worker and of every process it started, counted while it runs
+  (the worker's own peak from ``VmHWM``, so no spike between two samples escapes), above ``MemorySize`` kills the
+  worker and fails the invocation with ``Runtime.OutOfMemory`` / "Runtime exited with error: signal: killed", as the
+  python3.12 runtime reports it. An answer given after the limit was crossed is lost, as Lambda had killed the
+  sandbox first. Step Functions sees the errorType; AWS's docs name such failures ``Lambda.Unknown`` when Lambda
+  returns no error type. Virtual memory is not limited: threads reserve stacks and malloc arenas far beyond what
+  they touch, and Lambda does not count them either.
+- The REPORT line (``test_report_line_gives_the_peak_memory_of_the_invocation``): every invocation's logs end with
+  ``END`` and Lambda's ``REPORT RequestId: ... Duration: ... ms Billed Duration: ... ms Memory Size: 128 MB Max Memory
+  Used: 87 MB`` (``Init Duration`` on a cold start; ``Status`` and ``Error Type`` when the runtime failed), so
+  benchmarks can read each function's peak memory from its log group. Max Memory Used is the environment's peak so
+  far, as Lambda's (it never goes down while an environment is warm).
+- Response size (``test_response_over_the_synchronous_limit_fails``): a payload over 6,291,556 bytes (the quotas'
+  "6 MB each for request and response" for synchronous invocation) fails with ``Function.ResponseSizeTooLarge``;
+  exactly that many bytes pass.
+- The runtime's SDK (``test_worker_gets_the_pinned_sdk_not_the_endpoints``): boto3 and friends come from
+  ``runtime_sdk.ensure_runtime_sdk()``, the pinned 1.34 set, not from the endpoint's site-packages, so a parameter
+  that SDK lacks fails with botocore's ``ParamValidationError`` as on Lambda.
 
 It must not talk HTTP, know moto's models, or share environment variables with the parent process: handlers get
 fake credentials and reach AWS only through ``FunctionConfig.endpoint_url``. It does not know fault plans either:
 an optional ``InvocationFaults`` object (``faults.FaultPlan`` in the endpoint) is asked once per invocation
-whether to crash, time out or delay it; without one, or when it answers None, nothing changes.
+whether to crash, time out or delay it; without one, or when it answers None, nothing changes. It reads process
+memory from Linux's /proc, so it runs on Linux only.
 """
 import hashlib
-import importlib.util
 import io
 import json
 import math
@@ -28,20 +50,28 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Protocol
+
+from . import runtime_sdk
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 """What the Lambda Python runtime puts on sys.path besides the function's code; nothing else is importable."""
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit for the init phase (importing the handler module), which does not eat the function's timeout."""
-MEMORY_HEADROOM_MB = 1024
-"""Added to the function's memory for the worker's address space cap: generous, because the cap guards against
-runaway handlers; it does not claim to reproduce Lambda's out-of-memory behaviour (virtual != resident memory)."""
+MAX_RESPONSE_BYTES = 6_291_556
+"""Lambda's limit for a synchronous invocation's response payload ("6 MB"), the figure its error message names."""
+MEMORY_SAMPLE_INTERVAL_SECONDS = 0.05
+"""How often a running worker's memory is read. The worker's own peak (VmHWM) misses nothing in between, so this
+only sets how long a handler may run past its MemorySize before it is killed; an answer given then is lost."""
+CHILD_SCAN_INTERVAL_SECONDS = 0.25
+"""How often /proc is scanned for processes the handlers started: one scan serves every worker, ~1 ms each."""
+PROC = Path("/proc")
+KIB_PER_MIB = 1024
 EXIT_GRACE_SECONDS = 5.0
 """How long a worker that closed its reply pipe gets to finish exiting before it is killed."""
 FAKE_CREDENTIAL = "testing"
@@ -64,7 +94,7 @@ class RuntimeClosedError(LambdaRuntimeError):
 
 
 class RuntimeLibraryNotFoundError(LambdaRuntimeError):
-    """A library the Lambda Python runtime provides (boto3, ...) is not installed next to the endpoint."""
+    """A library the Lambda Python runtime provides (boto3, ...) is missing from the runtime's SDK directory."""
 
 
 class CodePackageError(LambdaRuntimeError):
@@ -77,6 +107,10 @@ class _WorkerExited(Exception):
 
 class _WorkerTimedOut(Exception):
     """The worker did not answer in time."""
+
+
+class _WorkerOutOfMemory(Exception):
+    """The worker (with what it started) has held more resident memory than its function's MemorySize."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +206,94 @@ def _exit_error(request_id: str, exit_status: str) -> dict[str, str]:
     }
 
 
+def _out_of_memory_error(request_id: str) -> dict[str, str]:
+    """What the python3.12 runtime reports when its sandbox is killed for memory: the exit, typed as OOM."""
+    return {
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+        "errorType": "Runtime.OutOfMemory",
+    }
+
+
+def _response_too_large_error() -> dict[str, str]:
+    return {
+        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
+
+def _report_line(request_id: str, duration_ms: float, memory_mb: int, peak_kb: int,
+                 init_duration_ms: Optional[float], status: Optional[str], error_type: Optional[str]) -> str:
+    """Lambda's REPORT line, tab-separated as in CloudWatch; billed time is rounded up to the millisecond."""
+    fields = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {math.ceil(duration_ms)} ms",
+        f"Memory Size: {memory_mb} MB",
+        f"Max Memory Used: {math.ceil(peak_kb / KIB_PER_MIB)} MB",
+    ]
+    if init_duration_ms is not None:
+        fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    if status is not None:
+        fields.append(f"Status: {status}")
+    if error_type is not None:
+        fields.append(f"Error Type: {error_type}")
+    return "\t".join(fields)
+
+
+def _read_peak_rss_kb(pid: int) -> int:
+    """The process's peak resident set so far (VmHWM); 0 once it is gone (its end shows up on the reply pipe)."""
+    try:
+        with open(PROC / str(pid) / "status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])  # "VmHWM:   81234 kB"
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+class _MemoryMeter:
+    """Resident memory per worker: its own peak plus what the processes it started hold now.
+
+    Lambda counts every process of the sandbox. A worker leads its own process group and its children inherit
+    it, so one scan of /proc, shared by all workers and refreshed at most every CHILD_SCAN_INTERVAL_SECONDS,
+    sums the children's resident memory by process group.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+        self._children_kb: dict[int, int] = {}
+        self._scanned_at = -math.inf
+
+    def used_kb(self, pid: int) -> int:
+        return _read_peak_rss_kb(pid) + self._children_of(pid)
+
+    def _children_of(self, leader: int) -> int:
+        with self._lock:
+            if time.monotonic() - self._scanned_at >= CHILD_SCAN_INTERVAL_SECONDS:
+                self._children_kb = self._scan()
+                self._scanned_at = time.monotonic()
+            return self._children_kb.get(leader, 0)
+
+    def _scan(self) -> dict[int, int]:
+        children: dict[int, int] = {}
+        for entry in os.scandir(PROC):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"{entry.path}/stat", "rb") as stat:
+                    data = stat.read()
+            except OSError:  # ended while scanning
+                continue
+            # The command name may hold spaces and parentheses: the fields start after its last ")".
+            fields = data[data.rindex(b")") + 2:].split()
+            process_group, resident_pages = int(fields[2]), int(fields[21])
+            if process_group != int(entry.name):  # the leader is the worker, measured by its peak
+                children[process_group] = children.get(process_group, 0) + resident_pages * self._page_kb
+        return children
+
+
 def _describe_exit(returncode: int) -> str:
     """Word an exit the way Lambda does (Go's ProcessState): "exit status 3", "signal: killed"."""
     if returncode >= 0:
@@ -195,6 +317,12 @@ class _Worker:
         self._killed = False
         self._released = False
         self.ready = False
+        self.started_at = time.monotonic()
+        self.ready_at: Optional[float] = None
+        self.init_logs = ""
+        """Output of the init phase, which Lambda logs before the first invocation's START line."""
+        self.peak_kb = 0
+        """The highest resident memory measured so far: the REPORT line's Max Memory Used."""
 
     @property
     def pid(self) -> int:
@@ -210,21 +338,31 @@ class _Worker:
         except (BrokenPipeError, ValueError) as exc:  # ValueError: stdin already closed by kill()
             raise _WorkerExited() from exc
 
-    def receive(self, timeout_seconds: float) -> dict[str, Any]:
-        """The next reply line; poll(), not select(), because a busy endpoint can hold fds above 1024."""
+    def receive(self, timeout_seconds: float, check: Callable[[], None] = lambda: None) -> dict[str, Any]:
+        """The next reply line; ``check`` runs every MEMORY_SAMPLE_INTERVAL_SECONDS while waiting and once more
+        when the line is complete, and may raise to abandon the wait.
+
+        poll(), not select(), because a busy endpoint can hold fds above 1024.
+        """
         deadline = time.monotonic() + timeout_seconds
+        next_check = time.monotonic()
         poller = select.poll()
         poller.register(self._reply_fd, select.POLLIN)
         while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 raise _WorkerTimedOut()
-            if not poller.poll(math.ceil(remaining * 1000)):
+            if now >= next_check:
+                check()
+                next_check = now + MEMORY_SAMPLE_INTERVAL_SECONDS
+            wait_seconds = min(deadline, next_check) - now
+            if not poller.poll(math.ceil(wait_seconds * 1000)):
                 continue
             chunk = os.read(self._reply_fd, READ_CHUNK_BYTES)
             if not chunk:
                 raise _WorkerExited()
             self._buffer += chunk
+        check()  # the answer may have come after the limit was crossed: then Lambda would have killed it first
         line, _, rest = bytes(self._buffer).partition(b"\n")
         self._buffer = bytearray(rest)
         return json.loads(line)
@@ -276,22 +414,43 @@ class _Worker:
             os.close(self._log_fd)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """How one invocation ended, before the platform's log lines are added."""
+
+    payload: str
+    errored: bool
+    reusable: bool = False
+    """Whether the worker may serve again: only after an answer (a result or the handler's own error)."""
+    platform_log: str = ""
+    """Lines the Lambda platform logs itself, e.g. the exit error of a runtime that died."""
+    status: Optional[str] = None
+    """The REPORT line's Status: None for an answer, "error" or "timeout" when the runtime failed."""
+    error_type: Optional[str] = None
+
+
 class LambdaRuntime:
     """Invokes functions in warm worker processes, one pool per function configuration."""
 
     def __init__(self, workdir: Path, max_idle_workers_per_function: int = 4, *,
-                 access_key_id: str = FAKE_CREDENTIAL, faults: Optional[InvocationFaults] = None):
+                 access_key_id: str = FAKE_CREDENTIAL, faults: Optional[InvocationFaults] = None,
+                 sdk_dir: Optional[Path] = None):
+        """``sdk_dir`` holds the runtime's boto3 and friends; by default the pinned set, installed on first use."""
+        if not (PROC / "self" / "status").is_file():
+            raise LambdaRuntimeError("the Lambda runtime reads workers' memory from /proc, which only Linux has")
         workdir.mkdir(parents=True, exist_ok=True)
+        sdk_dir = sdk_dir if sdk_dir is not None else runtime_sdk.ensure_runtime_sdk()
         # A private directory, so close() removes exactly what this runtime created.
         self._root = Path(tempfile.mkdtemp(prefix="lambda-runtime-", dir=workdir))
         self._code_root = self._root / "code"
         self._log_root = self._root / "logs"
         self._code_root.mkdir()
         self._log_root.mkdir()
-        self._libs_dir = self._build_runtime_libs(self._root / "runtime-libs")
+        self._libs_dir = self._build_runtime_libs(self._root / "runtime-libs", sdk_dir)
         self._max_idle = max_idle_workers_per_function
         self._access_key_id = access_key_id
         self._faults = faults
+        self._memory = _MemoryMeter()
         # Shared by the server's threads, hence the lock: live workers, idle ones per configuration, and the
         # configuration last invoked per function ARN (idle workers of an older one are retired).
         self._lock = threading.Lock()
@@ -308,46 +467,28 @@ class LambdaRuntime:
         fault = self._faults.next_fault(function.name) if self._faults is not None else None
         if fault is not None and fault.kind == DELAY:
             time.sleep(fault.after_seconds)
-        cut_after = fault.after_seconds if fault is not None and fault.kind in CUTTING_FAULTS else None
         key = _worker_key(function)
+        begun_at = time.monotonic()
         worker = self._take_idle(function.arn, key) or self._start_worker(function)
+        cold = not worker.ready
         try:
-            if not worker.ready:
-                reply = worker.receive(INIT_TIMEOUT_SECONDS)
-                if not reply["ready"]:
-                    return self._finish_broken(worker, json.dumps(reply["initError"], ensure_ascii=False))
-                worker.ready = True
-            worker.send(
-                {
-                    "requestId": request_id,
-                    # Invoke without a payload hands the handler an empty object.
-                    "event": event if event.strip() else "{}",
-                    "deadlineMs": int((time.time() + function.timeout_seconds) * 1000),
-                    "invokedFunctionArn": function.arn,
-                }
-            )
-            if cut_after is not None and cut_after < function.timeout_seconds:
-                try:
-                    worker.receive(cut_after)
-                except _WorkerTimedOut:
-                    pass
-                raise _FaultFired()  # whether it answered in time or not, the answer is lost
-            reply = worker.receive(function.timeout_seconds)
-        except _FaultFired:
-            return self._finish_faulted(worker, request_id, fault)
-        except _WorkerTimedOut:
-            worker.kill()
-            timeout = function.timeout_seconds if worker.ready else INIT_TIMEOUT_SECONDS
-            error = _timeout_error(timeout)
-            return self._finish_broken(worker, json.dumps(error), f"{request_id} {error['errorMessage']}\n")
-        except _WorkerExited:
-            error = _exit_error(request_id, worker.exit_status())
-            return self._finish_broken(worker, json.dumps(error), f"{error['errorMessage']}\n{error['errorType']}\n")
+            outcome = self._run(worker, function, request_id, event, fault)
         except BaseException:
             self._retire(worker)  # e.g. a malformed reply: an invariant broke, so never reuse this worker
             raise
-        result = InvokeResult(payload=reply["payload"], errored=reply["errored"], logs=worker.take_logs())
-        self._put_back(function.arn, key, worker)
+        # A cold start's init phase is reported apart, as Init Duration, and is not part of Duration.
+        duration_ms = (time.monotonic() - max(begun_at, worker.ready_at or begun_at)) * 1000
+        init_ms = (worker.ready_at - worker.started_at) * 1000 if cold and worker.ready_at is not None else None
+        report = _report_line(request_id, duration_ms, function.memory_mb, worker.peak_kb, init_ms,
+                              outcome.status, outcome.error_type)
+        logs = (f"{worker.init_logs}START RequestId: {request_id} Version: $LATEST\n{worker.take_logs()}"
+                f"{outcome.platform_log}END RequestId: {request_id}\n{report}\n")
+        worker.init_logs = ""
+        result = InvokeResult(payload=outcome.payload, errored=outcome.errored, logs=logs)
+        if outcome.reusable:
+            self._put_back(function.arn, key, worker)
+        else:
+            self._retire(worker)
         return result
 
     def close(self) -> None:
@@ -363,20 +504,77 @@ class LambdaRuntime:
             worker.kill()  # its invocation sees the worker die, reports an error and retires it
         shutil.rmtree(self._root, ignore_errors=True)
 
-    def _finish_faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> InvokeResult:
+    def _run(self, worker: _Worker, function: FunctionConfig, request_id: str, event: str,
+             fault: Optional[InvocationFault]) -> "_Outcome":
+        """One invocation on ``worker``: what it answered, or how it broke."""
+        cut_after = fault.after_seconds if fault is not None and fault.kind in CUTTING_FAULTS else None
+
+        def check_memory() -> None:
+            worker.peak_kb = max(worker.peak_kb, self._memory.used_kb(worker.pid))
+            if worker.peak_kb > function.memory_mb * KIB_PER_MIB:
+                raise _WorkerOutOfMemory()
+
+        try:
+            if not worker.ready:
+                reply = worker.receive(INIT_TIMEOUT_SECONDS, check_memory)
+                worker.init_logs = worker.take_logs()
+                if not reply["ready"]:
+                    init_error = reply["initError"]
+                    return _Outcome(json.dumps(init_error, ensure_ascii=False), errored=True, status="error",
+                                    error_type=init_error["errorType"])
+                worker.ready = True
+                worker.ready_at = time.monotonic()
+            worker.send(
+                {
+                    "requestId": request_id,
+                    # Invoke without a payload hands the handler an empty object.
+                    "event": event if event.strip() else "{}",
+                    "deadlineMs": int((time.time() + function.timeout_seconds) * 1000),
+                    "invokedFunctionArn": function.arn,
+                }
+            )
+            if cut_after is not None and cut_after < function.timeout_seconds:
+                try:
+                    worker.receive(cut_after, check_memory)
+                except _WorkerTimedOut:
+                    pass
+                raise _FaultFired()  # whether it answered in time or not, the answer is lost
+            reply = worker.receive(function.timeout_seconds, check_memory)
+        except _FaultFired:
+            assert fault is not None
+            return self._faulted(worker, request_id, fault)
+        except _WorkerTimedOut:
+            worker.kill()
+            error = _timeout_error(function.timeout_seconds if worker.ready else INIT_TIMEOUT_SECONDS)
+            return _Outcome(json.dumps(error), errored=True, platform_log=f"{request_id} {error['errorMessage']}\n",
+                            status="timeout")
+        except _WorkerOutOfMemory:
+            worker.kill()
+            return self._broken(_out_of_memory_error(request_id))
+        except _WorkerExited:
+            return self._broken(_exit_error(request_id, worker.exit_status()))
+        if len(reply["payload"].encode("utf-8")) > MAX_RESPONSE_BYTES:
+            # The runtime cannot hand the response over and exits (Lambda's REPORT then says Runtime.ExitError),
+            # so the environment is not reused either.
+            worker.kill()
+            return _Outcome(json.dumps(_response_too_large_error()), errored=True, status="error",
+                            error_type="Runtime.ExitError")
+        return _Outcome(reply["payload"], errored=reply["errored"], reusable=True)
+
+    def _faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> "_Outcome":
         """An injected crash or timeout: the worker killed, and the error Lambda would report for either."""
         worker.kill()
         if fault.kind == TIMEOUT:
             error = _timeout_error(fault.after_seconds)
-            return self._finish_broken(worker, json.dumps(error), f"{request_id} {error['errorMessage']}\n")
-        error = _exit_error(request_id, worker.exit_status())
-        return self._finish_broken(worker, json.dumps(error), f"{error['errorMessage']}\n{error['errorType']}\n")
+            return _Outcome(json.dumps(error), errored=True, platform_log=f"{request_id} {error['errorMessage']}\n",
+                            status="timeout")
+        return self._broken(_exit_error(request_id, worker.exit_status()))
 
-    def _finish_broken(self, worker: _Worker, payload: str, platform_log: str = "") -> InvokeResult:
-        """The result of an invocation whose worker must not be reused: its logs, then the worker retired."""
-        logs = worker.take_logs() + platform_log
-        self._retire(worker)
-        return InvokeResult(payload=payload, errored=True, logs=logs)
+    @staticmethod
+    def _broken(error: dict[str, str]) -> "_Outcome":
+        """The runtime died: Lambda logs the error's message and type, and the REPORT line names the type."""
+        return _Outcome(json.dumps(error), errored=True, platform_log=f"{error['errorMessage']}\n{error['errorType']}\n",
+                        status="error", error_type=error["errorType"])
 
     def _take_idle(self, arn: str, key: Hashable) -> Optional[_Worker]:
         stale: list[_Worker] = []
@@ -424,7 +622,6 @@ class LambdaRuntime:
         argv = [sys.executable, "-I", "-S", str(WORKER_SCRIPT)]
         argv += ["--handler", function.handler, "--code-dir", str(code_dir), "--libs-dir", str(self._libs_dir)]
         argv += ["--reply-fd", str(reply_write_fd)]
-        argv += ["--memory-limit-mb", str(function.memory_mb + MEMORY_HEADROOM_MB)]
         try:
             process = subprocess.Popen(
                 argv,
@@ -515,19 +712,20 @@ class LambdaRuntime:
         return fd
 
     @staticmethod
-    def _build_runtime_libs(libs_dir: Path) -> Path:
-        """A directory of symlinks to the libraries the Lambda Python runtime provides, and nothing else."""
+    def _build_runtime_libs(libs_dir: Path, sdk_dir: Path) -> Path:
+        """A directory of symlinks to the libraries the Lambda Python runtime provides, and nothing else.
+
+        They come from ``sdk_dir``, never from the endpoint's own site-packages, whose boto3 is newer.
+        """
         libs_dir.mkdir()
         for name in RUNTIME_LIBRARIES:
-            spec = importlib.util.find_spec(name)
-            if spec is None or spec.origin is None:
-                raise RuntimeLibraryNotFoundError(
-                    f"{name} is not installed in the endpoint's environment; handlers expect it from the runtime"
-                )
             # A package links its directory, a single-module library (six) its file.
-            if spec.submodule_search_locations:
-                location = Path(spec.submodule_search_locations[0])
-            else:
-                location = Path(spec.origin)
+            candidates = [sdk_dir / name, sdk_dir / f"{name}.py"]
+            location = next((path for path in candidates if path.exists()), None)
+            if location is None:
+                raise RuntimeLibraryNotFoundError(
+                    f"{name} is missing from the Lambda runtime's SDK in {sdk_dir}; handlers expect it from the "
+                    f"runtime. Delete that directory so that the next endpoint start installs it again."
+                )
             (libs_dir / location.name).symlink_to(location)
         return libs_dir

@@ -20,13 +20,11 @@ import io
 import json
 import logging
 import os
-import resource
 import sys
 import time
 import traceback
 from typing import Any, Callable, Optional
 
-MIB = 1024 * 1024
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 """Lambda's text log format, so local logs read like CloudWatch's."""
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -94,15 +92,6 @@ def error_from_exception(exc: BaseException, request_id: str) -> dict[str, Any]:
     while frames and os.path.abspath(frames[0].filename) == THIS_FILE:
         frames.pop(0)
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
-
-
-def limit_memory(limit_mb: int) -> None:
-    """Cap the address space: a guard against runaway handlers, not a model of Lambda's memory accounting."""
-    limit = limit_mb * MIB
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def install_unbuffered_stdio() -> io.TextIOWrapper:
@@ -233,13 +222,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--code-dir", required=True, help="the extracted deployment package (LAMBDA_TASK_ROOT)")
     parser.add_argument("--libs-dir", required=True, help="what the Lambda runtime provides: boto3 and friends")
     parser.add_argument("--reply-fd", required=True, type=int, help="file descriptor for replies")
-    parser.add_argument("--memory-limit-mb", required=True, type=int, help="address space cap")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    limit_memory(args.memory_limit_mb)
+    # No memory limit here: the parent measures resident memory against MemorySize, as Lambda's sandbox counts it.
+    # An address-space cap would count what threads only reserve (stacks, malloc arenas) and fail handlers early.
     # A process the handler starts (os.system, ...) must not hold the reply pipe: the parent would never see this
     # worker's death as end-of-file.
     os.set_inheritable(args.reply_fd, False)

@@ -1,22 +1,28 @@
 """The embedded endpoint's Lambda runtime: real handler code from a zip, run in worker processes like Lambda's.
 
 Every test builds a small deployment package in tmp_path, invokes it and checks what a caller of Lambda's Invoke
-would see (payload, function error, logs) or what the worker processes did (pids alive or gone).
+would see (payload, function error, logs) or what the worker processes did (pids alive or gone). Lambda's limits
+(MemorySize, the response size, the runtime's own SDK) are checked the same way, at their edges.
 """
 import base64
 import hashlib
 import io
 import json
 import os
+import re
 import textwrap
 import threading
 import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator, Mapping
 
+import botocore
 import pytest
 
-from local_endpoint.lambda_runtime import FunctionConfig, InvokeResult, LambdaRuntime, RuntimeClosedError
+from local_endpoint import runtime_sdk
+from local_endpoint.lambda_runtime import (MAX_RESPONSE_BYTES, FunctionConfig, InvokeResult, LambdaRuntime,
+                                           RuntimeClosedError)
 
 ENDPOINT_URL = "http://127.0.0.1:5123"
 REGION = "eu-west-1"
@@ -382,7 +388,7 @@ def test_timeout_kills_the_worker_and_the_next_invocation_gets_a_fresh_one(runti
     )
 
     timed_out = runtime.invoke(function, '{"sleep": 30}')
-    stuck_pid = int(timed_out.logs.split()[1])  # printed before sleeping: logs survive the kill
+    stuck_pid = int(re.search(r"^worker (\d+)$", timed_out.logs, re.MULTILINE).group(1))  # logs survive the kill
     next_result = runtime.invoke(function, '{"sleep": 0}')
 
     assert timed_out.errored is True
@@ -584,3 +590,227 @@ def test_invoke_after_close_is_refused(tmp_path):
 
     with pytest.raises(RuntimeClosedError):
         runtime.invoke(make_function(RETURN_PID), "{}")
+
+
+# --- Lambda's limits ---------------------------------------------------------------------------------------------
+
+REPORT_LINE = re.compile(r"^REPORT RequestId: (?P<request_id>\S+)\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms"
+                         r"\tMemory Size: (?P<memory_size>\d+) MB\tMax Memory Used: (?P<max_memory_used>\d+) MB"
+                         r"(?P<rest>.*)$", re.MULTILINE)
+MIB = 1024 * 1024
+ALLOCATE = """
+    import os
+
+    def handler(event, context):
+        # Multiplying bytes writes every page, so all of it is resident (a bare bytearray(n) may not be).
+        held = b"\\x01" * (event["mib"] * 1024 * 1024)
+        return {"pid": os.getpid(), "held": len(held)}
+"""
+EMPTY_LISTING = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/'
+                 b'2006-03-01/"><Name>data</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
+                 b'<IsTruncated>false</IsTruncated></ListBucketResult>')
+
+
+def report_of(result: InvokeResult) -> re.Match:
+    report = REPORT_LINE.search(result.logs)
+    assert report is not None, result.logs
+    return report
+
+
+class TinyS3(BaseHTTPRequestHandler):
+    """Just enough of S3 for a handler's PutObject and ListObjectsV2 to succeed: an empty bucket that takes
+    any object."""
+
+    protocol_version = "HTTP/1.1"  # botocore sends Expect: 100-continue with a body, which needs HTTP/1.1
+
+    def do_GET(self) -> None:
+        self._answer(EMPTY_LISTING)
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._answer(b"", {"ETag": '"9a0364b9e99bb480dd25e1f0284c8555"'})
+
+    def _answer(self, body: bytes, headers: Mapping[str, str] = {}) -> None:
+        self.send_response(200)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def tiny_s3() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TinyS3)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_handler_over_its_memory_size_fails_and_its_worker_is_not_reused(runtime):
+    function = make_function(ALLOCATE, memory_mb=128)
+    before = payload_of(runtime.invoke(function, '{"mib": 0}'))["pid"]
+
+    result = runtime.invoke(function, '{"mib": 200}')
+    after = payload_of(runtime.invoke(function, '{"mib": 0}'))["pid"]
+
+    error = payload_of(result)
+    assert result.errored is True
+    assert error["errorType"] == "Runtime.OutOfMemory"
+    assert error["errorMessage"] == f"RequestId: {error['errorMessage'].split()[1]} Error: Runtime exited with " \
+                                    f"error: signal: killed"
+    assert report_of(result)["rest"] == "\tStatus: error\tError Type: Runtime.OutOfMemory"
+    assert after != before
+    assert not is_running(before)
+
+
+def test_memory_of_processes_the_handler_started_counts(runtime):
+    # The child holds 200 MB and then waits far longer than it takes to notice it: the handler only returns if
+    # the child's memory went uncounted.
+    function = make_function(
+        """
+        import subprocess, sys
+
+        def handler(event, context):
+            subprocess.run([sys.executable, "-I", "-S", "-c",
+                            "import time; held = b'x' * (200 * 1024 * 1024); time.sleep(20)"])
+            return "the child's memory went unnoticed"
+        """,
+        memory_mb=128,
+        timeout_seconds=30,
+    )
+
+    result = runtime.invoke(function, "{}")
+
+    assert result.errored is True, result.payload
+    assert payload_of(result)["errorType"] == "Runtime.OutOfMemory"
+
+
+def test_handler_importing_boto3_fits_in_128_mb(runtime, tiny_s3):
+    function = make_function(
+        """
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=ENDPOINT)
+
+        def handler(event, context):
+            s3.put_object(Bucket="data", Key="report.json", Body=b"{}" * 5000)
+            for _ in range(5):
+                s3.list_objects_v2(Bucket="data", Prefix="runs/")
+            return "ok"
+        """.replace("ENDPOINT", repr(tiny_s3)),
+        memory_mb=128,
+    )
+
+    results = [runtime.invoke(function, "{}") for _ in range(3)]
+
+    assert [payload_of(result) for result in results] == ["ok"] * 3
+    assert all(int(report_of(result)["max_memory_used"]) <= 128 for result in results)
+
+
+def test_report_line_gives_the_peak_memory_of_the_invocation(runtime):
+    function = make_function(ALLOCATE, memory_mb=256)
+
+    baseline = runtime.invoke(function, '{"mib": 0}')
+    allocated = runtime.invoke(function, '{"mib": 100}')
+
+    first, second = report_of(baseline), report_of(allocated)
+    assert first["request_id"] in baseline.logs.split("\n", 1)[0]  # START comes first, then END and REPORT
+    assert f"END RequestId: {first['request_id']}\n" in baseline.logs
+    assert first["memory_size"] == second["memory_size"] == "256"
+    assert "Init Duration: " in first["rest"] and "Init Duration" not in second["rest"]  # a cold start, then warm
+    assert 5 < int(first["max_memory_used"]) < 100
+    assert int(second["max_memory_used"]) >= int(first["max_memory_used"]) + 100
+
+
+@pytest.mark.parametrize(
+    ("payload_bytes", "fails"),
+    [
+        pytest.param(MAX_RESPONSE_BYTES, False, id="exactly-the-limit"),
+        pytest.param(MAX_RESPONSE_BYTES + 1, True, id="one-byte-over"),
+    ],
+)
+def test_response_over_the_synchronous_limit_fails(runtime, payload_bytes, fails):
+    function = make_function(
+        """
+        import os
+
+        def handler(event, context):
+            return "x" * event["characters"]
+        """
+    )
+    characters = payload_bytes - len('""')  # the payload is the JSON string, quotes included
+
+    result = runtime.invoke(function, json.dumps({"characters": characters}))
+
+    assert result.errored is fails
+    if fails:
+        assert payload_of(result) == {
+            "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+            "errorType": "Function.ResponseSizeTooLarge",
+        }
+    else:
+        assert len(result.payload.encode("utf-8")) == MAX_RESPONSE_BYTES
+
+
+def test_worker_gets_the_pinned_sdk_not_the_endpoints(runtime):
+    function = make_function("""
+        import boto3, botocore, s3transfer, urllib3
+
+        def handler(event, context):
+            return {"boto3": boto3.__version__, "botocore": botocore.__version__,
+                    "s3transfer": s3transfer.__version__, "urllib3": urllib3.__version__}
+    """)
+    pinned = runtime_sdk.pinned_versions()
+
+    versions = payload_of(runtime.invoke(function, "{}"))
+
+    assert versions == {name: pinned[name] for name in ("boto3", "botocore", "s3transfer", "urllib3")}
+    assert versions["botocore"] != botocore.__version__  # the endpoint's own is newer: this proves the source
+
+
+def test_parameter_the_runtime_sdk_lacks_is_a_param_validation_error(runtime):
+    # PutObject's IfNoneMatch came with S3's conditional writes, after the runtime's 1.34 SDK.
+    function = make_function("""
+        import boto3
+
+        def handler(event, context):
+            boto3.client("s3").put_object(Bucket="data", Key="lock", Body=b"", IfNoneMatch="*")
+    """)
+
+    error = payload_of(runtime.invoke(function, "{}"))
+
+    assert error["errorType"] == "ParamValidationError"
+    assert 'Unknown parameter in input: "IfNoneMatch"' in error["errorMessage"]
+
+
+def test_installed_sdk_is_reused_without_running_pip(monkeypatch):
+    installed = runtime_sdk.ensure_runtime_sdk()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # a pip run would now fail: reuse must not need one
+
+    assert runtime_sdk.ensure_runtime_sdk() == installed
+
+
+def test_failed_sdk_install_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip finds nothing, without asking any index
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+
+    with pytest.raises(runtime_sdk.RuntimeSdkError) as raised:
+        runtime_sdk.ensure_runtime_sdk(cache_root=tmp_path / "cache")
+
+    message = str(raised.value)
+    assert "installing the Lambda runtime's SDK failed" in message
+    assert str(runtime_sdk.REQUIREMENTS_FILE) in message and "reachable" in message
+    assert [path.name for path in (tmp_path / "cache").iterdir()] == [".install.lock"]  # no half install left
+
+
+def test_requirements_must_pin_exact_versions(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("boto3==1.34.145\nbotocore>=1.34\n")
+
+    with pytest.raises(runtime_sdk.RuntimeSdkError, match=r"requirements.txt:2: expected an exact pin"):
+        runtime_sdk.ensure_runtime_sdk(requirements, cache_root=tmp_path / "cache")
