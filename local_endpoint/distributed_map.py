@@ -28,9 +28,10 @@ Rules bridged, each named and tested in tests/endpoint/test_distributed_map.py:
    ``States.Runtime`` (moto's ``ErrorEqualsDecl`` matched everything); naming the error explicitly still does.
 6. ``item-reader-pages``: the ``arn:aws:states:::s3:listObjectsV2`` ItemReader pages with ContinuationToken
    through every object (moto made one call: 1,000 keys), stops at ``ReaderConfig.MaxItems``, gives an empty
-   item list for a prefix with no object (moto raised ``'Contents'``), and yields per object the listing's
+   item list for a prefix with no object (moto raised ``'Contents'``), yields per object the listing's
    ``Key``, ``Size``, ``ETag``, ``LastModified`` (ISO 8601 string; moto passed a datetime that broke
-   DescribeExecution) and ``StorageClass``.
+   DescribeExecution) and ``StorageClass``, and fails with ``States.ItemReaderFailed`` when S3 refuses the
+   listing (moto: ``States.Runtime``). A ``ReaderConfig`` without ``InputType`` is accepted for a listing.
 7. ``result-writer``: ``ResultWriter`` (``arn:aws:states:::s3:putObject`` with ``Bucket`` and ``Prefix``) writes
    ``<Prefix>/<map run id>/SUCCEEDED_0.json``, ``FAILED_0.json`` and ``PENDING_0.json`` (each only when it has
    an entry) and ``manifest.json`` (``DestinationBucket``, ``MapRunArn``, ``ResultFiles`` by status, each a list
@@ -59,7 +60,6 @@ from moto.stepfunctions.parser.api import (
     MapRunStartedEventDetails,
     MapRunStatus,
 )
-from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -404,14 +404,13 @@ def _eval_body(self: DistributedIterationComponent, env: Environment) -> None:
         _check_payload_size(env, state.name if state else "Map", env.stack[-1])
 
 
-def _child_result(job: Job, env: Environment, status: str, start_date: str, output: Any = None) -> ChildResult:
+def _child_result(env: Environment, child_input: Any, status: str, start_date: str, output: Any) -> ChildResult:
     error = cause = None
     program_state = env.program_state()
     if isinstance(program_state, ProgramError) and program_state.error:
         error, cause = program_state.error.get("error"), program_state.error.get("cause")
-    return ChildResult(name=str(uuid.uuid4()), input=env.states.get_input() if status != SUCCEEDED else None,
-                       status=status, start_date=start_date, stop_date=_now(), output=output, error=error,
-                       cause=cause)
+    return ChildResult(name=str(uuid.uuid4()), input=child_input, status=status, start_date=start_date,
+                       stop_date=_now(), output=output, error=error, cause=cause)
 
 
 def _eval_job(self: DistributedItemProcessorWorker, env: Environment, job: Job) -> None:
@@ -447,9 +446,7 @@ def _eval_job(self: DistributedItemProcessorWorker, env: Environment, job: Job) 
     except Exception:  # noqa: BLE001 - a child's own error fails only that child, as in moto
         status = FAILED
     finally:
-        result = _child_result(job, env, status, start_date, job_output)
-        result.input = child_input
-        run.finish(job, result)
+        run.finish(job, _child_result(env, child_input, status, start_date, job_output))
         job.job_output = job_output
 
 
@@ -492,7 +489,6 @@ def _patch_states_all() -> None:
         original(self, env)
 
     ErrorEqualsDecl._eval_body = eval_body  # type: ignore[method-assign]
-    assert error_equals_decl.ErrorEqualsDecl is ErrorEqualsDecl
 
 
 # --- rule 6: the S3 listObjectsV2 ItemReader -----------------------------------------------------------------------
@@ -546,7 +542,10 @@ def _patch_item_reader() -> None:
         runtime_part: ResourceRuntimePart = env.stack.pop()
         client = ItemReaderS3._get_s3_client(resource_runtime_part=runtime_part, state_credentials=StateCredentials(
             role_arn=env.aws_execution_details.role_arn))
-        env.stack.append(list_all_objects(client, parameters, max_items))
+        try:
+            env.stack.append(list_all_objects(client, parameters, max_items))
+        except ClientError as error:  # moto let it become States.Runtime, which no Catch of States.ALL matches
+            raise _failure(env, StatesErrorNameType.StatesItemReaderFailed, str(error)) from None
 
     ItemReader._eval_body = eval_body  # type: ignore[method-assign]
 
@@ -607,7 +606,6 @@ def _write_results(env: Environment, runtime_part: ResourceRuntimePart, credenti
         client.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode("utf-8"))
     except ClientError as error:
         raise _failure(env, StatesErrorNameType.StatesResultWriterFailed, str(error)) from None
-    run.record.item_counter.results_written.count(0)  # counted as children end
     env.stack.append({"MapRunArn": run.record.map_run_arn,
                       "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
 
