@@ -24,9 +24,11 @@ A plan, every part optional::
 Faults:
 
 1. **S3 error responses and slow S3** (``"s3"``), for the S3 requests signed with the access key id
-   ``accessKeyId`` (default: the one the Lambda runtime gives its workers, ``lambda-worker``: the sync's own
-   requests, and neither the test's clients nor Step Functions' interpreter, which signs with ``ak`` and never
-   retries), limited to ``operations`` when given (S3 operation names as ``access_log.operation_of`` gives them).
+   ``accessKeyId``, limited to ``operations`` when given (S3 operation names as ``access_log.operation_of`` gives
+   them). The default, ``lambda-worker``, means the requests of Lambda code: every key the endpoint issued to a
+   Lambda worker (each function's execution role has its own, ``iam_enforcement.is_lambda_worker_key``), and the
+   key a runtime without role credentials gives its workers; neither the test's clients nor Step Functions'
+   interpreter (which signs as the state machine's role and never retries).
    - A fraction ``rate`` (0 to 1, default 0) of them is answered, without reaching moto, with one of ``errors``
      picked at random: ``SlowDown`` (503) or ``InternalError`` (500, both by default), as S3's XML error
      document (no body for HEAD), which botocore's retry modes retry.
@@ -57,6 +59,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 from .access_log import operation_of
+from .iam_enforcement import is_lambda_worker_key
 from .lambda_runtime import FAULT_KINDS, WORKER_ACCESS_KEY_ID, InvocationFault
 
 ADMIN_PATH = "/_endpoint/faults"
@@ -205,7 +208,7 @@ class FaultPlan:
         """(seconds to hold the request back, the S3 error to answer it with or None to let it through)."""
         with self._lock:
             faults = self._s3
-            if faults is None or access_key_id != faults.access_key_id:
+            if faults is None or not _targets(faults.access_key_id, access_key_id):
                 return 0, None
             if faults.operations is not None and operation not in faults.operations:
                 return 0, None
@@ -232,6 +235,13 @@ class FaultPlan:
 
     def _count(self, name: str) -> None:
         self._injected[name] = self._injected.get(name, 0) + 1
+
+
+def _targets(planned: str, access_key_id: str) -> bool:
+    """Whether a plan for ``planned`` covers a request signed with ``access_key_id``."""
+    if planned == WORKER_ACCESS_KEY_ID:  # "Lambda code", whatever role each function runs as
+        return access_key_id == WORKER_ACCESS_KEY_ID or is_lambda_worker_key(access_key_id)
+    return access_key_id == planned
 
 
 def access_key_id_of(environ: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from botocore.retries.standard import ExponentialBackoff
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 
+from local_endpoint import faults as faults_module
 from local_endpoint.faults import ADMIN_PATH, FaultInjection, FaultPlan, FaultPlanError
 from local_endpoint.lambda_runtime import WORKER_ACCESS_KEY_ID, InvocationFault, LambdaRuntime
 
@@ -108,6 +109,20 @@ def test_the_admin_route_sets_shows_and_clears_the_plan_and_never_reaches_moto(a
     assert admin.delete(ADMIN_PATH).json == {"cleared": True, "injected": {}}
     assert admin.get(ADMIN_PATH).json["s3"] is None
     assert moto.seen == []
+
+
+def test_the_default_target_is_every_key_issued_to_lambda_code_and_no_other(plan, monkeypatch):
+    """Each function signs with its own role's key; the default plan still means "the requests of Lambda code"."""
+    monkeypatch.setattr(faults_module, "is_lambda_worker_key", lambda key: key == "ASIAFUNCTIONROLE")
+    plan.set({"s3": {"rate": 1}})
+
+    assert plan.s3_fault_for("ASIAFUNCTIONROLE", "CopyObject")[1] is not None
+    assert plan.s3_fault_for(WORKER_ACCESS_KEY_ID, "CopyObject")[1] is not None  # a runtime without roles
+    assert plan.s3_fault_for("ASIASTATEMACHINEROLE", "ListObjectsV2")[1] is None  # Step Functions' own reads
+    assert plan.s3_fault_for("testing", "CopyObject")[1] is None
+    plan.set({"s3": {"rate": 1, "accessKeyId": "ASIASTATEMACHINEROLE"}})
+    assert plan.s3_fault_for("ASIASTATEMACHINEROLE", "ListObjectsV2")[1] is not None
+    assert plan.s3_fault_for("ASIAFUNCTIONROLE", "CopyObject")[1] is None
 
 
 def test_s3_errors_hit_only_the_planned_access_key_and_botocore_retries_them(served, plan, moto, monkeypatch):
