@@ -24,3 +24,9 @@ DESTINATION_BUCKETS = None
 # A sync that plans more deletions than this stops before deleting anything; an execution's "maxDeletes" input
 # overrides it. None: no limit.
 MAX_DELETES = 10000
+
+# SSE-KMS: the KMS keys that source or destination objects, or the buckets' default encryption, use, as key ARNs
+# (arn:aws:kms:<region>:<account>:key/<key id>), alias names ("alias/my-key": a key of this account with that alias,
+# in any region) or alias ARNs. The functions get kms:Decrypt and kms:GenerateDataKey on exactly these keys, through
+# S3 only. AWS managed keys (alias/aws/s3) need no entry. None: no KMS key.
+KMS_KEYS = None

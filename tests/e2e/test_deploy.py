@@ -7,7 +7,7 @@ import pytest
 from deploy import pipeline
 from deploy.aws import make_clients
 from deploy.config import Config
-from deploy.errors import DeployError
+from deploy.errors import DeployError, LimitError
 
 from .conftest import wait_for_execution
 
@@ -158,3 +158,18 @@ def test_the_deployment_bucket_is_private_encrypted_and_tls_only(aws, deployed):
     [statement] = json.loads(s3.get_bucket_policy(Bucket=config.deployment_bucket)["Policy"])["Statement"]
     assert (statement["Effect"], statement["Action"], statement["Condition"]) == (
         "Deny", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+def test_a_deploy_aws_would_refuse_for_its_size_changes_nothing(aws, fixture_project, endpoint):
+    # Every function carries SOURCE_BUCKETS and DESTINATION_BUCKETS: 70 names of 63 characters are over 4 KB.
+    names = [f"bucket-{number:03d}".ljust(63, "x") for number in range(70)]
+    config = Config(app_name="t-too-big", user_email="dev@example.com", region="us-east-1",
+                    source_buckets=tuple(names[:40]), destination_buckets=tuple(names[40:]))
+    before = len(endpoint.requests())
+    with pytest.raises(LimitError, match=r"Function t-too-big-write_marker has [\d,]+ bytes of environment "
+                                         r"variables .*over Lambda's 4,096"):
+        deploy_once(fixture_project, config, [])
+    assert endpoint.requests()[before:] == []  # no bucket, no upload, no change set: not one request
+    stacks = aws("cloudformation").list_stacks()["StackSummaries"]
+    assert not [s for s in stacks if s["StackName"] == config.stack_name]
+    assert config.deployment_bucket not in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]

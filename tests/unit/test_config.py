@@ -1,4 +1,8 @@
 """Config: a missing file or value is a sentence saying how to fix it; the AWS environment wins over defaults."""
+import re
+import runpy
+from pathlib import Path
+
 import pytest
 
 from deploy.config import config_from_values, load_config
@@ -57,3 +61,63 @@ def test_deployment_bucket_is_named_by_a_hash_of_the_email_and_is_a_valid_bucket
     assert config.deployment_bucket != other.deployment_bucket
     assert "dev" not in config.deployment_bucket  # the address itself is never in a name
     assert len(config.deployment_bucket) <= 63 and config.deployment_bucket == config.deployment_bucket.lower()
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_kms_keys_default_to_none_and_keep_key_arns_and_aliases_in_order():
+    assert config_from_values(VALUES, environ={}).kms_keys == ()
+    assert config_from_values({**VALUES, "KMS_KEYS": None}, environ={}).kms_keys == ()
+    entries = [KEY_ARN, "alias/data-key", "arn:aws:kms:eu-west-1:444455556666:alias/team/their_key",
+               "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+               "alias/" + "k" * 250, "alias/data-key"]  # 256 characters is CreateAlias's longest name
+    assert config_from_values({**VALUES, "KMS_KEYS": entries}, environ={}).kms_keys == tuple(entries[:5])
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    pytest.param("1234abcd-12ab-34cd-56ef-1234567890ab", "is a bare key ID", id="key-id"),
+    pytest.param("arn:aws:kms:us-east-1:111122223333:key/not-a-key", "ends in no valid key ID", id="bad-key-id"),
+    pytest.param("arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab", "is neither a key ARN",
+                 id="short-account"),
+    pytest.param("arn:aws:s3:::my-bucket", "is neither a key ARN", id="not-kms"),
+    pytest.param("my-key", "is neither a key ARN", id="bare-name"),
+    pytest.param("alias/has space", "is not a valid alias name", id="alias-space"),
+    pytest.param("alias/" + "k" * 251, "is not a valid alias name.*at most 256 characters", id="alias-too-long"),
+    pytest.param("arn:aws:kms:us-east-1:111122223333:alias/a*b", "is not a valid alias name", id="alias-arn-star"),
+    pytest.param("alias/aws/s3", "names an AWS managed key", id="aws-managed"),
+    pytest.param("arn:aws-cn:kms:cn-north-1:111122223333:alias/k", "is in partition aws-cn", id="other-partition"),
+    pytest.param(42, "is not a string", id="not-a-string"),
+])
+def test_a_wrong_kms_keys_entry_is_named_with_what_is_wrong(entry, expected):
+    with pytest.raises(ConfigError, match=rf"KMS_KEYS entry {re.escape(repr(entry))} {expected}"):
+        config_from_values({**VALUES, "KMS_KEYS": [entry]}, environ={})
+
+
+def test_kms_keys_must_be_a_list():
+    with pytest.raises(ConfigError, match="KMS_KEYS must be a list"):
+        config_from_values({**VALUES, "KMS_KEYS": "alias/data-key"}, environ={})
+
+
+def test_a_china_region_accepts_only_china_keys():
+    china = {**VALUES, "AWS_DEFAULT_REGION": "cn-north-1"}
+    assert config_from_values({**china, "KMS_KEYS": ["arn:aws-cn:kms:cn-north-1:111122223333:alias/k"]},
+                              environ={}).partition == "aws-cn"
+    with pytest.raises(ConfigError, match="is in partition aws, but the deployment's region is in aws-cn"):
+        config_from_values({**china, "KMS_KEYS": [KEY_ARN]}, environ={})
+
+
+@pytest.mark.parametrize(("region", "partition"), [("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"),
+                                                   ("us-gov-east-1", "aws-us-gov")])
+def test_the_partition_follows_the_region(region, partition):
+    assert config_from_values({**VALUES, "AWS_DEFAULT_REGION": region}, environ={}).partition == partition
+
+
+def test_a_region_of_no_partition_is_refused():
+    with pytest.raises(ConfigError, match="region 'xx-nowhere-1' belongs to no AWS partition"):
+        config_from_values({**VALUES, "AWS_DEFAULT_REGION": "xx-nowhere-1"}, environ={})
+
+
+def test_the_template_file_documents_kms_keys_unset():
+    values = runpy.run_path(str(Path(__file__).resolve().parents[2] / "fabfile_config_template.py"))
+    assert "KMS_KEYS" in values and values["KMS_KEYS"] is None

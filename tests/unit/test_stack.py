@@ -1,4 +1,5 @@
 """The stack stage's decisions, against CloudFormation responses AWS gives that moto does not (botocore Stubber)."""
+import json
 from datetime import datetime, timezone
 
 import boto3
@@ -108,3 +109,31 @@ def test_a_stack_that_never_got_created_is_deleted_then_created_again(cfn):
     assert result.status == "created"
     assert result.outputs == {"CopyKeysFunctionArn": "arn:aws:lambda:us-east-1:1:function:app-copy_keys"}
     assert shown[0]["ResourceStatus"] == "ROLLBACK_COMPLETE" and "deleting it" in shown[0]["ResourceStatusReason"]
+
+
+@pytest.mark.parametrize(("region", "url"), [
+    ("eu-west-1", "https://b.s3.eu-west-1.amazonaws.com/templates/k.json"),
+    ("cn-north-1", "https://b.s3.cn-north-1.amazonaws.com.cn/templates/k.json"),
+    ("us-gov-west-1", "https://b.s3.us-gov-west-1.amazonaws.com/templates/k.json"),
+])
+def test_the_template_url_is_in_its_region_domain(region, url):
+    assert stack.template_url("b", region, "templates/k.json") == url
+
+
+def test_a_new_deployment_bucket_in_china_is_tls_only_by_an_aws_cn_policy():
+    client = boto3.client("s3", region_name="cn-north-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("head_bucket", service_error_code="404", http_status_code=404,
+                                 expected_params={"Bucket": "b"})
+        stubber.add_response("create_bucket", {}, {"Bucket": "b", "CreateBucketConfiguration": {
+            "LocationConstraint": "cn-north-1"}})
+        stubber.add_response("put_public_access_block", {}, None)
+        stubber.add_response("put_bucket_encryption", {}, None)
+        policies = []
+        stubber.add_response("put_bucket_policy", {}, None)
+        client.meta.events.register("provide-client-params.s3.PutBucketPolicy",
+                                    lambda params, **_: policies.append(json.loads(params["Policy"])))
+        assert stack.ensure_deployment_bucket(client, "b", "cn-north-1")
+        stubber.assert_no_pending_responses()
+    [statement] = policies[0]["Statement"]
+    assert statement["Resource"] == ["arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*"]
