@@ -60,8 +60,9 @@ class Resolver:
             return value
         if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
             return SUB_VARIABLE.sub(lambda match: self._variable(match.group(1)) or match.group(0), value["Fn::Sub"])
-        if set(value) == {"Fn::GetAtt"} and isinstance(value["Fn::GetAtt"], list) and value["Fn::GetAtt"][1:] == ["Arn"]:
-            return self.function_arn(value["Fn::GetAtt"][0]) or value
+        attribute = value.get("Fn::GetAtt")
+        if set(value) == {"Fn::GetAtt"} and isinstance(attribute, list) and attribute[1:] == ["Arn"]:
+            return self.function_arn(attribute[0]) or value
         if set(value) == {"Ref"} and isinstance(value["Ref"], str):
             return self._variable(value["Ref"]) or value
         return {key: self.resolve(item) for key, item in value.items()}

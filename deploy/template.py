@@ -9,7 +9,7 @@ that IAM, Lambda or CloudFormation would refuse is refused here, before anything
 import copy
 import json
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import limits
 from .config import Config, alias_name, is_key_arn
@@ -95,7 +95,7 @@ def kms_alias_grants(config: Config) -> list[tuple[Any, list[str]]]:
 
 
 def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where: str,
-                        alias_grants: list[tuple[Any, list[str]]] = ()) -> Any:  # type: ignore[assignment]
+                        alias_grants: Sequence[tuple[Any, list[str]]] = ()) -> Any:
     """Replace every Resource placeholder in inline policy statements; managed policy names pass through.
 
     A statement left with no Resource (``{kms_keys}`` with KMS_KEYS unset) grants nothing and is dropped, and so is
@@ -117,7 +117,7 @@ def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where
 
 
 def _expand_statement(statement: dict[str, Any], placeholders: dict[str, list[Any]], where: str,
-                      alias_grants: list[tuple[Any, list[str]]]) -> list[dict[str, Any]]:
+                      alias_grants: Sequence[tuple[Any, list[str]]]) -> list[dict[str, Any]]:
     resources = _as_list(statement.get("Resource", []))
     concrete: list[Any] = []
     for resource in resources:
@@ -137,7 +137,7 @@ def _expand_statement(statement: dict[str, Any], placeholders: dict[str, list[An
     return statements
 
 
-def _alias_statements(statement: dict[str, Any], alias_grants: list[tuple[Any, list[str]]],
+def _alias_statements(statement: dict[str, Any], alias_grants: Sequence[tuple[Any, list[str]]],
                       where: str) -> list[dict[str, Any]]:
     """The statement again for each alias grant: the account's keys, on condition that an alias matches."""
     condition = statement.get("Condition", {})
