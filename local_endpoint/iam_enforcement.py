@@ -58,12 +58,11 @@ Known differences from AWS (not enforced): permissions boundaries, SCPs, ACLs, c
 own keys (they act as administrators), policy variables (``${aws:username}``), session tags, presigned URLs'
 signatures (authorised, not authenticated).
 """
-import fnmatch
 import json
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qs, unquote, urlparse
@@ -78,7 +77,6 @@ from moto.s3.exceptions import S3ClientError
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.sts.models import sts_backends
-from moto.utilities.utils import get_partition
 
 from .access_log import s3_operation
 from .lambda_runtime import Credentials
@@ -185,7 +183,7 @@ class Need:
     action: str
     resource: str
     resource_policy: Optional[str] = None
-    context: Mapping[str, tuple[str, ...]] = ()  # type: ignore[assignment]
+    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     kind: str = "identity"
     """``identity``: an Allow in either kind of policy suffices (S3, same account); ``kms``: the key policy
     must allow, directly or by enabling IAM policies."""
@@ -713,7 +711,7 @@ def _kms_need(caller: Caller, action: str, key_id: Optional[str], region: str) -
     key = _kms_key(caller, key_id, region)
     if key is None or key.key_manager != "CUSTOMER":
         return []
-    context = base_context(caller, region) | _kms_context(caller, key, region)
+    context = base_context(caller, region) | _kms_context(caller, key)
     context["kms:ViaService"] = (f"s3.{key.region}.amazonaws.com",)
     return [Need(action, key.arn, key.policy, context, kind="kms")]
 
@@ -728,7 +726,7 @@ def _kms_key(caller: Caller, key_id: str, region: str) -> Any:
         return None
 
 
-def _kms_context(caller: Caller, key: Any, region: str) -> dict[str, tuple[str, ...]]:
+def _kms_context(caller: Caller, key: Any) -> dict[str, tuple[str, ...]]:
     return {"kms:CallerAccount": (caller.account_id,),
             "kms:ResourceAliases": tuple(sorted(key.aliases)) if getattr(key, "aliases", None) else ()}
 
@@ -892,7 +890,7 @@ def _kms_api_need(response: Any, caller: Caller, region: str, operation: str,
     key = _kms_key(caller, key_id, region) if key_id else None
     if key is None:
         return Need(f"kms:{operation}", "*", context=context)
-    return Need(f"kms:{operation}", key.arn, key.policy, {**context, **_kms_context(caller, key, region)},
+    return Need(f"kms:{operation}", key.arn, key.policy, {**context, **_kms_context(caller, key)},
                 kind="kms")
 
 
@@ -922,20 +920,12 @@ def authorize_service(response: Any, resource: str = "*") -> None:
     need = service_need(response, caller)
     if need is None:
         return
-    if need.action == "sts:AssumeRole":
-        reason = _assume_role_reason(caller, need)
-    else:
-        reason = decide(caller, need)
+    reason = decide(caller, need)  # AssumeRole: the trust policy is the resource policy (same account)
     if reason is not None:
         if service in ("sts", "iam"):
             from moto.core.exceptions import AccessDeniedError
             raise AccessDeniedError(user_arn=caller.session_arn, action=need.action)
         raise _denied_error(service, reason)
-
-
-def _assume_role_reason(caller: Caller, need: Need) -> Optional[str]:
-    """Same account: the caller's identity policy or the role's trust policy naming it must allow."""
-    return decide(caller, need)
 
 
 def _client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
