@@ -505,7 +505,7 @@ class LambdaRuntime:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _run(self, worker: _Worker, function: FunctionConfig, request_id: str, event: str,
-             fault: Optional[InvocationFault]) -> "_Outcome":
+             fault: Optional[InvocationFault]) -> _Outcome:
         """One invocation on ``worker``: what it answered, or how it broke."""
         cut_after = fault.after_seconds if fault is not None and fault.kind in CUTTING_FAULTS else None
 
@@ -561,7 +561,7 @@ class LambdaRuntime:
                             error_type="Runtime.ExitError")
         return _Outcome(reply["payload"], errored=reply["errored"], reusable=True)
 
-    def _faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> "_Outcome":
+    def _faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> _Outcome:
         """An injected crash or timeout: the worker killed, and the error Lambda would report for either."""
         worker.kill()
         if fault.kind == TIMEOUT:
@@ -571,7 +571,7 @@ class LambdaRuntime:
         return self._broken(_exit_error(request_id, worker.exit_status()))
 
     @staticmethod
-    def _broken(error: dict[str, str]) -> "_Outcome":
+    def _broken(error: dict[str, str]) -> _Outcome:
         """The runtime died: Lambda logs the error's message and type, and the REPORT line names the type."""
         return _Outcome(json.dumps(error), errored=True, platform_log=f"{error['errorMessage']}\n{error['errorType']}\n",
                         status="error", error_type=error["errorType"])
