@@ -37,7 +37,8 @@ Rules bridged, each named and tested in tests/endpoint/test_distributed_map.py:
    an entry) and ``manifest.json`` (``DestinationBucket``, ``MapRunArn``, ``ResultFiles`` by status, each a list
    of ``{"Key", "Size"}``), and the Map's output is ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``
    of that run (moto wrote an empty manifest and picked the execution's last map run). A failed write fails
-   the state with ``States.ResultWriterFailed``.
+   the state with ``States.ResultWriterFailed``. Paths in its ``Parameters`` (``Bucket.$``, ``Prefix.$``) are
+   read from the Map state's input, as the ItemReader's are (moto read them from the collected outputs).
 
 Still different from AWS: children are not separate executions (no ListExecutions with ``mapRunArn``, no child
 history); a tolerated failed child's place in the output array is ``null``; ``WriterConfig`` and ``ItemBatcher``
@@ -86,6 +87,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iter
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.max_concurrency import (
     DEFAULT_MAX_CONCURRENCY_VALUE,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (  # noqa: E501
     ResourceEvalS3 as ResultWriterS3,
 )
@@ -610,8 +612,21 @@ def _write_results(env: Environment, runtime_part: ResourceRuntimePart, credenti
                       "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
 
 
+def _eval_result_writer(self: ResultWriter, env: Environment) -> None:
+    """Resolve the writer's Parameters against the state's input, then write with the collected outputs under
+    them on the stack, where ``_write_results`` expects them."""
+    outputs = env.stack.pop()
+    env.stack.append(env.states.get_input())
+    self.parargs.eval(env=env)
+    parameters = env.stack.pop()
+    env.stack.pop()
+    env.stack.extend([outputs, parameters])
+    self.resource_eval.eval_resource(env=env)
+
+
 def _patch_result_writer() -> None:
     ResultWriterS3._handle_put_object = staticmethod(_write_results)  # type: ignore[method-assign]
+    ResultWriter._eval_body = _eval_result_writer  # type: ignore[method-assign]
 
 
 def install() -> None:

@@ -313,6 +313,17 @@ def test_with_a_result_writer_the_map_output_stays_small_whatever_the_children_r
     assert len(succeeded) == len(items)
 
 
+def test_the_result_writers_paths_are_read_from_the_states_input(clients, role, bucket):
+    paths = {"Resource": "arn:aws:states:::s3:putObject",
+             "Parameters": {"Bucket.$": "$.target.bucket", "Prefix.$": "States.Format('runs/{}', $.target.run)"}}
+    described = execute(clients, role, definition(PASS, ResultWriter=paths),
+                        {"items": [1, 2], "target": {"bucket": bucket, "run": "r1"}})
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    details = json.loads(described["output"])["ResultWriterDetails"]
+    assert details["Bucket"] == bucket and details["Key"].startswith("runs/r1/")
+    assert read_json(clients("s3"), bucket, details["Key"])["DestinationBucket"] == bucket
+
+
 def test_a_result_writer_that_cannot_write_fails_with_result_writer_failed(clients, role):
     described = execute(clients, role, definition(PASS, ResultWriter=writer("no-such-bucket-here")), {"items": [1]})
     assert (described["status"], described["error"]) == ("FAILED", "States.ResultWriterFailed")
