@@ -116,14 +116,17 @@ def server(c, port=5000, access_log=None):
             "dry-run": "decide and report everything, change nothing",
             "allow-delete-all": "delete even if the source has nothing in scope (refused otherwise)",
             "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
+            "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
+                              "buckets of another account need it)",
             "json": "print the execution output as JSON on the last line of stdout"})
 def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow_delete_all=False, max_deletes=None,
-         json=False):
+         requester_pays=False, json=False):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
     with user_errors():
         config = load_config(CONFIG_FILE)
         document = executions.sync_input(source, destination, prefix, start_after, dry_run, allow_delete_all,
-                                         whole_number(max_deletes, "--max-deletes"), config=config)
+                                         whole_number(max_deletes, "--max-deletes"), config=config,
+                                         requester_pays=requester_pays)
         clients = make_clients(config)
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")

@@ -91,7 +91,8 @@ class ExecutionResult:
 
 def sync_input(source: str, destination: str, prefix: str = "", start_after: str = "", dry_run: bool = False,
                allow_delete_all: bool = False, max_deletes: int | None = None,
-               settings: dict[str, int] | None = None, config: Config | None = None) -> dict[str, Any]:
+               settings: dict[str, int] | None = None, config: Config | None = None,
+               requester_pays: bool = False) -> dict[str, Any]:
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
     # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
@@ -113,6 +114,8 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
         document["allowDeleteAll"] = True
     if max_deletes is not None:
         document["maxDeletes"] = max_deletes
+    if requester_pays:
+        document["requesterPays"] = True
     if settings:
         document["settings"] = settings
     try:
@@ -125,11 +128,15 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
 def check_buckets(s3: Any, document: dict[str, Any]) -> None:
     """The buckets' checks of FindSourceRegion and FindDestinationRegion, made here with the user's credentials."""
     from lambda_functions.bucket_sync.buckets import bucket_region
+    from lambda_functions.bucket_sync.clients import pay_for_requests
     from lambda_functions.bucket_sync.errors import SyncError
 
+    requester_pays = document.get("requesterPays", False)
+    if requester_pays:
+        s3 = pay_for_requests(s3)
     for side in ("source", "destination"):
         try:
-            bucket_region(s3, document[side])
+            bucket_region(s3, document[side], requester_pays)
         except SyncError as error:
             raise SyncInputError(f"{side}: {error}. Nothing was started.") from None
 

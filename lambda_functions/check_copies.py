@@ -25,6 +25,6 @@ from bucket_sync.run import SyncRun
 
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
-    clients = S3Clients()
+    clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
     failed = count_failed(run, clients.for_region(""), "copy", event["copyBatches"])
     return {"copiesFailed": failed, "requests": clients.counter.snapshot()}

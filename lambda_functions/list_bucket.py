@@ -37,11 +37,11 @@ logger = logging.getLogger()
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     state = PlanState.from_json(event.get("plan"), run)
-    clients = S3Clients()
+    clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
     next_state = plan_round(
         run, state,
-        source_s3=clients.for_region(run.source_region),
-        destination_s3=clients.for_region(run.destination_region),
+        source_s3=clients.for_region(run.source_region, run.requester_pays),
+        destination_s3=clients.for_region(run.destination_region, run.requester_pays),
         work_s3=clients.for_region(""),
         out_of_time=lambda: context.get_remaining_time_in_millis() < HANDOVER_SECONDS * 1000,
         attempt=event.get("attempt", 0),

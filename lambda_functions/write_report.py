@@ -14,17 +14,22 @@
 #       - Effect: Allow
 #         Action: [s3:PutObject]
 #         Resource: ["{deployment_etag_pairs}"]
+#       - Effect: Allow
+#         Action: [s3:GetObject, s3:DeleteObject]  # GetObject: S3 asks it of a DeleteObject with If-Match
+#         Resource: ["{deployment_locks}"]
 # ---
 """WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
 taken, planned, skipped or failed) and returns the summary that becomes the execution's output.
 
-Input: ``{"run", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the workers' compact
-results when the plan was small enough to travel in the state). Output: the summary (see README, "Output").
-Raises SyncFailedError, with the counts and the report location, when any action failed.
+Input: ``{"run", "lock", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the
+workers' compact results when the plan was small enough to travel in the state). Output: the summary (see README,
+"Output"). Raises SyncFailedError, with the counts and the report location, when any action failed. Either way it
+releases the destination's lock last (bucket_sync/concurrency.py): the run has changed all it will.
 """
 import json
 import logging
 
+from bucket_sync import concurrency
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.etag_pairs import record
@@ -35,6 +40,8 @@ from bucket_sync.run import SyncRun
 
 LOCATION_REQUESTS = {"HeadBucket": 2}
 """FindSourceRegion and FindDestinationRegion make one request each."""
+RELEASE_REQUESTS = {"DeleteObject": 1}
+"""Releasing the destination's lock, which happens after the summary is made."""
 
 logger = logging.getLogger()
 
@@ -109,9 +116,18 @@ def summarize(run, plan, lines, requests, report_uri):
 
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
+    clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
+    lock = event.get("lock") or {}
+    try:
+        return report(run, event, clients, lock)
+    finally:
+        if lock:
+            concurrency.release(clients.for_region(""), run.work_bucket, run.destination, lock["etag"])
+
+
+def report(run, event, clients, lock):
     plan = PlanState.from_json(event["plan"], run)
     copy_check = event.get("copyCheck") or {}
-    clients = S3Clients()
     work = clients.for_region("")
     if plan.inline is not None:
         lines, worker_requests = gather_inline(run, plan, event.get("inlineCopies") or {},
@@ -124,7 +140,8 @@ def handler(event, context):
         work.put_object(Bucket=run.work_bucket, Key=run.report_key, Body=body.encode("utf-8"),
                         ContentType="application/x-ndjson")
         report_uri = f"s3://{run.work_bucket}/{run.report_key}"
-    requests = merge_counts(LOCATION_REQUESTS, plan.requests, copy_check.get("requests", {}), *worker_requests,
+    lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
+    requests = merge_counts(LOCATION_REQUESTS, lock_requests, plan.requests, copy_check.get("requests", {}), *worker_requests,
                             clients.counter.snapshot())
     pairs = [(line["key"], line["sourceEtag"], line["etag"]) for line in lines
              if line["result"] == COPIED and line.get("sourceEtag") and line["etag"] != line["sourceEtag"]]

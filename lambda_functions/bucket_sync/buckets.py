@@ -10,8 +10,14 @@ from botocore.exceptions import ClientError
 from .errors import BucketAccessError, BucketNotFoundError
 
 
-def bucket_region(s3: Any, bucket: str) -> str:
-    """The bucket's region; BucketNotFoundError or BucketAccessError when it cannot be synced."""
+REQUESTER_PAYS_HINT = ('; if it is a requester-pays bucket of another account, start again with '
+                       '"requesterPays": true')
+
+
+def bucket_region(s3: Any, bucket: str, requester_pays: bool = False) -> str:
+    """The bucket's region; BucketNotFoundError or BucketAccessError when it cannot be synced. ``s3`` sends
+    ``x-amz-request-payer`` itself when ``requester_pays`` (clients.pay_for_requests); without it, a 403 may be
+    S3 refusing a requester-pays bucket, and the message says so."""
     try:
         response = s3.head_bucket(Bucket=bucket)
     except ClientError as error:
@@ -19,8 +25,9 @@ def bucket_region(s3: Any, bucket: str) -> str:
         if code in ("404", "NoSuchBucket", "NotFound"):
             raise BucketNotFoundError(f"bucket {bucket!r} does not exist; check the name") from None
         if code in ("403", "AccessDenied", "Forbidden"):
+            hint = "" if requester_pays else REQUESTER_PAYS_HINT
             raise BucketAccessError(f"bucket {bucket!r} exists but cannot be listed with these credentials "
-                                    "(s3:ListBucket is denied); grant it, or name another bucket") from None
+                                    f"(s3:ListBucket is denied); grant it, or name another bucket{hint}") from None
         raise BucketAccessError(f"bucket {bucket!r} cannot be used: {code}: "
                                 f"{error.response['Error'].get('Message', '')}") from None
     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})

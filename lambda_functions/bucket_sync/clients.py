@@ -1,7 +1,9 @@
 """S3 clients per region, created lazily and counted.
 
-Transient errors (SlowDown, 500, throttling, connection resets) are retried by botocore's standard retry mode
-with exponential backoff; the sync code never writes its own retry loop.
+Transient errors (SlowDown, 500, throttling, connection resets) are retried by botocore's adaptive retry mode:
+exponential backoff per request, and a client-side rate limiter that slows every thread sharing the client when S3
+answers SlowDown, so a worker's copies back off together instead of each hammering on. The sync code never writes
+its own retry loop.
 """
 from typing import Any
 
@@ -10,18 +12,44 @@ from botocore.config import Config
 
 from .requests import RequestCounter
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=64)
+MAX_ATTEMPTS = 10
+"""Per request, the first included: with backoff capped at 20 s, about 1 to 2 minutes of a prefix's SlowDown."""
+MAX_POOL_CONNECTIONS = 64
+
+
+def retry_config(max_attempts: int = MAX_ATTEMPTS) -> Config:
+    # total_max_attempts counts the first attempt; botocore's max_attempts would count only the retries.
+    return Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts},
+                  max_pool_connections=MAX_POOL_CONNECTIONS)
+
+
+RETRY_CONFIG = retry_config()
+
+
+REQUEST_PAYER_HEADER = "x-amz-request-payer"
+
+
+def pay_for_requests(client: Any) -> Any:
+    """Every request ``client`` sends says the requester pays, as requester-pays buckets of another account
+    require; one hook rather than a RequestPayer parameter per call, so no operation can forget it."""
+    def add(request: Any, **_: Any) -> None:
+        request.headers[REQUEST_PAYER_HEADER] = "requester"
+
+    client.meta.events.register("before-sign.s3", add)
+    return client
 
 
 class S3Clients:
-    """One client per region, sharing one request counter."""
+    """One client per region (and per requester-pays choice), sharing one request counter."""
 
-    def __init__(self, counter: RequestCounter | None = None):
+    def __init__(self, counter: RequestCounter | None = None, max_attempts: int = MAX_ATTEMPTS):
         self.counter = counter or RequestCounter()
-        self._clients: dict[str, Any] = {}
+        self._config = retry_config(max_attempts)
+        self._clients: dict[tuple[str, bool], Any] = {}
 
-    def for_region(self, region: str) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self.counter.attach(
-                boto3.client("s3", region_name=region or None, config=RETRY_CONFIG))
-        return self._clients[region]
+    def for_region(self, region: str, requester_pays: bool = False) -> Any:
+        """A client for buckets in ``region`` ("": the function's own, where the work bucket is)."""
+        if (region, requester_pays) not in self._clients:
+            client = self.counter.attach(boto3.client("s3", region_name=region or None, config=self._config))
+            self._clients[region, requester_pays] = pay_for_requests(client) if requester_pays else client
+        return self._clients[region, requester_pays]

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .errors import ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError, SyncError
+from .errors import (ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError, SyncError,
+                     TransientS3Error)
 from .listing import Entry
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ TRANSIENT_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled",
     "TooManyRequestsException", "RequestTimeout", "InternalError", "ServiceUnavailable",
 })
-"""Left to the caller as they are: botocore has already retried them, and the state machine may retry again."""
+"""Errors botocore retried until it gave up: the object fails with TransientS3Error and the others go on."""
 
 METADATA_FIELDS = (
     "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType", "Expires",
@@ -128,8 +129,9 @@ def copy_object(source_s3: Any, destination_s3: Any, source_bucket: str, destina
     ``source_s3`` is a client in the source bucket's region, ``destination_s3`` one in the destination's: copies
     are requests to the destination naming the source, which S3 serves across regions.
 
-    Raises SourceChangedError, SourceMissingError, ArchivedObjectError or CopyFailedError; transient S3 errors
-    that outlived botocore's retries, and connection errors, propagate unchanged.
+    Raises SourceChangedError, SourceMissingError, ArchivedObjectError, CopyFailedError, or TransientS3Error for
+    S3 errors and connection failures that outlived botocore's retries: every failure of one object is named, so
+    one stubborn object never fails the invocation that copies a whole batch.
     """
     if needs_multipart(entry, settings):
         return _copy_multipart(source_s3, destination_s3, source_bucket, destination_bucket, entry, settings)
@@ -267,18 +269,20 @@ def _tag_count(head: dict[str, Any]) -> int:
 
 @contextmanager
 def _named_errors(operation: str, bucket: str, key: str) -> Iterator[None]:
-    """Turns the ClientError of one request into the sync's named error for its failure mode."""
+    """Turns the failure of one request into the sync's named error for its failure mode. A parameter the SDK
+    refuses is this code's bug, not the object's: it is left to fail loudly."""
     try:
         yield
     except ClientError as error:
-        named = named_error(error, operation, bucket, key)
-        if named is None:
-            raise
-        raise named from error
+        raise named_error(error, operation, bucket, key) from error
+    except ParamValidationError:
+        raise
+    except BotoCoreError as error:  # connection reset, read timeout, endpoint unreachable, after every retry
+        raise TransientS3Error(f"{operation} of s3://{bucket}/{key}: {type(error).__name__}: {error}") from error
 
 
-def named_error(error: ClientError, operation: str, bucket: str, key: str) -> SyncError | None:
-    """The named error for a ClientError, or None for a transient one, which is left as it is."""
+def named_error(error: ClientError, operation: str, bucket: str, key: str) -> SyncError:
+    """The named error for a ClientError."""
     code = str(error.response.get("Error", {}).get("Code", ""))
     message = error.response.get("Error", {}).get("Message", "")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -290,5 +294,5 @@ def named_error(error: ClientError, operation: str, bucket: str, key: str) -> Sy
     if code in ARCHIVED_CODES:
         return ArchivedObjectError(f"{where}: the source is archived and not restored ({code}: {message})")
     if code in TRANSIENT_CODES or status >= 500:
-        return None
+        return TransientS3Error(f"{where}: {code or status}: {message}")
     return CopyFailedError(f"{where}: {code}: {message}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Iterable, Iterator
 
-from .listing import Entry
+from .listing import RESTORED, RESTORING, Entry
 
 ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 """Objects here cannot be copied until restored; Glacier Instant Retrieval can be, so it is not listed."""
@@ -31,6 +31,7 @@ class Reason(str, Enum):
     SAME = "same size and ETag"
     SAME_AS_COPIED = "same size, and the ETags are the pair recorded when this sync copied it (e.g. SSE-KMS)"
     ARCHIVED = "archived in {storage_class}, not restored: restore it to copy it"
+    RESTORING = "archived in {storage_class}, its restore still in progress: the first run after it completes copies it"
 
 
 class ListingOrderError(Exception):
@@ -77,14 +78,22 @@ def compare(source: Entry, destination: Entry, recorded: RecordedPairs = _nothin
     return Decision(source.key, Action.UNCHANGED, same.value, source, destination)
 
 
+def is_readable(entry: Entry) -> bool:
+    """Archived objects can be read (and so copied) only while a restored copy of them exists."""
+    return entry.storage_class not in ARCHIVED_STORAGE_CLASSES or entry.restore == RESTORED
+
+
 def copy_or_skip(source: Entry, destination: Entry | None,
                  recorded: RecordedPairs = _nothing_recorded) -> Decision:
-    if source.storage_class in ARCHIVED_STORAGE_CLASSES:
-        reason = Reason.ARCHIVED.value.format(storage_class=source.storage_class)
-        return Decision(source.key, Action.SKIP, reason, source, destination)
-    if destination is None:
-        return Decision(source.key, Action.COPY, Reason.MISSING.value, source, None)
-    return compare(source, destination, recorded)
+    """Copy what differs; an archived source that is not readable is skipped, but only if it needed a copy: one
+    whose destination is already equal is unchanged, whatever its storage class."""
+    decision = (Decision(source.key, Action.COPY, Reason.MISSING.value, source, None) if destination is None
+                else compare(source, destination, recorded))
+    if decision.action is Action.COPY and not is_readable(source):
+        why = Reason.RESTORING if source.restore == RESTORING else Reason.ARCHIVED
+        return Decision(source.key, Action.SKIP, why.value.format(storage_class=source.storage_class), source,
+                        destination)
+    return decision
 
 
 def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:

@@ -38,3 +38,8 @@ class ArchivedObjectError(SyncError):
 
 class CopyFailedError(SyncError):
     """S3 refused a copy for a reason that is not transient (AccessDenied, for example)."""
+
+
+class TransientS3Error(SyncError):
+    """S3 kept answering a transient error (SlowDown, InternalError, a dropped connection) for one object after
+    every retry; that object failed, the others go on, and the next run copies it."""

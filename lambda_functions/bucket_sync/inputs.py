@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from .errors import InvalidInputError
 from .run import Settings, SyncRun, camel_case
 
-FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "allowDeleteAll", "maxDeletes", "settings"}
+FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "allowDeleteAll", "maxDeletes", "requesterPays",
+          "settings"}
 MAX_KEY_BYTES = 1024
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -97,7 +98,7 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
             raise InvalidInputError(f"{name!r} is longer than S3's key limit of {MAX_KEY_BYTES} bytes in UTF-8")
         scope[name] = value
     flags = {}
-    for name in ("dryRun", "allowDeleteAll"):
+    for name in ("dryRun", "allowDeleteAll", "requesterPays"):
         flags[name] = event.get(name, False)
         if not isinstance(flags[name], bool):
             raise InvalidInputError(f"{name!r} must be true or false, not {flags[name]!r}")
@@ -108,7 +109,23 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
     return SyncRun(run_id=run_id, source=buckets["source"], destination=buckets["destination"],
                    prefix=scope["prefix"], start_after=scope["startAfter"], dry_run=flags["dryRun"],
                    allow_delete_all=flags["allowDeleteAll"], max_deletes=max_deletes,
+                   requester_pays=flags["requesterPays"],
                    work_bucket=work_bucket, settings=parse_settings(event.get("settings", {})))
+
+
+MAX_COPY_THREADS = 64
+MAX_MAP_CONCURRENCY = 10_000
+SETTING_LIMITS = {
+    "pageSize": (1000, "S3 lists at most 1,000 keys a request"),
+    "deleteBatchKeys": (1000, "S3 deletes at most 1,000 keys a request"),
+    "copyThreads": (MAX_COPY_THREADS, "a copy_keys invocation has 64 connections, and each multipart copy runs "
+                                      "8 part copies in threads of its own, which keeps it far under Lambda's "
+                                      "1,024 processes and threads"),
+    "maxConcurrency": (MAX_MAP_CONCURRENCY, "a Distributed Map runs at most 10,000 child executions at a time"),
+    "multipartThresholdBytes": (5 * 1024**3, "CopyObject copies at most 5 GiB"),
+    "s3MaxAttempts": (20, "with backoff up to 20 s each, more would outlast a copy invocation's time budget"),
+}
+"""Settings bounded by what S3, Lambda and Step Functions allow, with the reason given to the user."""
 
 
 def parse_settings(value: Any) -> Settings:
@@ -123,8 +140,9 @@ def parse_settings(value: Any) -> Settings:
         if not isinstance(setting, int) or isinstance(setting, bool) or setting < minimum:
             raise InvalidInputError(f"setting {key!r} must be a whole number of at least {minimum}")
         values[known[key]] = setting
-    if values.get("page_size", 1) > 1000 or values.get("delete_batch_keys", 1) > 1000:
-        raise InvalidInputError("settings 'pageSize' and 'deleteBatchKeys' are at most 1000, S3's limits")
+    for key, (limit, why) in SETTING_LIMITS.items():
+        if values.get(known[key], 0) > limit:
+            raise InvalidInputError(f"setting {key!r} is at most {limit:,}: {why}")
     if values.get("inline_plan_bytes", 0) > 128 * 1024:
         raise InvalidInputError("setting 'inlinePlanBytes' is at most 131072: with its results the plan must stay "
                                 "far below Step Functions' 256 KB state limit")

@@ -12,6 +12,10 @@ from typing import Any, Iterable, Iterator
 MAX_KEYS_PER_PAGE = 1000
 """S3's own maximum: fewer pages means fewer requests."""
 
+RESTORED, RESTORING = "restored", "restoring"
+"""What a listing asked for RestoreStatus says of an archived object: a readable restored copy exists until its
+expiry, or a restore is in progress; "" when neither (never restored, or the copy has expired)."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -23,6 +27,8 @@ class Entry:
     last_modified: str
     """ISO 8601, UTC: listings of both buckets compare with a string comparison."""
     storage_class: str = "STANDARD"
+    restore: str = ""
+    """RESTORED, RESTORING or "": only listings that ask for RestoreStatus (the source's) know it."""
 
     @property
     def is_multipart(self) -> bool:
@@ -48,15 +54,26 @@ class Entry:
             etag=item["ETag"],
             last_modified=item["LastModified"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
             storage_class=item.get("StorageClass", "STANDARD"),
+            restore=_restore_of(item.get("RestoreStatus")),
         )
 
 
+def _restore_of(status: dict[str, Any] | None) -> str:
+    """S3 sends RestoreStatus only for objects restored or being restored (API reference, RestoreStatus)."""
+    if not status:
+        return ""
+    return RESTORING if status.get("IsRestoreInProgress") else RESTORED
+
+
 def list_entries(s3: Any, bucket: str, prefix: str = "", start_after: str = "",
-                 page_size: int = MAX_KEYS_PER_PAGE) -> Iterator[Entry]:
-    """Every object whose key starts with ``prefix`` and sorts after ``start_after``, in order, lazily."""
-    parameters = {"Bucket": bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}
+                 page_size: int = MAX_KEYS_PER_PAGE, restore_status: bool = False) -> Iterator[Entry]:
+    """Every object whose key starts with ``prefix`` and sorts after ``start_after``, in order, lazily;
+    ``restore_status`` asks S3 to say, per archived object, whether it is restored (no extra request)."""
+    parameters: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}
     if start_after:
         parameters["StartAfter"] = start_after
+    if restore_status:
+        parameters["OptionalObjectAttributes"] = ["RestoreStatus"]
     for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
         for item in page.get("Contents", []):
             yield Entry.from_listing(item)

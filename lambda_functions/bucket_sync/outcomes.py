@@ -4,6 +4,7 @@ Results are read back from the work bucket; a plan batch without a result (its w
 after every retry) counts each of its keys as failed, so no failure is ever silent. Plan batches are numbered, so
 only the results are listed: one LIST per 1,000 batches finds them all, with their failure counts in their names.
 """
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -86,9 +87,36 @@ def tally(outcomes: list[dict[str, Any]]) -> Counter[str]:
     return Counter(o["result"] for o in outcomes)
 
 
+MAX_RESULT_ERROR_BYTES = 400
+"""What an inline plan's result may say of its error, as UTF-8 JSON: the state holds one result per item, and
+AWS's own messages (AccessDenied's names the role, the action and the resource) run to hundreds of bytes."""
+WORST_RESULT_BYTES = MAX_RESULT_ERROR_BYTES + 100
+"""The most one compact result can take in the state: the error, the result word, an ETag, the JSON around them.
+The planner budgets a small plan with this per item, so no outcome can push the state past its limit."""
+CLIP = " … "
+
+
+def json_bytes(value: Any) -> int:
+    """Bytes ``value`` takes as JSON in a Step Functions state (UTF-8, escapes included)."""
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def clip(text: str, max_bytes: int = MAX_RESULT_ERROR_BYTES) -> str:
+    """``text`` cut in the middle to at most ``max_bytes`` as JSON: an error's name comes first and S3's code and
+    message last, and both are worth keeping over the key in between."""
+    if json_bytes(text) <= max_bytes:
+        return text
+    keep = len(text)
+    while keep and json_bytes(text[:keep // 2] + CLIP + text[len(text) - (keep - keep // 2):]) > max_bytes:
+        keep -= max(1, keep // 16)
+    return text[:keep // 2] + CLIP + text[len(text) - (keep - keep // 2):]
+
+
 def compact(line: dict[str, Any]) -> list[Any]:
-    """An outcome as a worker returns it for an inline plan: [result, error, destination ETag], in item order."""
-    return [line["result"], line.get("error"), line.get("etag")]
+    """An outcome as a worker returns it for an inline plan: [result, error, destination ETag], in item order;
+    the error clipped to MAX_RESULT_ERROR_BYTES (the worker's log has it whole)."""
+    error = line.get("error")
+    return [line["result"], clip(error) if error else error, line.get("etag")]
 
 
 def expand(items: list[dict[str, Any]], action: str, results: list[list[Any]]) -> list[dict[str, Any]]:

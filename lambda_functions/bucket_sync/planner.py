@@ -5,7 +5,6 @@ is spent, handing the cursor to the next round. It writes plan batches (copy, de
 and returns counts; it never copies or deletes anything itself. Unchanged keys cost nothing but their share of
 LIST pages, and a round with nothing to do writes nothing.
 """
-import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -14,6 +13,7 @@ from .batches import decision_to_json, list_keys, put_json
 from .decide import Action, Decision, march
 from .etag_pairs import RecordedPairs
 from .listing import list_entries, read_ahead
+from .outcomes import WORST_RESULT_BYTES, json_bytes
 from .run import SyncRun
 
 
@@ -119,7 +119,8 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
-    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size))
+    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size,
+                                     restore_status=True))
     destination = read_ahead(list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size))
     cursor, done, decided = start, True, 0
     recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
@@ -134,7 +135,7 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
     inline = None
     pending = {writer.kind: writer.pending for writer in writers.values()}
     if (done and not state.rounds and not any(writer.written for writer in writers.values())
-            and len(json.dumps(pending)) <= settings.inline_plan_bytes):
+            and inline_bytes(pending) <= settings.inline_plan_bytes):
         inline = pending  # the whole plan is small: it travels in the state, not in files
     else:
         for writer in writers.values():
@@ -144,6 +145,13 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
         copy_batches=writers[Action.COPY].last, delete_batches=writers[Action.DELETE].last,
         skip_batches=writers[Action.SKIP].last,
         totals=dict(sorted(totals.items())))
+
+
+def inline_bytes(pending: dict[str, list[dict[str, Any]]]) -> int:
+    """What a plan carried in the state can come to: its items, and the worst result each copy and delete can
+    add (a clipped error: see outcomes.compact)."""
+    acted_on = len(pending["copy"]) + len(pending["delete"])
+    return json_bytes(pending) + acted_on * WORST_RESULT_BYTES
 
 
 TOTALS = ("sourceObjects", "destinationObjects", "unchanged", "toCopy", "toDelete", "skipped", "bytesToCopy")

@@ -32,6 +32,12 @@ class Settings:
     """Non-multipart objects larger than this are copied part by part (5 GiB is CopyObject's limit)."""
     copy_threads: int = 16
     """Copies in flight inside one copy_keys invocation (each is one request and waits on S3)."""
+    s3_max_attempts: int = 10
+    """Attempts per S3 request, the first included, before an object fails with TransientS3Error (botocore's
+    adaptive retry mode backs off between them)."""
+    max_copies_per_invocation: int = 0
+    """Copies one copy_keys invocation starts before handing the rest of its batch to the next; 0 means until its
+    time budget runs out (tests use small values to see the hand-over)."""
     max_concurrency: int = 20
     """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
     inline_plan_bytes: int = 96 * 1024
@@ -59,6 +65,9 @@ class SyncRun:
     """Delete even when the in-scope source is empty (otherwise such a run is refused)."""
     max_deletes: int = -1
     """A run planning more deletions stops before any; -1: no limit."""
+    requester_pays: bool = False
+    """Send ``x-amz-request-payer: requester`` on every request to the source and destination buckets, which
+    requester-pays buckets of another account require (this deployment's account then pays their requests)."""
     source_region: str = ""
     destination_region: str = ""
     work_bucket: str = ""
@@ -113,6 +122,12 @@ def result_key_for(plan_key: str, attempt: int, failed: int) -> str:
     copy succeeded without reading a file."""
     stem = plan_key.replace("/plan/", "/results/", 1).removesuffix(".json")
     return f"{stem}.attempt-{attempt}.failed-{failed}.json"
+
+
+def partial_key_for(plan_key: str) -> str:
+    """Where a worker that ran out of time keeps the outcomes of the part of a batch it did, for the invocation
+    that goes on from there; apart from the results, so no listing of results ever mistakes it for one."""
+    return plan_key.replace("/plan/", "/partial/", 1)
 
 
 def parse_result_key(key: str) -> tuple[int, int, int]:

@@ -289,3 +289,35 @@ def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_th
 
     assert second.succeeded, second.cause
     assert_mirrored(client, source, destination)
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 3}, id="batches"),
+    pytest.param({}, id="inline"),
+])
+def test_objects_s3_keeps_refusing_fail_alone_named_and_counted_and_the_others_are_copied(
+        aws, machine, s3, buckets, faults, settings):
+    """Every CopyObject answered 500, every retry: each object fails with its own named error and its requests
+    counted, the multipart object (no CopyObject) is copied, and no child execution fails."""
+    source, destination = buckets()
+    client = s3()
+    for key in ("a", "b", "c", "d"):
+        client.put_object(Bucket=source, Key=key, Body=key.encode())
+    put_multipart(client, source, "big.bin")
+    client.put_object(Bucket=destination, Key="orphan", Body=b"only here")
+    faults({"s3": {"rate": 1.0, "errors": ["InternalError"], "operations": ["CopyObject"],
+                   "accessKeyId": WORKER_ACCESS_KEY_ID}})
+
+    result = run(aws, machine, source=source, destination=destination,
+                 settings={**settings, "s3MaxAttempts": 2})
+
+    assert (result.status, result.error) == ("FAILED", "SyncFailedError")
+    summary = executions.failure_summary(result)
+    assert (summary["copied"], summary["failed"], summary["skipped"], summary["deleted"]) == (1, 4, 1, 0)
+    assert (summary["s3Requests"]["CopyObject"], summary["s3Retries"]["CopyObject"]) == (8, 4)
+    lines = {line["key"]: line for line in report_lines(client, summary)}
+    for key in ("a", "b", "c", "d"):
+        assert lines[key]["result"] == "failed"
+        assert lines[key]["error"].startswith(f"TransientS3Error: CopyObject of s3://{source}/{key}: InternalError")
+    assert lines["big.bin"]["result"] == "copied" and lines["orphan"]["result"] == "skipped"
+    assert sorted(contents(client, destination)) == ["big.bin", "orphan"]

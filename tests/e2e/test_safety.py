@@ -12,8 +12,22 @@ from .conftest import deploy_sync
 
 
 @pytest.fixture(scope="module")
-def machine(endpoint):
-    return deploy_sync(endpoint, "e2e-safety")[0]
+def deployed(endpoint):
+    return deploy_sync(endpoint, "e2e-safety")
+
+
+@pytest.fixture(scope="module")
+def machine(deployed):
+    return deployed[0]
+
+
+def lock_of(s3, deployed, destination):
+    """The destination's lock object in the deployment bucket, or None."""
+    try:
+        body = s3.get_object(Bucket=deployed[1].deployment_bucket, Key=f"locks/{destination}.json")["Body"]
+    except s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(body.read())
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +65,17 @@ def start(aws, machine, **fields):
 
 def finish(aws, arn):
     return executions.follow(aws("stepfunctions"), arn, lambda state: None, sleep=lambda s: time.sleep(0.1))
+
+
+def holds_lock(aws, arn, timeout_seconds=30):
+    """Wait until the execution has taken its destination's lock (its ValidateInput step has succeeded)."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        history = aws("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if any(event.get("stateExitedEventDetails", {}).get("name") == "ValidateInput" for event in history):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{arn} did not get past ValidateInput in {timeout_seconds} s")
 
 
 def test_an_empty_source_does_not_empty_the_destination(aws, machine, s3):
@@ -93,6 +118,7 @@ def test_a_second_sync_into_a_destination_being_synced_is_refused(aws, machine, 
     fill(s3, source, [f"k{number:02d}" for number in range(30)])
     slow = {"settings": {"maxKeysPerRound": 1, "pageSize": 1}}  # 30 rounds: still running when the next starts
     first = start(aws, machine, source=source, destination=destination, **slow)
+    holds_lock(aws, first)
     other_source, other_destination = bucket_pair(s3)
 
     second = finish(aws, start(aws, machine, source=other_source, destination=destination))
@@ -103,6 +129,53 @@ def test_a_second_sync_into_a_destination_being_synced_is_refused(aws, machine, 
     assert elsewhere.succeeded  # another destination is not held up
     assert finish(aws, first).succeeded
     assert keys(s3, destination) == [f"k{number:02d}" for number in range(30)]
+
+
+def test_of_two_syncs_started_together_into_one_destination_exactly_one_runs(aws, machine, s3):
+    source, destination = bucket_pair(s3)
+    fill(s3, source, [f"k{number:02d}" for number in range(20)])
+    slow = {"settings": {"maxKeysPerRound": 1, "pageSize": 1}}  # 20 rounds: the winner still runs as the other checks
+
+    arns = [start(aws, machine, source=source, destination=destination, **slow) for _ in range(2)]
+    ended = [finish(aws, arn) for arn in arns]
+
+    assert sorted((result.status, result.error) for result in ended) == [
+        ("FAILED", "ConcurrentSyncError"), ("SUCCEEDED", None)]
+    assert keys(s3, destination) == [f"k{number:02d}" for number in range(20)]
+
+
+@pytest.mark.parametrize("fields, error", [
+    pytest.param({"maxDeletes": 0}, "TooManyDeletesError", id="refused-plan"),
+    pytest.param({"source": "no-such-bucket-anywhere"}, "BucketNotFoundError", id="failed-step"),
+    pytest.param({}, None, id="success"),
+])
+def test_every_ending_releases_the_destinations_lock(aws, deployed, s3, fields, error):
+    source, destination = bucket_pair(s3)
+    fill(s3, source, ["a"])
+    fill(s3, destination, ["orphan"])
+
+    ended = finish(aws, start(aws, deployed[0], **{"source": source, "destination": destination, **fields}))
+
+    assert ended.error == error
+    assert lock_of(s3, deployed, destination) is None
+    assert finish(aws, start(aws, deployed[0], source=source, destination=destination)).succeeded
+
+
+def test_a_lock_left_by_a_stopped_sync_is_taken_over_by_the_next(aws, deployed, s3):
+    source, destination = bucket_pair(s3)
+    fill(s3, source, [f"k{number:02d}" for number in range(20)])
+    stopped = start(aws, deployed[0], source=source, destination=destination,
+                    settings={"maxKeysPerRound": 1, "pageSize": 1})
+    holds_lock(aws, stopped)
+    aws("stepfunctions").stop_execution(executionArn=stopped)
+    assert finish(aws, stopped).status == "ABORTED"
+    assert lock_of(s3, deployed, destination)["executionArn"] == stopped  # no step ran to release it
+
+    after = finish(aws, start(aws, deployed[0], source=source, destination=destination))
+
+    assert after.succeeded, after.cause
+    assert keys(s3, destination) == [f"k{number:02d}" for number in range(20)]
+    assert lock_of(s3, deployed, destination) is None
 
 
 def test_a_bucket_outside_the_configured_ones_is_refused_up_front(aws, limited_machine, s3):

@@ -12,13 +12,13 @@ import boto3
 import moto.s3.models
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from bucket_sync.copy import CopyResult, CopySettings, copy_object
 from bucket_sync.errors import (ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError,
-                                SyncError)
+                                TransientS3Error)
 from bucket_sync.listing import Entry, list_entries
 from tests.awkward_keys import AWKWARD_KEYS
 
@@ -377,14 +377,32 @@ def test_s3_error_codes_become_named_errors(stubbed, code, status, error):
         copy_object(s3, s3, SOURCE, DESTINATION, ENTRY)
 
 
-def test_transient_errors_are_left_to_the_caller_unnamed(stubbed):
+@pytest.mark.parametrize("code, status", [("SlowDown", 503), ("InternalError", 500), ("ServiceUnavailable", 503)])
+def test_errors_that_outlived_the_retries_are_that_objects_named_failure(stubbed, code, status):
     s3, stubber = stubbed
-    stubber.add_client_error("copy_object", "SlowDown", "Please reduce your request rate.", 503)
+    stubber.add_client_error("copy_object", code, "Please reduce your request rate.", status)
 
-    with pytest.raises(ClientError, match="SlowDown") as raised:
+    with pytest.raises(TransientS3Error, match=f"CopyObject of s3://{SOURCE}/k: {code}: Please reduce"):
         copy_object(s3, s3, SOURCE, DESTINATION, ENTRY)
 
-    assert not isinstance(raised.value, SyncError)
+
+def test_a_connection_that_kept_failing_is_that_objects_named_failure():
+    s3 = client("us-east-1")
+
+    def drop(**_):
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    s3.meta.events.register("before-send.s3.CopyObject", drop)
+
+    with pytest.raises(TransientS3Error, match="CopyObject of s3://sync-source/k: EndpointConnectionError"):
+        copy_object(s3, s3, SOURCE, DESTINATION, ENTRY)
+
+
+def test_a_request_the_sdk_refuses_is_a_bug_and_fails_loudly(s3):
+    bad = Entry("k", 10, ENTRY.etag, ENTRY.last_modified, storage_class=7)  # not a string: refused before sending
+
+    with pytest.raises(ParamValidationError):
+        copy_object(s3, s3, SOURCE, DESTINATION, bad)
 
 
 def test_settings_refuse_zero_threads():

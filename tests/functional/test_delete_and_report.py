@@ -28,13 +28,15 @@ from bucket_sync.errors import SyncFailedError
 from bucket_sync.listing import list_entries
 from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, count_failed, outcome
 from bucket_sync.requests import RequestCounter
-from bucket_sync.run import SyncRun, result_key_for
+from bucket_sync.run import Settings, SyncRun, result_key_for
 from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
 RUN_ID = "exec-1"
 REPORT = f"s3://{WORK}/runs/{RUN_ID}/report.jsonl"
 LOCATION_REQUESTS = write_report.LOCATION_REQUESTS
+LOCK_REQUESTS = {"PutObject": 1, "DeleteObject": 1}
+"""The destination's lock: taken by ValidateInput, released by WriteReport."""
 """FindSourceRegion and FindDestinationRegion's one request each, which ``execute`` stands in for: the summary
 counts them without the report step seeing them."""
 
@@ -186,7 +188,7 @@ def test_a_refused_request_fails_its_1000_keys_and_not_the_others(stubbed):
 
     outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, [item(key) for key in keys])
 
-    assert outcomes == [failed(key, "AccessDenied") for key in keys[:1000]] + [deleted("k1000")]
+    assert outcomes == [failed(key, "AccessDenied: Access Denied") for key in keys[:1000]] + [deleted("k1000")]
 
 
 def test_on_a_versioned_destination_a_delete_leaves_a_marker_and_every_version(s3):
@@ -211,13 +213,84 @@ def test_the_delete_handler_writes_the_batch_result(s3):
 
     output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch, "attempt": 2}, CONTEXT)
 
-    assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0}
+    assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0, "done": True}
     assert keys_of(s3, DESTINATION) == ["kept"]
     assert list(list_keys(s3, WORK, f"runs/{RUN_ID}/results/")) == [
         f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json"]
     assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
         "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1}}
+
+
+def copy_plan(s3, keys):
+    """Plan items for copying the source's ``keys``, as the planner writes them."""
+    return [decision_to_json(d) for d in march(list_entries(s3, SOURCE), []) if d.key in keys]
+
+
+def test_a_copy_worker_hands_the_rest_of_its_batch_over_and_the_last_call_writes_the_whole_result(s3):
+    keys = [f"k{n}" for n in range(5)]
+    fill(s3, SOURCE, {key: key.encode() for key in keys})
+    run = sync_run(settings=Settings(max_copies_per_invocation=2))
+    batch = run.plan_key("copy", 1)
+    put_json(s3, WORK, batch, {"items": copy_plan(s3, keys)})
+
+    calls, progress = [], {"done": False, "next": 0}
+    while not progress["done"]:
+        progress = copy_keys.handler({"run": run.to_json(), "batch": batch, "start": progress["next"]}, CONTEXT)
+        calls.append((progress["copied"], progress.get("next")))
+
+    assert calls == [(2, 2), (4, 4), (5, None)]  # the counts are of everything done so far
+    assert keys_of(s3, DESTINATION) == keys
+    [result] = list_keys(s3, WORK, run.results_prefix("copy"))
+    document = get_json(s3, WORK, result)
+    assert [line["key"] for line in document["outcomes"]] == keys
+    # Every call's requests: 5 copies, a plan GET each, the partial GET of the last two, two partial PUTs and the
+    # result PUT.
+    assert document["requests"] == {"CopyObject": 5, "GetObject": 3 + 2, "PutObject": 3}
+
+
+def test_a_copy_worker_out_of_time_starts_no_new_copy():
+    items = [copy_item(f"k{n}", 1) for n in range(10)]
+    started = []
+    budget = iter([False, False, True])
+
+    def copy(item, *_):
+        started.append(item["key"])
+        return copied(item["key"], 1)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(copy_keys, "copy_one", copy)
+        outcomes = copy_keys.copy_all(items, sync_run(settings=Settings(copy_threads=1)), None, None,
+                                      lambda: next(budget))
+
+    assert started == ["k0", "k1"] and [line["key"] for line in outcomes] == ["k0", "k1"]
+
+
+def test_an_inline_copy_goes_on_after_the_results_of_the_call_before(s3):
+    keys = ["a", "b", "c"]
+    fill(s3, SOURCE, {key: key.encode() for key in keys})
+    run = sync_run(settings=Settings(max_copies_per_invocation=2))
+    items = copy_plan(s3, keys)
+    previous = {"failed": 0, "results": [], "requests": {}}  # what StartPlan puts in the state
+
+    first = copy_keys.handler({"run": run.to_json(), "items": items, "previous": previous}, CONTEXT)
+    second = copy_keys.handler({"run": run.to_json(), "items": items, "previous": first}, CONTEXT)
+
+    assert (first["done"], first["copied"], len(first["results"])) == (False, 2, 2)
+    assert (second["done"], second["copied"], second["failed"]) == (True, 3, 0)
+    assert [result[0] for result in second["results"]] == ["copied"] * 3
+    assert second["requests"] == {"CopyObject": 3}
+    assert keys_of(s3, DESTINATION) == keys
+
+
+def test_a_whole_sync_through_handed_over_copy_calls_copies_everything_once(s3, buckets, requests):
+    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION,
+                      settings={"maxCopiesPerInvocation": 1, "copyBatchKeys": 2})
+
+    assert contents(s3, DESTINATION) == SOURCE_OBJECTS
+    assert (summary["copied"], summary["deleted"], summary["failed"]) == (2, 1, 0)
+    assert summary["s3Requests"]["CopyObject"] == 2
+    assert summary["s3Requests"] == {**LOCATION_REQUESTS, **requests.total()}
 
 
 # collect
@@ -329,15 +402,12 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
         finally:
             requests.step = None
 
-    # Concurrency is Step Functions' business and is tested on the endpoint (tests/e2e/test_safety.py).
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate_input, "refuse_concurrent", lambda sfn, arn, destination: None)
-        validated = step("ValidateInput", validate_input.handler,
-                         {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
-                          "runId": RUN_ID, "input": fields})["run"]
+    validated = step("ValidateInput", validate_input.handler,
+                     {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
+                      "runId": RUN_ID, "input": fields})
     # FindSourceRegion, FindDestinationRegion, StartPlan:
-    state = {"run": {**validated, "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"}, "plan": None,
-             "copyCheck": {"copiesFailed": 0, "requests": {}}}
+    state = {"run": {**validated["run"], "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"},
+             "lock": validated["lock"], "plan": None, "copyCheck": {"copiesFailed": 0, "requests": {}}}
     while state["plan"] is None or not state["plan"]["done"]:  # ListBucket, EvaluateListing
         state["plan"] = step("ListBucket", list_bucket.handler, {"run": state["run"], "plan": state["plan"]})
     after_plan()
@@ -345,8 +415,10 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
 
     def workers(kind, handler):  # a Distributed Map: one child per plan batch its ItemReader lists
         for batch in sorted(list_keys(s3, WORK, run.plan_prefix(kind))):
-            if batch not in crashed:
-                step(f"{kind} worker", handler, {"run": state["run"], "batch": batch})
+            progress = {"done": False, "next": 0}
+            while batch not in crashed and not progress["done"]:  # the child's hand-over loop
+                progress = step(f"{kind} worker", handler,
+                                {"run": state["run"], "batch": batch, "start": progress["next"]})
 
     if not run.dry_run:
         if state["plan"]["copyBatches"]:
@@ -443,7 +515,10 @@ def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requ
         ("orphan/", "delete", "planned", Reason.ORPHANED.value, 6, None),
     ]
     assert summary == summary_of(dry_run=True, s3Requests={**LOCATION_REQUESTS, **requests.total()})
-    assert set(requests.total()) == {"ListObjectsV2", "PutObject", "GetObject"}  # no copy, no delete
+    # No copy, no delete: the only DeleteObject releases the lock, as the only PutObject but the report takes it.
+    assert set(requests.total()) == {"ListObjectsV2", "PutObject", "GetObject", "DeleteObject"}
+    assert requests.counts["ValidateInput"] == {"PutObject": 1}
+    assert requests.counts["WriteReport"]["DeleteObject"] == 1
 
 
 def test_a_failed_copy_fails_the_run_and_holds_the_deletes_back(s3, buckets, requests):
@@ -519,6 +594,8 @@ def test_a_sync_with_nothing_to_do_writes_nothing_and_costs_only_its_lists(s3, r
     assert summary["report"] is None
     assert (summary["copied"], summary["deleted"], summary["failed"], summary["skipped"], summary["unchanged"],
             summary["toCopy"], summary["toDelete"]) == (0, 0, 0, 0, 1, 0, 0)
-    assert summary["s3Requests"] == {**LOCATION_REQUESTS, "ListObjectsV2": 2}
-    assert requests.counts == {"ListBucket": {"ListObjectsV2": 2}}  # WriteReport made no request at all
+    assert summary["s3Requests"] == {**LOCATION_REQUESTS, **LOCK_REQUESTS, "ListObjectsV2": 2}
+    # WriteReport made no request but the lock's release, and nothing is left in the work bucket.
+    assert requests.counts == {"ValidateInput": {"PutObject": 1}, "ListBucket": {"ListObjectsV2": 2},
+                               "WriteReport": {"DeleteObject": 1}}
     assert keys_of(s3, WORK) == []

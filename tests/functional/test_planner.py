@@ -516,3 +516,57 @@ def test_a_plan_too_big_or_in_several_rounds_goes_to_batch_files(s3, mixed, sett
         state = one_round(s3, run, state)
     assert state.inline is None
     assert planned_keys(s3, run) == MIXED_EXPECTED
+
+
+STATE_LIMIT_BYTES = 256 * 1024
+"""Step Functions' limit on a state's input or output, as UTF-8 bytes of its JSON."""
+
+
+@pytest.mark.parametrize("key_of", [
+    pytest.param(lambda n: f"k{n:05d}", id="many-short-keys"),
+    pytest.param(lambda n: '"' * 1000 + f"{n:05d}", id="few-keys-of-escaped-characters"),
+])
+def test_a_small_plan_and_its_worst_results_fit_in_the_state(new_client, key_of):
+    """The state before WriteReport at its largest: 63-character buckets, the largest inline plan, and every copy
+    and delete failed with a long AccessDenied message naming the key twice, as AWS words it."""
+    from bucket_sync.outcomes import FAILED, compact, json_bytes, outcome
+    s3 = new_client()
+    source, destination, work = "s" * 63, "d" * 63, "w" * 63
+    for bucket in (source, destination, work):
+        s3.create_bucket(Bucket=bucket)
+    prefix = key_of(0)[:-5]
+    run = SyncRun(run_id="e" * 80, source=source, destination=destination, prefix=prefix, start_after=prefix,
+                  work_bucket=work, source_region="ap-southeast-2", destination_region="ap-southeast-2",
+                  settings=Settings(inline_plan_bytes=128 * 1024))
+    # Eight copies and deletes more at a time, until the plan no longer travels in the state: the last that did
+    # is within eight of the largest there can be.
+    plan, largest, n = None, None, 0
+    while plan is None or plan.inline is not None:
+        largest = plan
+        for _ in range(8):
+            for bucket in (source, destination):
+                n += 1
+                s3.put_object(Bucket=bucket, Key=key_of(n), Body=b"x")
+        plan = one_round(s3, run)
+        for key in list_keys(s3, work, ""):
+            s3.delete_object(Bucket=work, Key=key)
+    plan = largest
+    assert plan.inline["copy"] and plan.inline["delete"]
+    role = "arn:aws:sts::123456789012:assumed-role/" + "r" * 64 + "/" + "f" * 64
+
+    def refused(item, action):
+        resource = f"arn:aws:s3:::{destination}/{item['key']}"
+        return compact(outcome(item, action, FAILED, (
+            f"CopyFailedError: CopyObject of s3://{source}/{item['key']}: AccessDenied: User: {role} is not "
+            f"authorized to perform: s3:PutObject on resource: \"{resource}\" because no identity-based policy "
+            "allows the s3:PutObject action")))
+
+    state = {"run": run.to_json(), "lock": {"etag": '"' + "0" * 32 + '"', "requests": {"PutObject": 1}},
+             "plan": plan.to_json() | {"requests": {"ListObjectsV2": 2}},
+             "copyCheck": {"copiesFailed": 0, "requests": {}},
+             "inlineCopies": {"results": [refused(item, "copy") for item in plan.inline["copy"]],
+                              "requests": {"CopyObject": 400}, "copied": 0, "deleted": 0, "skipped": 0,
+                              "failed": len(plan.inline["copy"]), "bytesCopied": 0, "done": True},
+             "inlineDeletes": {"results": [refused(item, "delete") for item in plan.inline["delete"]],
+                               "requests": {"DeleteObjects": 1}}}
+    assert json_bytes(state) < STATE_LIMIT_BYTES

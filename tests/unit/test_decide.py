@@ -9,8 +9,9 @@ from bucket_sync.listing import Entry
 T0, T1 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00"
 
 
-def entry(key, size=1, etag='"a"', modified=T0, storage_class="STANDARD"):
-    return Entry(key=key, size=size, etag=etag, last_modified=modified, storage_class=storage_class)
+def entry(key, size=1, etag='"a"', modified=T0, storage_class="STANDARD", restore=""):
+    return Entry(key=key, size=size, etag=etag, last_modified=modified, storage_class=storage_class,
+                 restore=restore)
 
 
 CASES = [
@@ -30,6 +31,17 @@ CASES = [
     ("deep-archive-not-copied", [entry("k", storage_class="DEEP_ARCHIVE")], [],
      [("k", Action.SKIP, "archived in DEEP_ARCHIVE, not restored: restore it to copy it")]),
     ("glacier-ir-copied", [entry("k", storage_class="GLACIER_IR")], [], [("k", Action.COPY, Reason.MISSING.value)]),
+    ("restored-glacier-copied", [entry("k", storage_class="GLACIER", restore="restored")], [],
+     [("k", Action.COPY, Reason.MISSING.value)]),
+    ("restored-deep-archive-changed-copied", [entry("k", size=2, storage_class="DEEP_ARCHIVE", restore="restored")],
+     [entry("k", modified=T1)], [("k", Action.COPY, Reason.SIZE_DIFFERS.value)]),
+    ("restoring-glacier-waits", [entry("k", storage_class="GLACIER", restore="restoring")], [],
+     [("k", Action.SKIP, "archived in GLACIER, its restore still in progress: the first run after it completes "
+                         "copies it")]),
+    ("archived-and-already-equal-is-unchanged", [entry("k", storage_class="GLACIER")],
+     [entry("k", modified=T1, storage_class="GLACIER")], [("k", Action.UNCHANGED, Reason.SAME.value)]),
+    ("archived-and-changed-skipped", [entry("k", size=2, storage_class="GLACIER")], [entry("k", modified=T1)],
+     [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")]),
     ("interleaved", [entry("a"), entry("c"), entry("e")], [entry("b"), entry("c", modified=T1), entry("d")],
      [("a", Action.COPY, Reason.MISSING.value), ("b", Action.DELETE, Reason.ORPHANED.value),
       ("c", Action.UNCHANGED, Reason.SAME.value), ("d", Action.DELETE, Reason.ORPHANED.value),

@@ -84,9 +84,18 @@ REJECTED = [
     pytest.param(settings(deleteBatchKeys=-1), ["'deleteBatchKeys'", "at least 1"], id="setting-negative"),
     pytest.param(settings(maxKeysPerRound=-1), ["'maxKeysPerRound'", "at least 0"],
                  id="maxKeysPerRound-negative"),
-    pytest.param(settings(pageSize=1001), ["'pageSize'", "at most 1000"], id="pageSize-over-1000"),
-    pytest.param(settings(deleteBatchKeys=1001), ["'deleteBatchKeys'", "at most 1000"],
+    pytest.param(settings(pageSize=1001), ["'pageSize' is at most 1,000", "S3 lists at most 1,000 keys"], id="pageSize-over-1000"),
+    pytest.param(settings(deleteBatchKeys=1001), ["'deleteBatchKeys' is at most 1,000", "S3 deletes at most 1,000"],
                  id="deleteBatchKeys-over-1000"),
+    pytest.param(settings(copyThreads=65), ["'copyThreads' is at most 64", "Lambda's 1,024 processes and threads"],
+                 id="copyThreads-over-64"),
+    pytest.param(settings(maxConcurrency=10_001), ["'maxConcurrency' is at most 10,000", "Distributed Map"],
+                 id="maxConcurrency-over-10000"),
+    pytest.param(settings(multipartThresholdBytes=5 * 1024**3 + 1), ["'multipartThresholdBytes' is at most",
+                                                                     "CopyObject copies at most 5 GiB"],
+                 id="multipartThreshold-over-5GiB"),
+    # requesterPays
+    pytest.param(event(requesterPays="yes"), ["'requesterPays' must be true or false"], id="requesterPays-string"),
 ]
 
 
@@ -156,6 +165,9 @@ def test_every_field_given():
                  id="s3-limits-exactly"),
     pytest.param({"pageSize": 1, "copyBatchKeys": 1}, Settings(page_size=1, copy_batch_keys=1), id="minimums"),
     pytest.param({"copyBatchBytes": 50 * 1024**3}, Settings(copy_batch_bytes=50 * 1024**3), id="big-numbers"),
+    pytest.param({"copyThreads": 64, "maxConcurrency": 10_000, "multipartThresholdBytes": 5 * 1024**3},
+                 Settings(copy_threads=64, max_concurrency=10_000, multipart_threshold_bytes=5 * 1024**3),
+                 id="service-limits-exactly"),
 ])
 def test_settings_are_parsed(given, expected):
     assert parse_input(event(settings=given), RUN_ID, WORK_BUCKET).settings == expected
@@ -198,6 +210,7 @@ def test_run_round_trips_through_json():
 
     assert data == {"runId": RUN_ID, "source": "my-data", "destination": "my-data-copy", "prefix": "é/",
                     "startAfter": "é/a b", "dryRun": True, "allowDeleteAll": False, "maxDeletes": -1,
+                    "requesterPays": False,
                     "sourceRegion": "eu-west-1",
                     "destinationRegion": "us-east-1", "workBucket": WORK_BUCKET,
                     "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5}}
@@ -210,16 +223,17 @@ EXECUTION_ARN = f"arn:aws:states:us-east-1:123456789012:execution:app-sync_bucke
 def test_the_handler_validates_the_execution_input_into_a_run(monkeypatch):
     monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK_BUCKET)
     monkeypatch.setenv("MAX_DELETES", "25")
-    checked = []
-    monkeypatch.setattr(validate_input, "refuse_concurrent", lambda sfn, arn, destination: checked.append(
-        (arn, destination)))
+    taken = []
+    monkeypatch.setattr(validate_input.concurrency, "take", lambda s3, sfn, bucket, destination, arn: taken.append(
+        (bucket, destination, arn)) or '"lock-etag"')
 
     output = validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
                                      "input": event(dryRun=True)}, None)
 
     assert SyncRun.from_json(output["run"]) == SyncRun(RUN_ID, "my-data", "my-data-copy", dry_run=True,
                                                        max_deletes=25, work_bucket=WORK_BUCKET)
-    assert checked == [(EXECUTION_ARN, "my-data-copy")]  # only a valid input gets as far as the concurrency check
+    assert output["lock"] == {"etag": '"lock-etag"', "requests": {}}
+    assert taken == [(WORK_BUCKET, "my-data-copy", EXECUTION_ARN)]  # only a valid input gets as far as the lock
 
 
 def test_the_deployment_limits_come_from_the_environment_the_template_sets():
@@ -236,3 +250,17 @@ def test_the_handler_raises_the_named_error_for_bad_input():
     with pytest.raises(InvalidInputError, match="'destinaton'"):
         validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
                                 "input": {"source": "my-data", "destinaton": "b"}}, None)
+
+
+@pytest.mark.parametrize("requester_pays", [True, False])
+def test_requester_pays_is_carried_in_the_run(requester_pays):
+    run = parse_input(event(requesterPays=requester_pays), RUN_ID, WORK_BUCKET)
+    assert run.requester_pays is requester_pays
+    assert SyncRun.from_json(run.to_json()).requester_pays is requester_pays
+
+
+def test_fab_syncs_requester_pays_option_becomes_the_input_field():
+    from deploy import executions
+    assert executions.sync_input("my-data", "my-data-copy", requester_pays=True) == {
+        "source": "my-data", "destination": "my-data-copy", "requesterPays": True}
+    assert "requesterPays" not in executions.sync_input("my-data", "my-data-copy")

@@ -39,3 +39,54 @@ def test_the_sync_machine_names_the_2015_samples_functions():
     names = {name for _, name in lambda_names_in(sync.definition)}
     assert {"validate_input", "get_bucket_location", "list_bucket", "copy_keys", "delete_orphaned_keys"} <= names
     assert {"ValidateInput", "CopySourceKeys", "DeleteOrphanedKeys"} <= set(sync.definition["States"])
+
+
+def _tasks(states):
+    """Every Task state, those of Map item processors included."""
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        yield from _tasks(state.get("ItemProcessor", {}).get("States", {}))
+
+
+def _named_error_classes():
+    """Every error class the Lambda code raises on purpose, by the name Lambda reports."""
+    import inspect
+
+    import bucket_sync.concurrency
+    import bucket_sync.decide
+    import bucket_sync.errors
+    classes = set()
+    for module in (bucket_sync.errors, bucket_sync.concurrency, bucket_sync.decide):
+        classes |= {name for name, value in inspect.getmembers(module, inspect.isclass)
+                    if issubclass(value, Exception) and value.__module__ == module.__name__}
+    return classes - {"SyncError"}
+
+
+SYNC = next(spec for project, spec in DEFINITIONS if spec.name == "sync_buckets")
+
+
+TASKS = dict(_tasks(SYNC.definition["States"]))
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_task_retries_what_dies_and_never_what_the_sync_names(name):
+    never, transient = TASKS[name]["Retry"]
+    assert never["MaxAttempts"] == 0
+    assert set(never["ErrorEquals"]) == _named_error_classes()
+    # AWS's names for a Lambda that timed out, ran out of memory or crashed, and the wildcard for the rest.
+    assert {"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Runtime.OutOfMemory", "Runtime.ExitError",
+            "Sandbox.Timedout", "States.Timeout", "States.TaskFailed"} <= set(transient["ErrorEquals"])
+    assert transient["MaxAttempts"] >= 3
+
+
+def test_every_path_after_the_lock_is_taken_ends_through_a_release():
+    states = SYNC.definition["States"]
+    ends = {name for name, state in states.items() if state["Type"] in ("Fail", "Succeed") or state.get("End")}
+    assert ends == {"WriteReport", "FailRun"}  # WriteReport releases the lock itself
+    for name, state in states.items():
+        if state["Type"] == "Task" and name not in ("ValidateInput", "ReleaseLockAfterFailure"):
+            assert state.get("Catch"), f"{name} has no Catch: a failure there would end the run holding the lock"
+    for refusal in ("RefuseDeleteAll", "RefuseTooManyDeletes"):
+        assert states[refusal]["Next"] == "ReleaseLockAfterFailure"
+    assert states["ReleaseLockAfterFailure"]["Next"] == "FailRun"
