@@ -26,7 +26,8 @@ Rules enforced (each tested in tests/endpoint/test_iam.py):
    source and ``s3:PutObject``; CreateMultipartUpload, UploadPart, CompleteMultipartUpload ``s3:PutObject``;
    AbortMultipartUpload ``s3:AbortMultipartUpload``; ListMultipartUploads ``s3:ListBucketMultipartUploads``;
    ListParts ``s3:ListMultipartUploadParts``; GetObjectTagging ``s3:GetObjectTagging``; PutObject with tags also
-   ``s3:PutObjectTagging``; bucket subresources their own actions (``BUCKET_SUBRESOURCE_ACTIONS``).
+   ``s3:PutObjectTagging``; DeleteObject with ``If-Match`` also ``s3:GetObject`` (conditional deletes); bucket
+   subresources their own actions (``BUCKET_SUBRESOURCE_ACTIONS``).
 4. **DeleteObjects per key.** Each key needs ``s3:DeleteObject``; a denied key is an ``AccessDenied`` entry in
    the response's errors and the others are deleted, as S3 answers (moto's per-key check,
    ``FakeBucket.get_permission`` inside ``S3Response._bucket_response_delete_keys``, is where it is asked).
@@ -623,8 +624,16 @@ def s3_needs(operation: str, caller: Caller, backend: Any, region: str, bucket: 
             needs.append(Need(_versioned("s3:GetObject", version_id), resource, policy, context))
         if operation == "PutObject" and headers.get("x-amz-tagging"):
             needs.append(Need("s3:PutObjectTagging", resource, policy, context))
+        if operation == "DeleteObject" and _header(headers, "If-Match"):
+            # S3 User Guide, conditional deletes: "you must have the s3:DeleteObject and s3:GetObject permissions".
+            needs.append(Need(_versioned("s3:GetObject", version_id), resource, policy, context))
         return needs + _kms_needs_of_object(operation, caller, backend, bucket, key, version_id, headers, region)
     return [Need(action, _bucket_arn(partition, bucket), policy, context)]
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    """A request header by name, whatever its case."""
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
 def _copy_needs(operation: str, caller: Caller, backend: Any, bucket: str, key: str, headers: Mapping[str, str],

@@ -16,7 +16,9 @@ Gaps bridged:
 4. moto ignores ``Bool`` conditions in S3 bucket policies, so a statement denying requests where
    ``aws:SecureTransport`` is false (the deployment bucket's) denies every request. The endpoint is plain HTTP on
    loopback standing in for AWS's TLS front door, so ``FakeBucket.get_permission`` drops exactly those
-   statements before moto evaluates the policy.
+   statements before moto evaluates the policy. (Gap 9 replaces this check inside the endpoint with one that
+   knows who asks and evaluates the condition, counting every request as secure; this one serves the in-process
+   tests.)
 5. StartExecution without a name gives the execution the name "None" (AWS generates a UUID), so every unnamed
    execution of a machine shares one ARN and ``$$.Execution.Name``. ``StepFunctionsParserBackend.start_execution``
    names it with a UUID, as AWS does.
@@ -34,19 +36,23 @@ Gaps bridged:
 10. Distributed Map forgives what AWS refuses: ``distributed_map.py`` (Map Run failure, output limit, ItemReader
     pagination, ResultWriter).
 11. S3 details: ``s3_rules.py`` (MalformedXML, restore status, conditional writes and deletes).
+12. Lambda's Invoke refuses a response when ``sys.getsizeof`` of it passes 6,000,000, which counts Python's object
+    overhead and refuses payloads AWS returns (its limit is 6,291,556 bytes of payload). The runtime enforces
+    the exact limit itself (``lambda_runtime.py``, ``Function.ResponseSizeTooLarge``), so
+    ``moto.awslambda.responses`` gets a ``sys`` whose ``getsizeof`` leaves the decision to it.
 
-Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and
-``ToleratedFailurePercentage: 0``, mis-resolves ``ResultWriter``, cannot run JSONata, and reports a Distributed
-Map as succeeded when a child fails.
+Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and ``WriterConfig`` and
+cannot run JSONata; Distributed Map children are not executions of their own.
 """
 import json
 import os
+import types
 import uuid
 from functools import lru_cache
 from typing import Any, Callable
-from urllib.parse import parse_qs, unquote, urlparse
 
 import boto3
+import moto.awslambda.responses
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.config import default_user_config
@@ -144,20 +150,9 @@ def _patch_execution_names() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
-def _copy_source(response: S3Response) -> Any:
-    """The source key a copy request names, parsed as moto's own copy handlers parse it."""
-    copy_source = response.headers.get("x-amz-copy-source")
-    if isinstance(copy_source, bytes):
-        copy_source = copy_source.decode("utf-8")
-    parsed = urlparse(copy_source)
-    bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
-    version_id = parse_qs(parsed.query).get("versionId", [None])[0]
-    return response.backend.get_object(bucket, key, version_id=version_id)
-
-
 def _check_copy_source_if_match(response: S3Response) -> None:
     expected = response.headers.get("x-amz-copy-source-if-match")
-    source = _copy_source(response) if expected else None
+    source = s3_rules.copy_source_key(response) if expected else None
     if source is not None and source.etag.strip('"') != expected.strip('"'):
         raise PreconditionFailed("x-amz-copy-source-If-Match")
 
@@ -232,6 +227,11 @@ def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
     LambdaFunction._invoke_lambda = invoke_lambda  # type: ignore[method-assign]
 
 
+def _patch_invoke_payload_check() -> None:
+    """Gap 12: the runtime, not moto, decides whether a response is too large."""
+    moto.awslambda.responses.sys = types.SimpleNamespace(getsizeof=lambda payload: 0)  # type: ignore[attr-defined]
+
+
 def configure(runtime: LambdaRuntime, port: int) -> None:
     """Apply every bridge above. Call once, in the endpoint process, before it serves a request."""
     os.environ["MOTO_PORT"] = str(port)
@@ -242,6 +242,7 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     _patch_execution_names()
     patch_s3_copy_semantics()
     _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")
+    _patch_invoke_payload_check()
     iam_enforcement.install()
     distributed_map.install()
     s3_rules.install()

@@ -185,8 +185,8 @@ def _with_restore_status(listing: Callable[[S3Response], TYPE_RESPONSE]) -> Call
     return list_objects
 
 
-def _copy_source_key(response: S3Response) -> Optional[FakeKey]:
-    """The source object a copy request names, parsed as moto's copy handlers parse it."""
+def copy_source_key(response: S3Response) -> Optional[FakeKey]:
+    """The source object a copy request names, parsed as moto's copy handlers parse it (moto_gaps uses it too)."""
     copy_source = response.headers.get("x-amz-copy-source")
     if isinstance(copy_source, bytes):
         copy_source = copy_source.decode("utf-8")
@@ -198,7 +198,7 @@ def _copy_source_key(response: S3Response) -> Optional[FakeKey]:
 
 def _refuse_unrestored_source(copy: Callable[[S3Response], TYPE_RESPONSE]) -> Callable[[S3Response], TYPE_RESPONSE]:
     def checked(self: S3Response) -> TYPE_RESPONSE:
-        source = _copy_source_key(self)
+        source = copy_source_key(self)
         if source is not None and not is_readable(source):
             raise SourceObjectInvalidState(source.storage_class)
         return copy(self)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 import uuid
 import zipfile
@@ -22,6 +21,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import wait_for_execution
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -366,12 +367,7 @@ def _run_machine(admin, function_name, statements):
     machine = sfn.create_state_machine(name=f"m-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
                                        roleArn=role_arn)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"bucket": "none"}))["executionArn"]
-    deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
-    while True:
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING" or time.monotonic() > deadline:
-            return described
-        time.sleep(0.1)
+    return wait_for_execution(sfn, execution, EXECUTION_TIMEOUT_SECONDS)
 
 
 def test_step_functions_may_invoke_only_the_functions_its_role_allows(admin):
@@ -461,3 +457,13 @@ def test_the_default_fault_target_is_the_requests_of_lambda_code_whatever_its_ro
     assert faulted["error"] == "InternalError"
     assert untouched == b"plain"
     assert injected["s3:GetObject:InternalError"] >= 1
+
+
+def test_a_conditional_delete_needs_get_object_as_well_as_delete_object(as_role, admin, bucket):
+    etag = admin("s3").head_object(Bucket=bucket, Key="plain")["ETag"]
+    delete_only = as_role([allow("s3:DeleteObject", objects(bucket))])("s3")
+    both = as_role([allow(["s3:DeleteObject", "s3:GetObject"], objects(bucket))])("s3")
+
+    assert error_code(lambda: delete_only.delete_object(Bucket=bucket, Key="plain", IfMatch=etag)) == "AccessDenied"
+    assert error_code(lambda: both.delete_object(Bucket=bucket, Key="plain", IfMatch=etag)) is None
+    assert "Contents" not in admin("s3").list_objects_v2(Bucket=bucket, Prefix="plain")
