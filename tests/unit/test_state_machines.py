@@ -90,3 +90,21 @@ def test_every_path_after_the_lock_is_taken_ends_through_a_release():
     for refusal in ("RefuseDeleteAll", "RefuseTooManyDeletes"):
         assert states[refusal]["Next"] == "ReleaseLockAfterFailure"
     assert states["ReleaseLockAfterFailure"]["Next"] == "FailRun"
+
+
+MAPS = {name: state for name, state in SYNC.definition["States"].items()
+        if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"}
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_a_distributed_maps_output_stays_small_and_one_dead_batch_aborts_no_other(name):
+    state = MAPS[name]
+    # Children's results go to S3 instead of the state: the output is a pointer whatever the batch count.
+    assert state["ResultWriter"]["Resource"] == "arn:aws:states:::s3:putObject"
+    assert state["ResultWriter"]["Parameters"]["Bucket.$"] == "$.run.workBucket"
+    assert state["ResultWriter"]["Parameters"]["Prefix.$"].startswith("States.Format('runs/{}/")
+    # and each child answers {} all the same, so even its collected output could not grow far.
+    children = state["ItemProcessor"]["States"]
+    ends = [child for child in children.values() if child.get("End") or child["Type"] == "Succeed"]
+    assert ends and all("OutputPath" in child and child["OutputPath"] is None for child in ends)
+    assert state["ToleratedFailurePercentage"] == 100
