@@ -3,6 +3,8 @@ object by object afterwards."""
 
 import time
 
+import pytest
+
 from deploy import executions
 
 from .conftest import MIN_PART_BYTES, contents, put_multipart, report_lines, run
@@ -176,6 +178,70 @@ def test_archived_objects_are_skipped_with_the_reason_not_failed(aws, machine, s
     assert set(contents(client, destination)) == {"warm"}
     [cold] = [line for line in report_lines(client, result.output) if line["key"] == "cold"]
     assert cold["result"] == "skipped" and "GLACIER" in cold["reason"]
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER", "DEEP_ARCHIVE"])
+def test_a_restored_archive_is_copied_and_then_left_alone(aws, machine, s3, buckets, storage_class):
+    source, destination = buckets()
+    client = s3()
+    client.put_object(Bucket=source, Key="thawed", Body=b"t" * 10, StorageClass=storage_class)
+    client.put_object(Bucket=source, Key="frozen", Body=b"f", StorageClass=storage_class)
+    client.restore_object(Bucket=source, Key="thawed", RestoreRequest={"Days": 1})
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded, result.cause
+    lines = {line["key"]: line for line in report_lines(client, result.output)}
+    assert lines["thawed"]["result"] == "copied"
+    assert lines["frozen"]["result"] == "skipped" and "not restored" in lines["frozen"]["reason"]
+    assert contents(client, destination) == {"thawed": contents(client, source)["thawed"]}
+    copy = client.head_object(Bucket=destination, Key="thawed")
+    assert copy["StorageClass"] == storage_class  # the mirror keeps the class, archived again
+    again = run(aws, machine, source=source, destination=destination)
+    assert (again.output["copied"], again.output["unchanged"], again.output["skipped"]) == (0, 1, 1)
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 5}, id="batches"),
+    pytest.param({}, id="inline"),
+])
+def test_copies_handed_over_between_invocations_still_mirror_exactly(aws, machine, s3, buckets, settings):
+    source, destination = buckets()
+    client = s3()
+    for number in range(12):
+        client.put_object(Bucket=source, Key=f"h/{number:02d}", Body=b"h" * number)
+    put_multipart(client, source, "h/big.bin")
+
+    result = run(aws, machine, source=source, destination=destination,
+                 settings={**settings, "maxCopiesPerInvocation": 2})
+
+    assert result.succeeded, result.cause
+    assert contents(client, destination) == contents(client, source)
+    assert result.output["copied"] == 13 and result.output["s3Requests"]["CopyObject"] == 12
+    history = aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    if settings:  # 13 copies in batches of 5, 5 and 3, two copies a call: children of 3, 3 and 2 calls
+        assert "CopySourceKeys" in entered
+    else:
+        assert entered.count("CopyInline") == 7
+
+
+def test_orphans_whose_keys_xml_cannot_carry_are_deleted_and_reported_under_their_own_names(
+        aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    client.put_object(Bucket=source, Key="kept", Body=b"k")
+    orphans = ["control\x01char", "carriage\rreturn", "plain", "tab\tis-fine"]
+    for key in orphans:
+        client.put_object(Bucket=destination, Key=key, Body=b"o")
+
+    result = run(aws, machine, source=source, destination=destination)
+
+    assert result.succeeded, result.cause
+    assert list(contents(client, destination)) == ["kept"]
+    deleted = sorted(line["key"] for line in report_lines(client, result.output) if line["result"] == "deleted")
+    assert deleted == sorted(orphans)
+    assert result.output["s3Requests"]["DeleteObject"] == 1 + 2  # the lock, and one of its own for each of two
 
 
 def test_copies_whose_etag_differs_are_recorded_so_the_next_run_leaves_them_alone(aws, machine, s3, buckets):
