@@ -40,6 +40,11 @@ Gaps bridged:
     overhead and refuses payloads AWS returns (its limit is 6,291,556 bytes of payload). The runtime enforces
     the exact limit itself (``lambda_runtime.py``, ``Function.ResponseSizeTooLarge``), so
     ``moto.awslambda.responses`` gets a ``sys`` whose ``getsizeof`` leaves the decision to it.
+13. StartExecution with an input that is not JSON answers 400 with an empty error code (moto's parser raises its
+    own ``InvalidExecutionInput``, which sets ``code`` where moto's responses read ``TYPE``), and the JSON parser's
+    message. AWS answers 400 ``InvalidExecutionInput``, "The provided JSON input data is not valid." (the Step
+    Functions API reference). ``StepFunctionsParserBackend.start_execution`` checks the input first and raises
+    ``moto.stepfunctions.exceptions.InvalidExecutionInput`` with that message.
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and ``WriterConfig`` and
 cannot run JSONata; Distributed Map children are not executions of their own.
@@ -60,6 +65,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.exceptions import PreconditionFailed, RangeNotSatisfiable
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
+from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
@@ -69,6 +75,8 @@ from . import distributed_map, iam_enforcement, s3_rules
 from .lambda_runtime import FunctionConfig, LambdaRuntime
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+INVALID_EXECUTION_INPUT_MESSAGE = "The provided JSON input data is not valid."
+"""Gap 13: the Step Functions API reference's wording of InvalidExecutionInput."""
 
 
 @lru_cache(maxsize=1)
@@ -140,12 +148,23 @@ def _patch_secure_transport() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
-def _patch_execution_names() -> None:
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _patch_start_execution() -> None:
+    """Gaps 5 and 13: an unnamed execution gets a UUID; input that is not JSON is InvalidExecutionInput."""
     original = StepFunctionsParserBackend.start_execution
 
     def start_execution(self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None,
-                        *args: Any, **kwargs: Any) -> Any:
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+                        execution_input: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if execution_input is not None and not _is_json(execution_input):
+            raise InvalidExecutionInput(INVALID_EXECUTION_INPUT_MESSAGE)
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)
 
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
@@ -239,7 +258,7 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     _patch_sam_transform()
     _patch_change_set_outputs()
     _patch_secure_transport()
-    _patch_execution_names()
+    _patch_start_execution()
     patch_s3_copy_semantics()
     _patch_lambda_invoke(runtime, f"http://127.0.0.1:{port}")
     _patch_invoke_payload_check()

@@ -1,0 +1,73 @@
+"""Step Functions' StartExecution input on the embedded endpoint (gap 13 of ``local_endpoint/moto_gaps.py``): input
+that is not JSON is refused with AWS's error code and message, and starts nothing.
+
+One endpoint for the module, started as its own process exactly as ``fab server`` runs it, asked with plain boto3.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import wait_for_execution
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+STATES_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+PASS_DEFINITION = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+INVALID_INPUT_MESSAGE = "The provided JSON input data is not valid."
+"""The Step Functions API reference's description of InvalidExecutionInput."""
+
+
+@pytest.fixture(scope="module")
+def endpoint_url():
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline().strip()
+    assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:"), line
+    yield line.split("=", 1)[1]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture(scope="module")
+def state_machine(endpoint_url):
+    """(Step Functions client, ARN of a one-Pass-state machine)."""
+    def client(service):
+        return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="testing",
+                            aws_secret_access_key="testing", config=NO_RETRIES)
+    role = client("iam").create_role(RoleName="input-check", AssumeRolePolicyDocument=json.dumps(STATES_TRUST))
+    sfn = client("stepfunctions")
+    arn = sfn.create_state_machine(name="input-check", definition=json.dumps(PASS_DEFINITION),
+                                   roleArn=role["Role"]["Arn"])["stateMachineArn"]
+    return sfn, arn
+
+
+@pytest.mark.parametrize("execution_input", ["not json", "{\"source\": ", "{'source': 'a'}", ""],
+                         ids=["word", "truncated", "single-quotes", "empty"])
+def test_input_that_is_not_json_is_invalid_execution_input(state_machine, execution_input):
+    sfn, arn = state_machine
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=arn, name="refused", input=execution_input)
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidExecutionInput", INVALID_INPUT_MESSAGE)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert isinstance(refused.value, sfn.exceptions.InvalidExecutionInput)
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
+
+
+def test_json_input_still_starts_the_execution(state_machine):
+    sfn, arn = state_machine
+    started = sfn.start_execution(stateMachineArn=arn, name="accepted", input='{"source": "a"}')
+    finished = wait_for_execution(sfn, started["executionArn"])
+    assert finished["status"] == "SUCCEEDED"
+    assert json.loads(finished["output"]) == {"source": "a"}
