@@ -3,6 +3,7 @@
 Precedence, as boto3's: a standard AWS environment variable (AWS_PROFILE, AWS_REGION) beats the config file's
 default, which beats the built-in default. AWS_ENDPOINT_URL is honoured by boto3 itself.
 """
+import difflib
 import hashlib
 import os
 import re
@@ -29,6 +30,9 @@ ALIAS_NAME_PATTERN = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 MAX_ALIAS_NAME_CHARACTERS = 256
 """CreateAlias: "The AliasName value must be string of 1-256 characters", ``alias/`` included."""
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+SETTINGS = ("USER_EMAIL", "APP_NAME", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "KEEP_STATE_MACHINES",
+            "SOURCE_BUCKETS", "DESTINATION_BUCKETS", "MAX_DELETES", "KMS_KEYS")
+"""The names fabfile_config.py may set; any other upper-case name in it is a typo, not silently ignored."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,20 @@ def load_config(path: Path = CONFIG_FILE, environ: Mapping[str, str] = os.enviro
         values = runpy.run_path(str(path))
     except Exception as error:  # a user's file: any error in it is a config problem, said in one line
         raise ConfigError(f"{path} could not be read: {type(error).__name__}: {error}") from None
+    _refuse_unknown_settings(values, source=str(path))
     return config_from_values(values, environ, source=str(path))
+
+
+def _refuse_unknown_settings(values: Mapping[str, object], source: str) -> None:
+    """An upper-case name that is no setting is a typo (``MAX_DELETE``): name it, and the setting it may mean.
+    Lower-case names (imports, helpers) and names starting with '_' are the file's own business."""
+    for name in values:
+        if name.startswith("_") or not name.isupper() or name in SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, SETTINGS, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(SETTINGS)}."
+        raise ConfigError(f"{source}: {name} is not a setting; {hint} (A helper name of your own must start "
+                          "with '_'.)")
 
 
 def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] = os.environ,

@@ -121,3 +121,30 @@ def test_a_region_of_no_partition_is_refused():
 def test_the_template_file_documents_kms_keys_unset():
     values = runpy.run_path(str(Path(__file__).resolve().parents[2] / "fabfile_config_template.py"))
     assert "KMS_KEYS" in values and values["KMS_KEYS"] is None
+
+
+def test_a_misspelt_setting_is_named_with_the_closest_known_one(tmp_path):
+    path = tmp_path / "fabfile_config.py"
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in VALUES.items()) + "MAX_DELETE = 5\n")
+    with pytest.raises(ConfigError, match=r"MAX_DELETE is not a setting; did you mean MAX_DELETES\?"):
+        load_config(path, environ={})
+
+
+def test_an_unknown_setting_with_no_close_one_lists_the_known_ones(tmp_path):
+    path = tmp_path / "fabfile_config.py"
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in VALUES.items()) + "COLOUR = 'blue'\n")
+    with pytest.raises(ConfigError, match=r"COLOUR is not a setting; the settings are .*APP_NAME.*MAX_DELETES"):
+        load_config(path, environ={})
+
+
+def test_lower_case_names_imports_and_private_helpers_are_not_settings(tmp_path):
+    path = tmp_path / "fabfile_config.py"
+    path.write_text("import os\n_PREFIX = 'sync'\nhelper = 1\n"
+                    + "".join(f"{key} = {value!r}\n" for key, value in VALUES.items()))
+    assert load_config(path, environ={}).app_name == "sync-buckets"
+
+
+def test_every_setting_of_the_template_file_is_known(tmp_path):
+    path = tmp_path / "fabfile_config.py"
+    path.write_text((Path(__file__).resolve().parents[2] / "fabfile_config_template.py").read_text())
+    assert load_config(path, environ={"AWS_PROFILE": "x"}).app_name
