@@ -9,7 +9,10 @@ USER_EMAIL = "you@example.com"
 APP_NAME = "sync-buckets"
 
 # Used unless the AWS_PROFILE / AWS_REGION environment variables say otherwise.
-AWS_DEFAULT_PROFILE = "default"
+# AWS_DEFAULT_PROFILE: a profile of ~/.aws/config ("work"); None uses the standard credential chain (environment
+# variables, ~/.aws's default profile, an instance role), which is also what the local endpoint needs:
+#   export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+AWS_DEFAULT_PROFILE = None
 AWS_DEFAULT_REGION = "us-east-1"
 
 # How many timestamped state machines each deploy keeps (older ones without running executions are deleted).
