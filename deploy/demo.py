@@ -2,11 +2,12 @@
 
 Starts the endpoint in this process, deploys exactly as ``fab deploy`` does, fills two demo buckets in two regions
 with varied data (multipart objects, awkward keys, metadata and tags, objects only the destination has), syncs,
-changes a few objects, syncs again to show an incremental run, syncs once more to show a no-op, and stops.
+changes a few objects, syncs again to show an incremental run, syncs once more to show a no-op, checks that the
+destination mirrors the source object by object, says what to try next, and stops.
 """
 import os
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import boto3
 
@@ -69,6 +70,51 @@ def fill_demo_buckets() -> None:
     destination.put_object(Bucket=DESTINATION, Key="only-in-destination.txt", Body=b"the source never had this")
 
 
+DEMO_DATA = (
+    f"{SOURCE} ({SOURCE_REGION}): 40 daily logs; {len(AWKWARD_KEYS)} awkward keys (NFC and NFD forms of 'café', "
+    "spaces, '+', '=', '%', '?' and '&', a folder marker, '//', '.' and '..' segments, an emoji, a 1,004-byte key); "
+    "an empty object; an HTML page with content type, cache control, user metadata, two tags and STANDARD_IA; "
+    f"two multipart objects of 3 parts (10 MiB each).\n"
+    f"{DESTINATION} ({DESTINATION_REGION}, another region): an older version of one log, and an object the source "
+    "never had.")
+NEXT_STEPS = """Next, against the same kind of endpoint:
+  fab server --port 5000 &
+  export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  cp fabfile_config_template.py fabfile_config.py   # then set AWS_DEFAULT_PROFILE = None
+  fab deploy
+  fab sync --source SOURCE --destination DESTINATION --dry-run
+  fab status
+  fab report --failed
+(fab -h TASK shows each task's options; README.md has the rest.)"""
+
+
+def listing(client: Any, bucket: str) -> dict[str, tuple[int, str]]:
+    """Every object's key, size and ETag."""
+    return {item["Key"]: (item["Size"], item["ETag"])
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for item in page.get("Contents", [])}
+
+
+def mirror_problems(source: dict[str, tuple[int, str]], destination: dict[str, tuple[int, str]]) -> list[str]:
+    """How the destination's listing differs from the source's; empty when it mirrors it."""
+    problems = [f"missing {key!r}" for key in sorted(source.keys() - destination.keys())]
+    problems += [f"extra {key!r}" for key in sorted(destination.keys() - source.keys())]
+    problems += [f"different {key!r}" for key in sorted(source.keys() & destination.keys())
+                 if source[key] != destination[key]]
+    return problems
+
+
+def check_mirror() -> str:
+    """Compare the two listings (keys, sizes, ETags); raise DeployError if the destination is no mirror."""
+    source = listing(boto3.client("s3", region_name=SOURCE_REGION), SOURCE)
+    destination = listing(boto3.client("s3", region_name=DESTINATION_REGION), DESTINATION)
+    problems = mirror_problems(source, destination)
+    if problems:
+        raise DeployError(f"the destination does not mirror the source: {'; '.join(problems[:10])}")
+    return (f"Checked: {DESTINATION} mirrors {SOURCE}, {len(source)} objects with the same keys, sizes and ETags "
+            "(multipart layouts included).")
+
+
 def change_source() -> None:
     source = boto3.client("s3", region_name=SOURCE_REGION)
     source.put_object(Bucket=SOURCE, Key="logs/2026-11-02.log", Body=b"rewritten\n")
@@ -93,7 +139,7 @@ def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
             machine = next(m for m in result.state_machines if "-sync_buckets-" in m.name)
             say(f"Deployed stack {DEMO_CONFIG.stack_name}; state machine {machine.name}")
             fill_demo_buckets()
-            say(f"Filled {SOURCE} ({SOURCE_REGION}) and {DESTINATION} ({DESTINATION_REGION})")
+            say(f"Filled the demo buckets:\n{DEMO_DATA}")
             document = executions.sync_input(SOURCE, DESTINATION)
             steps = [("1. First sync: copy everything missing or different, delete what the source lacks", None),
                      ("2. Incremental sync after rewriting, adding and deleting a few source objects", change_source),
@@ -106,6 +152,7 @@ def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
                 if not outcome.succeeded:
                     raise DeployError(f"the demo sync {outcome.status.lower()}: "
                                       f"{executions.failure_message(outcome)}")
+            say(f"\n{check_mirror()}\n\n{NEXT_STEPS}")
     finally:
         endpoint.stop()
         say("Endpoint stopped")
