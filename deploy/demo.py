@@ -80,7 +80,7 @@ DEMO_DATA = (
 NEXT_STEPS = """Next, against the same kind of endpoint:
   fab server --port 5000 &
   export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  cp fabfile_config_template.py fabfile_config.py   # then set AWS_DEFAULT_PROFILE = None
+  cp fabfile_config_template.py fabfile_config.py   # its defaults do for the endpoint
   fab deploy
   fab sync --source SOURCE --destination DESTINATION --dry-run
   fab status
