@@ -4,6 +4,7 @@ Each task loads the config, builds its collaborators, calls one function of the 
 ``local_endpoint``) and prints the result. A user's mistake ends as ``Exit("message")``, never a traceback.
 """
 import json as json_lib  # "json" is also the name of the tasks' --json option
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,16 +41,36 @@ def user_errors() -> Iterator[None]:
         raise Exit(f"Error: AWS refused a request: {error}") from None
 
 
-def whole_number(value: str | None, option: str) -> int | None:
+@contextmanager
+def quiet_when_stdout_closes() -> Iterator[None]:
+    """``fab report | head``: when the reader goes away, stop quietly with status 1, as Python's docs advise for
+    SIGPIPE (point stdout at devnull, so that the flush at exit cannot fail again)."""
+    try:
+        yield
+        sys.stdout.flush()  # what is still buffered may be what meets the closed pipe
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise Exit(code=1) from None
+
+
+def whole_number(value: str | int | None, option: str, minimum: int | None = None,
+                 maximum: int | None = None) -> int | None:
+    """The option's value as an int within its bounds, or Exit naming the option and what it takes."""
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise Exit(f"Error: {option} takes a whole number, not {value!r}") from None
+        number = None
+    if number is None or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        bounds = (f" from {minimum} to {maximum}" if minimum is not None and maximum is not None
+                  else f" of at least {minimum}" if minimum is not None else "")
+        raise Exit(f"Error: {option} takes a whole number{bounds}, not {value!r}")
+    return number
 
 
 @task(default=True)
+@quiet_when_stdout_closes()
 def deploy(c):
     """Deploy the functions and roles (change set), then create a new timestamped state machine. The default task."""
     with user_errors():
@@ -69,6 +90,7 @@ def deploy(c):
 
 
 @task
+@quiet_when_stdout_closes()
 def template(c):
     """Print the SAM template 'fab deploy' would deploy, without deploying anything."""
     with user_errors():
@@ -102,11 +124,12 @@ def delete(c, yes=False):
 @task(help={"port": "port on 127.0.0.1 to listen on (default 5000; 0 picks a free one)",
             "access-log": "append one line per request served (time, method, host, path, query, status, "
                           "service, operation) to this file"})
-def server(c, port=5000, access_log=None):
+def server(c, port=None, access_log=None):
     """Run the embedded local AWS endpoint on 127.0.0.1 until Ctrl-C; prints the AWS_ENDPOINT_URL to use."""
+    number = whole_number(port, "--port", 0, 65535)
     from local_endpoint.server import EndpointError, serve
     try:
-        serve(port=int(port), access_log=Path(access_log) if access_log else None)
+        serve(port=5000 if number is None else number, access_log=Path(access_log) if access_log else None)
     except EndpointError as error:
         raise Exit(f"Error: {error}") from None
 
@@ -119,6 +142,7 @@ def server(c, port=5000, access_log=None):
             "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
                               "buckets of another account need it)",
             "json": "print the execution output as JSON on the last line of stdout"})
+@quiet_when_stdout_closes()
 def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow_delete_all=False, max_deletes=None,
          requester_pays=False, json=False):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
@@ -130,11 +154,14 @@ def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow
         clients = make_clients(config)
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
-        result = run_sync(clients.stepfunctions, machine.arn, document, quiet=json)
+        try:
+            result = run_sync(clients.stepfunctions, machine.arn, document, quiet=json)
+        except executions.FollowInterrupted as interrupted:
+            raise Exit(str(interrupted), code=130) from None  # 128 + SIGINT, as a shell reports Ctrl-C
     if json:
         print(executions.output_json(result))
     if not result.succeeded:
-        raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result)}")
+        raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result, fab_flags=True)}")
 
 
 def sync_machine_arns(config, clients):
@@ -144,12 +171,15 @@ def sync_machine_arns(config, clients):
 
 
 @task(help={"limit": "how many executions to show (default 10)"})
-def status(c, limit=10):
+@quiet_when_stdout_closes()
+def status(c, limit=None):
     """List the most recent syncs, newest first, with what each copied, deleted and failed."""
+    count = whole_number(limit, "--limit", minimum=1)
+    count = 10 if count is None else count
     with user_errors():
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
-        rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), int(limit))
+        rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), count)
     print_status(rows)
 
 
@@ -157,6 +187,7 @@ def status(c, limit=10):
     "execution": "an execution's name or ARN (default: the most recent sync)",
     "failed": "only failed objects", "copied": "only copied objects", "deleted": "only deleted objects",
     "skipped": "only skipped objects", "json": "print the report's JSON lines as they are"})
+@quiet_when_stdout_closes()
 def report(c, execution=None, failed=False, copied=False, deleted=False, skipped=False, json=False):
     """Print the per-object report of a sync: what was copied, deleted, skipped or failed, and why."""
     wanted = {result for result, chosen in (("failed", failed), ("copied", copied), ("deleted", deleted),
@@ -189,6 +220,7 @@ def report(c, execution=None, failed=False, copied=False, deleted=False, skipped
 
 
 @task
+@quiet_when_stdout_closes()
 def local(c):
     """The whole job on the embedded endpoint, for a first look: deploy, sync demo buckets, change them, sync again."""
     from deploy.demo import run_demo

@@ -56,14 +56,17 @@ def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
     arn = executions.start(sfn, state_machine_arn, document)
     say = (lambda *_: None) if quiet else print
     say(f"Execution {arn}")
-    if quiet or not sys.stdout.isatty():
-        result = executions.follow(sfn, arn, lambda progress: say(f"  {progress.line()}"))
-    else:
-        bar = ProgressBar(sys.stdout)
-        try:
-            result = executions.follow(sfn, arn, bar)
-        finally:
-            bar.close()
+    try:
+        if quiet or not sys.stdout.isatty():
+            result = executions.follow(sfn, arn, lambda progress: progress.line() and say(f"  {progress.line()}"))
+        else:
+            bar = ProgressBar(sys.stdout)
+            try:
+                result = executions.follow(sfn, arn, bar)
+            finally:
+                bar.close()
+    except KeyboardInterrupt:
+        raise executions.FollowInterrupted(arn) from None
     summary = result.output if result.succeeded else executions.failure_summary(result)
     if summary and not quiet:
         print(f"Sync {result.status.lower()}:")
@@ -75,14 +78,17 @@ def print_status(rows: list[executions.ExecutionSummary]) -> None:
     if not rows:
         print("No sync has run yet.")
         return
-    print(f"{'started (UTC)':<20} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
-          f"source -> destination  execution")
-    for row in rows:
+    buckets = [f"{(row.summary or {}).get('source', '?')} -> {(row.summary or {}).get('destination', '?')}"
+               for row in rows]
+    width = max(len("source -> destination"), *(len(shown) for shown in buckets))
+    # The start is 19 characters wide (%Y-%m-%d %H:%M:%S): its header is padded to the same width.
+    print(f"{'started (UTC)':<19} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
+          f"{'source -> destination':<{width}}  execution")
+    for row, shown in zip(rows, buckets):
         summary = row.summary or {}
         seconds = f"{(row.stopped - row.started).total_seconds():.1f}" if row.stopped else "running"
         print(f"{row.started:%Y-%m-%d %H:%M:%S} {row.status:<10} {seconds:>8} {summary.get('copied', '-'):>8} "
-              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  "
-              f"{summary.get('source', '?')} -> {summary.get('destination', '?')}  {row.name}")
+              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  {shown:<{width}}  {row.name}")
 
 
 def print_report_line(line: dict[str, Any]) -> None:

@@ -76,6 +76,17 @@ class SyncInputError(DeployError):
     """The sync input is wrong; nothing was started."""
 
 
+class FollowInterrupted(Exception):
+    """Ctrl-C while following an execution: it goes on in Step Functions; the message says how to follow or stop it."""
+
+    def __init__(self, execution_arn: str):
+        self.execution_arn = execution_arn
+        name, region = execution_arn.rsplit(":", 1)[-1], execution_arn.split(":")[3]
+        super().__init__(f"Stopped following: execution {name} goes on ('fab status' lists it). Follow it in the "
+                         f"Step Functions console, or stop it with: aws stepfunctions stop-execution --execution-arn "
+                         f"{execution_arn} --region {region}")
+
+
 @dataclass(frozen=True)
 class ExecutionResult:
     arn: str
@@ -121,8 +132,13 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
     try:
         parse_input(document, run_id="check", work_bucket="check", limits=limits)
     except InvalidInputError as error:
-        raise SyncInputError(f"{error}. Nothing was started.") from None
+        raise SyncInputError(nothing_started(str(error))) from None
     return document
+
+
+def nothing_started(problem: str) -> str:
+    """The problem, one full stop, and that nothing was started (the Lambda code's messages end in their own)."""
+    return f"{problem.rstrip('.')}. Nothing was started."
 
 
 def check_buckets(s3: Any, document: dict[str, Any]) -> None:
@@ -138,7 +154,7 @@ def check_buckets(s3: Any, document: dict[str, Any]) -> None:
         try:
             bucket_region(s3, document[side], requester_pays)
         except SyncError as error:
-            raise SyncInputError(f"{side}: {error}. Nothing was started.") from None
+            raise SyncInputError(nothing_started(f"{side}: {error}")) from None
 
 
 def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
@@ -197,12 +213,22 @@ def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
         sleep(POLL_SECONDS)
 
 
-def failure_message(result: ExecutionResult) -> str:
-    """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace."""
+FAB_FLAGS = (('"allowDeleteAll": true', "--allow-delete-all"), ('"dryRun": true', "--dry-run"),
+             ('"maxDeletes"', "--max-deletes N"), ("maxDeletes (", "--max-deletes ("))
+"""The execution input's words in the guards' causes (state_machines/sync_buckets.yaml), and the fab sync flags
+that set them, for a sync fab started."""
+
+
+def failure_message(result: ExecutionResult, fab_flags: bool = False) -> str:
+    """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace; with
+    ``fab_flags``, the input fields a guard's cause names are said as the fab sync flags that set them."""
     try:
         cause = json.loads(result.cause or "")["errorMessage"]
     except (ValueError, KeyError, TypeError):
         cause = result.cause or "no cause given"
+    if fab_flags:
+        for field, flag in FAB_FLAGS:
+            cause = cause.replace(field, flag)
     return f"{result.error or result.status}: {cause}"
 
 

@@ -25,13 +25,28 @@ def fab_project(fixture_project):
     return fixture_project
 
 
-def fab(project: Path, *args: str, endpoint_url: str | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+def fab_env(endpoint_url: str | None = None) -> dict[str, str]:
     env = {**os.environ}
     env.pop("AWS_ENDPOINT_URL", None)
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
-    return subprocess.run([str(FAB), *args], cwd=project, env=env, input=stdin, capture_output=True, text=True,
-                          timeout=120)
+    return env
+
+
+def fab(project: Path, *args: str, endpoint_url: str | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([str(FAB), *args], cwd=project, env=fab_env(endpoint_url), input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def fab_into_closed_pipe(project: Path, *args: str, endpoint_url: str | None = None) -> subprocess.CompletedProcess:
+    """fab with its stdout a pipe whose reader has gone, as in ``fab report | head -2`` once head has its lines."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run([str(FAB), *args], cwd=project, env=fab_env(endpoint_url), stdin=subprocess.DEVNULL,
+                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(writer)
 
 
 def test_every_task_is_listed_with_its_help(fab_project):
@@ -46,6 +61,29 @@ def test_a_missing_config_file_is_a_sentence_not_a_traceback(fab_project):
     assert ran.returncode == 1
     assert "fabfile_config.py not found. Create it with: cp fabfile_config_template.py" in ran.stderr
     assert "Traceback" not in ran.stderr + ran.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(("status", "--limit", "abc"), "Error: --limit takes a whole number of at least 1, not 'abc'",
+                 id="limit-abc"),
+    pytest.param(("status", "--limit", "0"), "Error: --limit takes a whole number of at least 1, not '0'",
+                 id="limit-0"),
+    pytest.param(("status", "--limit", "-1"), "Error: --limit takes a whole number of at least 1, not '-1'",
+                 id="limit-negative"),
+    pytest.param(("server", "--port", "abc"), "Error: --port takes a whole number from 0 to 65535, not 'abc'",
+                 id="port-abc"),
+    pytest.param(("server", "--port", "80000"), "Error: --port takes a whole number from 0 to 65535, not '80000'",
+                 id="port-too-big"),
+])
+def test_a_wrong_number_is_a_sentence_not_a_traceback(fab_project, args, message):
+    ran = fab(fab_project, *args)
+    assert (ran.returncode, ran.stderr, ran.stdout) == (1, message + "\n", "")
+
+
+def test_template_into_a_closed_pipe_ends_quietly(fab_project):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-template"))
+    ran = fab_into_closed_pipe(fab_project, "template")
+    assert (ran.returncode, ran.stderr) == (1, "")
 
 
 def test_template_prints_the_sam_template(fab_project):
@@ -118,6 +156,7 @@ def test_sync_prints_progress_and_summary_and_json_on_the_last_line(repo_project
     shown = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination",
                 endpoint_url=endpoint.url)
     assert shown.returncode == 0, shown.stderr
+    assert all(line.strip() for line in shown.stdout.splitlines()), shown.stdout  # no empty line, first or later
     # Off a terminal, a line per change; the last one has the plan and the copies done (bytes included).
     assert ("  WriteReport · 1 keys compared in 1 round(s): 1 to copy, 0 to delete · copies done 1 of 1 "
             "(3 B of 3 B), deletions done 0 of 0\n") in shown.stdout
@@ -138,6 +177,10 @@ def test_sync_refuses_bad_input_before_starting_anything(repo_project, endpoint)
     assert ran.returncode == 1
     assert "'source' is 'Not_A_Bucket', which is not a valid bucket name" in ran.stderr
     assert "Nothing was started" in ran.stderr and "Traceback" not in ran.stderr
+
+    same = fab(repo_project, "sync", "--source", "cli-same", "--destination", "cli-same", endpoint_url=endpoint.url)
+    assert same.returncode == 1
+    assert same.stderr.endswith("Name two different buckets. Nothing was started.\n"), same.stderr
 
 
 def test_a_missing_bucket_is_named_before_anything_starts(repo_project, endpoint):
@@ -171,3 +214,71 @@ def test_status_and_report_show_what_the_syncs_did(repo_project, endpoint):
     assert [json.loads(line)["key"] for line in only_deleted.stdout.splitlines()] == ["orphan"]
     unknown = fab(repo_project, "report", "--execution", "no-such-execution", endpoint_url=endpoint.url)
     assert unknown.returncode == 1 and "no sync execution named 'no-such-execution'" in unknown.stderr
+
+
+def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
+    import boto3
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    for bucket in ("cli-guard-src", "cli-guard-dst"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="cli-guard-dst", Key="orphan", Body=b"o")
+
+    everything = fab(repo_project, "sync", "-s", "cli-guard-src", "-d", "cli-guard-dst", endpoint_url=endpoint.url)
+    assert everything.returncode == 1
+    assert "DeleteAllRefusedError" in everything.stderr
+    assert "start again with --allow-delete-all." in everything.stderr
+    assert "allowDeleteAll" not in everything.stderr
+
+    s3.put_object(Bucket="cli-guard-src", Key="kept", Body=b"k")
+    too_many = fab(repo_project, "sync", "-s", "cli-guard-src", "-d", "cli-guard-dst", "--max-deletes", "0",
+                   endpoint_url=endpoint.url)
+    assert too_many.returncode == 1
+    assert ("more than --max-deletes (0). Run it with --dry-run to see them; if they are right, start again with a "
+            "higher --max-deletes N.") in too_many.stderr
+    assert "maxDeletes" not in too_many.stderr and "dryRun" not in too_many.stderr
+    assert [item["Key"] for item in s3.list_objects_v2(Bucket="cli-guard-dst")["Contents"]] == ["orphan"]
+
+
+def test_sync_and_report_into_a_closed_pipe_end_quietly(repo_project, endpoint):
+    import boto3
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    for bucket in ("cli-pipe-src", "cli-pipe-dst"):
+        s3.create_bucket(Bucket=bucket)
+    for number in range(3):
+        s3.put_object(Bucket="cli-pipe-src", Key=f"key-{number}", Body=b"p")
+
+    synced = fab_into_closed_pipe(repo_project, "sync", "-s", "cli-pipe-src", "-d", "cli-pipe-dst",
+                                  endpoint_url=endpoint.url)
+    assert (synced.returncode, synced.stderr) == (1, "")
+    reported = fab_into_closed_pipe(repo_project, "report", endpoint_url=endpoint.url)
+    assert reported.returncode == 1
+    assert "Traceback" not in reported.stderr and "Error" not in reported.stderr
+    listed = fab_into_closed_pipe(repo_project, "status", endpoint_url=endpoint.url)
+    assert (listed.returncode, listed.stderr) == (1, "")
+
+
+def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_project, endpoint):
+    import boto3
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    for bucket in ("cli-ctrl-c-src", "cli-ctrl-c-dst"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="cli-ctrl-c-src", Key="k", Body=b"k")
+
+    process = subprocess.Popen([str(FAB), "sync", "-s", "cli-ctrl-c-src", "-d", "cli-ctrl-c-dst"], cwd=repo_project,
+                               env={**fab_env(endpoint.url), "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    assert first.startswith("Execution arn:aws:states:"), first
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    arn = first.split()[1]
+    stderr = process.stderr.read()
+    assert f"Stopped following: execution {arn.rsplit(':', 1)[1]} goes on" in stderr
+    assert f"aws stepfunctions stop-execution --execution-arn {arn} --region us-east-1" in stderr
+    assert "Traceback" not in stderr
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint.url, region_name="us-east-1")
+    from .conftest import wait_for_execution
+    assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab
