@@ -121,7 +121,7 @@ def delete(c, yes=False):
     print(f"Deleted {result.package_objects} deployment package and template objects")
 
 
-@task(help={"port": "port on 127.0.0.1 to listen on (default 5000; 0 picks a free one)",
+@task(help={"port": "port on 127.0.0.1 to listen on, 0 to 65535 (default 5000; 0 picks a free one)",
             "access-log": "append one line per request served (time, method, host, path, query, status, "
                           "service, operation) to this file"})
 def server(c, port=None, access_log=None):
@@ -170,7 +170,7 @@ def sync_machine_arns(config, clients):
     return [machine.arn for machine in state_machines.list_deployed(clients.stepfunctions, prefix)]
 
 
-@task(help={"limit": "how many executions to show (default 10)"})
+@task(help={"limit": "how many executions to show: a whole number of at least 1 (default 10)"})
 @quiet_when_stdout_closes()
 def status(c, limit=None):
     """List the most recent syncs, newest first, with what each copied, deleted and failed."""

@@ -78,17 +78,18 @@ def print_status(rows: list[executions.ExecutionSummary]) -> None:
     if not rows:
         print("No sync has run yet.")
         return
-    buckets = [f"{(row.summary or {}).get('source', '?')} -> {(row.summary or {}).get('destination', '?')}"
-               for row in rows]
+    buckets = [f"{row.source} -> {row.destination}" for row in rows]
     width = max(len("source -> destination"), *(len(shown) for shown in buckets))
+    name_width = max(len("execution"), *(len(row.name) for row in rows))
     # The start is 19 characters wide (%Y-%m-%d %H:%M:%S): its header is padded to the same width.
     print(f"{'started (UTC)':<19} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
-          f"{'source -> destination':<{width}}  execution")
+          f"{'source -> destination':<{width}}  {'execution':<{name_width}}  error")
     for row, shown in zip(rows, buckets):
         summary = row.summary or {}
         seconds = f"{(row.stopped - row.started).total_seconds():.1f}" if row.stopped else "running"
         print(f"{row.started:%Y-%m-%d %H:%M:%S} {row.status:<10} {seconds:>8} {summary.get('copied', '-'):>8} "
-              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  {shown:<{width}}  {row.name}")
+              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  {shown:<{width}}  "
+              f"{row.name:<{name_width}}  {row.problem}".rstrip())
 
 
 def print_report_line(line: dict[str, Any]) -> None:

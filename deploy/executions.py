@@ -222,14 +222,19 @@ that set them, for a sync fab started."""
 def failure_message(result: ExecutionResult, fab_flags: bool = False) -> str:
     """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace; with
     ``fab_flags``, the input fields a guard's cause names are said as the fab sync flags that set them."""
-    try:
-        cause = json.loads(result.cause or "")["errorMessage"]
-    except (ValueError, KeyError, TypeError):
-        cause = result.cause or "no cause given"
+    cause = cause_message(result.cause)
     if fab_flags:
         for field, flag in FAB_FLAGS:
             cause = cause.replace(field, flag)
     return f"{result.error or result.status}: {cause}"
+
+
+def cause_message(cause: str | None) -> str:
+    """A cause's words: a Lambda error's message (its errorMessage, not its trace), or the cause as it is."""
+    try:
+        return str(json.loads(cause or "")["errorMessage"])
+    except (ValueError, KeyError, TypeError):
+        return cause or "no cause given"
 
 
 def failure_summary(result: ExecutionResult) -> dict[str, Any] | None:
@@ -254,6 +259,12 @@ class ExecutionSummary:
     started: Any
     stopped: Any
     summary: dict[str, Any] | None
+    source: str = "?"
+    destination: str = "?"
+    """The buckets, from the summary or else the execution's input (a running or refused sync has no summary)."""
+    problem: str = ""
+    """For a run that ended in an error: its name and the first line of its cause (without the summary a
+    SyncFailedError carries); empty otherwise."""
 
 
 def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSummary]:
@@ -273,8 +284,18 @@ def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
                              json.loads(described["output"]) if described.get("output") else None,
                              described.get("error"), described.get("cause"))
     summary = result.output if result.succeeded else failure_summary(result)
+    try:
+        document = json.loads(described.get("input") or "{}")
+    except ValueError:
+        document = {}
+    buckets = summary if summary and "source" in summary else document if isinstance(document, dict) else {}
+    problem = ""
+    if result.error:
+        first_line = cause_message(result.cause).split("\n", 1)[0].split(" Summary: ", 1)[0]
+        problem = f"{result.error}: {first_line}"
     return ExecutionSummary(described["name"], execution_arn, described["status"], described["startDate"],
-                            described.get("stopDate"), summary)
+                            described.get("stopDate"), summary, str(buckets.get("source", "?")),
+                            str(buckets.get("destination", "?")), problem)
 
 
 def report_lines(s3: Any, report_uri: str) -> Iterator[dict[str, Any]]:

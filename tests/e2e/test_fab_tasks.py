@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -229,6 +230,13 @@ def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
     assert "DeleteAllRefusedError" in everything.stderr
     assert "start again with --allow-delete-all." in everything.stderr
     assert "allowDeleteAll" not in everything.stderr
+    listed = fab(repo_project, "status", "--limit", "1", endpoint_url=endpoint.url)
+    [refused] = listed.stdout.splitlines()[1:]
+    assert "FAILED" in refused and "cli-guard-src -> cli-guard-dst" in refused  # from the input: no summary
+    assert refused.endswith("DeleteAllRefusedError: Nothing was changed: the source has no object in scope, so this "
+                            "sync would delete all 1 objects in scope in the destination. Check the source bucket "
+                            'and prefix; if emptying the destination is what you want, start again with '
+                            '"allowDeleteAll": true.'), refused
 
     s3.put_object(Bucket="cli-guard-src", Key="kept", Body=b"k")
     too_many = fab(repo_project, "sync", "-s", "cli-guard-src", "-d", "cli-guard-dst", "--max-deletes", "0",
@@ -259,26 +267,40 @@ def test_sync_and_report_into_a_closed_pipe_end_quietly(repo_project, endpoint):
     assert (listed.returncode, listed.stderr) == (1, "")
 
 
+def endpoint_faults(endpoint, plan: dict | None) -> None:
+    """Set the endpoint's fault plan (local_endpoint/faults.py), or clear it with None."""
+    url = f"{endpoint.url}/_endpoint/faults"
+    request = (urllib.request.Request(url, method="DELETE") if plan is None else
+               urllib.request.Request(url, data=json.dumps(plan).encode(), method="POST",
+                                      headers={"Content-Type": "application/json"}))
+    urllib.request.urlopen(request).read()
+
+
 def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_project, endpoint):
     import boto3
+    from .conftest import wait_for_execution
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
     for bucket in ("cli-ctrl-c-src", "cli-ctrl-c-dst"):
         s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket="cli-ctrl-c-src", Key="k", Body=b"k")
-
-    process = subprocess.Popen([str(FAB), "sync", "-s", "cli-ctrl-c-src", "-d", "cli-ctrl-c-dst"], cwd=repo_project,
-                               env={**fab_env(endpoint.url), "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    first = process.stdout.readline()
-    assert first.startswith("Execution arn:aws:states:"), first
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 130
+    # Its first step is held back a few seconds, so that Ctrl-C lands while the execution runs.
+    endpoint_faults(endpoint, {"lambda": [{"function": "cli-sync-validate_input", "fault": "delay",
+                                           "afterSeconds": 3}]})
+    try:
+        process = subprocess.Popen([str(FAB), "sync", "-s", "cli-ctrl-c-src", "-d", "cli-ctrl-c-dst"],
+                                   cwd=repo_project, env={**fab_env(endpoint.url), "PYTHONUNBUFFERED": "1"},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = process.stdout.readline()
+        assert first.startswith("Execution arn:aws:states:"), first
+        process.send_signal(signal.SIGINT)
+        code, stderr = process.wait(timeout=30), process.stderr.read()
+    finally:
+        endpoint_faults(endpoint, None)
     arn = first.split()[1]
-    stderr = process.stderr.read()
+    assert code == 130, stderr
     assert f"Stopped following: execution {arn.rsplit(':', 1)[1]} goes on" in stderr
     assert f"aws stepfunctions stop-execution --execution-arn {arn} --region us-east-1" in stderr
     assert "Traceback" not in stderr
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint.url, region_name="us-east-1")
-    from .conftest import wait_for_execution
     assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab

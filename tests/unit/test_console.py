@@ -64,11 +64,11 @@ def test_ctrl_c_while_following_says_the_execution_goes_on_and_how_to_follow_or_
 
 
 def row(status="SUCCEEDED", summary=None, stopped=STARTED + datetime.timedelta(seconds=12.5)):
-    return ExecutionSummary("run-1", ARN, status, STARTED, stopped, summary)
+    return ExecutionSummary("run-1", ARN, status, STARTED, stopped, summary, "src", "dst")
 
 
 def test_the_status_header_sits_over_its_columns(capsys):
-    print_status([row(summary={"copied": 12, "deleted": 3, "failed": 0, "source": "src", "destination": "dst"})])
+    print_status([row(summary={"copied": 12, "deleted": 3, "failed": 0})])
 
     header, line = capsys.readouterr().out.splitlines()
     assert line.index("SUCCEEDED") == header.index("status")
@@ -103,3 +103,41 @@ def test_a_guards_message_names_the_fab_flags_when_fab_started_the_sync(cause, e
     assert expected in failure_message(result, fab_flags=True)
     assert not_expected not in failure_message(result, fab_flags=True)
     assert failure_message(result) == f"DeleteAllRefusedError: {cause}"  # the state machine's own words otherwise
+
+
+class Described:
+    """describe_execution of one execution, as Step Functions answers it."""
+
+    def __init__(self, **answer):
+        self.answer = {"name": "run-1", "startDate": STARTED, **answer}
+
+    def describe_execution(self, executionArn):
+        return self.answer
+
+
+def test_a_failed_run_shows_its_buckets_from_the_input_and_its_error_with_the_first_line_of_its_cause(capsys):
+    failed = executions.describe(Described(
+        status="FAILED", stopDate=STARTED, input=json.dumps({"source": "src", "destination": "dst"}),
+        error="DeleteAllRefusedError", cause="Nothing was changed: the source has no object in scope.\nMore."), ARN)
+    running = executions.describe(Described(status="RUNNING", input=json.dumps({"source": "a", "destination": "b"})),
+                                  ARN)
+
+    print_status([failed, running])
+
+    header, failed_line, running_line = capsys.readouterr().out.splitlines()
+    assert "src -> dst" in failed_line and "a -> b" in running_line
+    error = failed_line[header.index("error"):]
+    assert error == "DeleteAllRefusedError: Nothing was changed: the source has no object in scope."
+    assert running_line.rstrip().endswith("run-1")
+
+
+def test_the_error_column_gives_a_lambda_errors_message_without_the_summary_it_carries():
+    summary = {"copied": 1, "failed": 2, "source": "src", "destination": "dst"}
+    cause = json.dumps({"errorType": "SyncFailedError", "stackTrace": ["..."], "errorMessage": (
+        f"2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r. Summary: {json.dumps(summary)}")})
+
+    failed = executions.describe(Described(status="FAILED", stopDate=STARTED, input="{}", error="SyncFailedError",
+                                           cause=cause), ARN)
+
+    assert failed.problem == "SyncFailedError: 2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r."
+    assert (failed.summary["failed"], failed.source, failed.destination) == (2, "src", "dst")
