@@ -99,6 +99,7 @@ def template(c):
 
 
 @task(help={"yes": "delete without asking for the typed confirmation"})
+@quiet_when_stdout_closes()
 def delete(c, yes=False):
     """Delete the stack, its state machines and the deployment packages. Data buckets are never touched."""
     with user_errors():
@@ -124,6 +125,7 @@ def delete(c, yes=False):
 @task(help={"port": "port on 127.0.0.1 to listen on, 0 to 65535 (default 5000; 0 picks a free one)",
             "access-log": "append one line per request served (time, method, host, path, query, status, "
                           "service, operation) to this file"})
+@quiet_when_stdout_closes()
 def server(c, port=None, access_log=None):
     """Run the embedded local AWS endpoint on 127.0.0.1 until Ctrl-C; prints the AWS_ENDPOINT_URL to use."""
     number = whole_number(port, "--port", 0, 65535)

@@ -304,3 +304,10 @@ def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_pr
     assert "Traceback" not in stderr
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint.url, region_name="us-east-1")
     assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab
+
+
+
+def test_delete_into_a_closed_pipe_ends_quietly_at_its_question(fab_project):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-delete-pipe"))
+    ran = fab_into_closed_pipe(fab_project, "delete")
+    assert (ran.returncode, ran.stderr) == (1, "")
