@@ -56,9 +56,14 @@ def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
     arn = executions.start(sfn, state_machine_arn, document)
     say = (lambda *_: None) if quiet else print
     say(f"Execution {arn}")
+
+    def say_progress(progress: executions.Progress) -> None:
+        if progress.line():  # before its first state, an execution has nothing to say
+            say(f"  {progress.line()}")
+
     try:
         if quiet or not sys.stdout.isatty():
-            result = executions.follow(sfn, arn, lambda progress: progress.line() and say(f"  {progress.line()}"))
+            result = executions.follow(sfn, arn, say_progress)
         else:
             bar = ProgressBar(sys.stdout)
             try:
