@@ -169,14 +169,15 @@ def serve(port: int = 0, access_log: Path | None = None, log: Path | None = None
     the log file, and an empty line; then one line per failed execution on ``failures``; then stop cleanly."""
     endpoint = Endpoint(port=port, access_log=access_log, log=log, failures=failures)
     url = endpoint.start()
-    signal.signal(signal.SIGTERM, _interrupt)
-    kept = "" if log else "  (a temporary file, removed when the endpoint stops: --log FILE keeps the details)\n"
-    print(f"AWS_ENDPOINT_URL={url}\n"
-          "Point fab and the AWS CLI at it, from any shell:\n"
-          f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
-          f"Failed executions are listed here, one line each; details in {endpoint.log_path}\n{kept}",
-          file=out, flush=True)
-    try:
+    kept = ("  (a temporary file, removed when the endpoint stops; python -m local_endpoint --log FILE keeps it)\n"
+            if log is None else "")
+    try:  # from here on, Ctrl-C or SIGTERM stops cleanly, even while the banner is being printed
+        signal.signal(signal.SIGTERM, _interrupt)
+        print(f"AWS_ENDPOINT_URL={url}\n"
+              "Point fab and the AWS CLI at it, from any shell:\n"
+              f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+              f"Failed executions are listed here, one line each; details in {endpoint.log_path}\n{kept}",
+              file=out, flush=True)
         endpoint.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -85,6 +85,18 @@ def test_the_banner_gives_the_three_exports_and_the_log_file(endpoint_with_log):
     assert any(line.endswith(f"details in {log}") for line in endpoint.banner), endpoint.banner
 
 
+def test_ctrl_c_right_after_the_first_line_stops_cleanly():
+    """A script that reads the URL and stops the endpoint at once: no traceback, exit 0."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("AWS_ENDPOINT_URL=")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err, err
+    assert out.splitlines()[-1] == "endpoint stopped"
+
+
 def test_a_failed_execution_is_one_line_and_moto_dumps_go_to_the_log(endpoint_with_log):
     endpoint, log = endpoint_with_log
     assert endpoint.run("fails", FAIL)["status"] == "FAILED"
