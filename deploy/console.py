@@ -55,13 +55,13 @@ def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
     return the result."""
     arn = executions.start(sfn, state_machine_arn, document)
     say = (lambda *_: None) if quiet else print
-    say(f"Execution {arn}")
 
     def say_progress(progress: executions.Progress) -> None:
         if progress.line():  # before its first state, an execution has nothing to say
             say(f"  {progress.line()}")
 
-    try:
+    try:  # from the moment it started: a Ctrl-C even as its name is printed leaves it running
+        say(f"Execution {arn}")
         if quiet or not sys.stdout.isatty():
             result = executions.follow(sfn, arn, say_progress)
         else:

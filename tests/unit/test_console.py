@@ -141,3 +141,14 @@ def test_the_error_column_gives_a_lambda_errors_message_without_the_summary_it_c
 
     assert failed.problem == "SyncFailedError: 2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r."
     assert (failed.summary["failed"], failed.source, failed.destination) == (2, "src", "dst")
+
+
+def test_ctrl_c_as_the_executions_name_is_printed_is_the_same_interruption(monkeypatch):
+    from deploy import console
+
+    def interrupted_print(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C between start_execution and the first look
+
+    monkeypatch.setattr(console, "print", interrupted_print, raising=False)
+    with pytest.raises(FollowInterrupted, match="execution run-1 goes on"):
+        run_sync(StepFunctions(), "machine", {"source": "a", "destination": "b"})
