@@ -1,4 +1,4 @@
-"""``python -m local_endpoint [--port N] [--access-log FILE] [--log FILE]``: what ``fab server`` runs, without Fabric."""
+"""``python -m local_endpoint [--port N] [--access-log FILE] [--log FILE]``: what ``fab server`` runs."""
 import argparse
 from pathlib import Path
 
