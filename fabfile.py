@@ -124,14 +124,17 @@ def delete(c, yes=False):
 
 @task(help={"port": "port on 127.0.0.1 to listen on, 0 to 65535 (default 5000; 0 picks a free one)",
             "access-log": "append one line per request served (time, method, host, path, query, status, "
-                          "service, operation) to this file"})
+                          "service, operation) to this file",
+            "log": "write the endpoint's own log (moto's details of failed executions) to this file (default: a "
+                   "file in the endpoint's temporary folder, removed when it stops)"})
 @quiet_when_stdout_closes()
-def server(c, port=None, access_log=None):
+def server(c, port=None, access_log=None, log=None):
     """Run the embedded local AWS endpoint on 127.0.0.1 until Ctrl-C; prints the AWS_ENDPOINT_URL to use."""
     number = whole_number(port, "--port", 0, 65535)
     from local_endpoint.server import EndpointError, serve
     try:
-        serve(port=5000 if number is None else number, access_log=Path(access_log) if access_log else None)
+        serve(port=5000 if number is None else number, access_log=Path(access_log) if access_log else None,
+              log=Path(log) if log else None)
     except EndpointError as error:
         raise Exit(f"Error: {error}") from None
 

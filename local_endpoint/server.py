@@ -169,7 +169,7 @@ def serve(port: int = 0, access_log: Path | None = None, log: Path | None = None
     the log file, and an empty line; then one line per failed execution on ``failures``; then stop cleanly."""
     endpoint = Endpoint(port=port, access_log=access_log, log=log, failures=failures)
     url = endpoint.start()
-    kept = ("  (a temporary file, removed when the endpoint stops; python -m local_endpoint --log FILE keeps it)\n"
+    kept = ("  (a temporary file, removed when the endpoint stops; fab server --log FILE keeps it)\n"
             if log is None else "")
     try:  # from here on, Ctrl-C or SIGTERM stops cleanly, even while the banner is being printed
         signal.signal(signal.SIGTERM, _interrupt)

@@ -119,8 +119,9 @@ def test_deploy_then_delete_with_typed_confirmation(fab_project, endpoint):
 
 def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
     log = tmp_path / "access.log"
-    process = subprocess.Popen([str(FAB), "server", "--port", "0", "--access-log", str(log)], cwd=fab_project,
-                               stdout=subprocess.PIPE, text=True)
+    own_log = tmp_path / "endpoint.log"
+    process = subprocess.Popen([str(FAB), "server", "--port", "0", "--access-log", str(log), "--log", str(own_log)],
+                               cwd=fab_project, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
     import boto3
@@ -128,7 +129,9 @@ def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
     s3.create_bucket(Bucket="ctrl-c")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
-    assert "endpoint stopped" in process.stdout.read()
+    banner_and_end = process.stdout.read()
+    assert "endpoint stopped" in banner_and_end
+    assert str(own_log) in banner_and_end and own_log.exists()  # --log keeps the endpoint's own log there
     [request] = [line.split("\t") for line in log.read_text().splitlines()]
     assert request[1:3] == ["PUT", request[2]] and request[3] == "/ctrl-c" and request[5] == "200"
     assert request[6:] == ["s3", "CreateBucket"]
