@@ -7,10 +7,6 @@ Lambda runtime does in process, and asserts what S3, Lambda, Step Functions and 
 """
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import urllib.request
 import uuid
@@ -24,7 +20,6 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import wait_for_execution
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -33,18 +28,6 @@ LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 STATES_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-@pytest.fixture(scope="module")
-def endpoint_url():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline().strip()
-    assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:"), line
-    yield line.split("=", 1)[1]
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from .test_iam import admin, endpoint_url, make_role  # noqa: F401 (fixtures)
+from .test_iam import admin, make_role  # noqa: F401 (a fixture)
 
 LIMIT_BYTES = 6_291_556
 CODE = """

@@ -4,10 +4,6 @@ that is not JSON is refused with AWS's error code and message, and starts nothin
 One endpoint for the module, started as its own process exactly as ``fab server`` runs it, asked with plain boto3.
 """
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -17,7 +13,6 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import wait_for_execution
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 STATES_TRUST = {"Version": "2012-10-17", "Statement": [
@@ -25,18 +20,6 @@ STATES_TRUST = {"Version": "2012-10-17", "Statement": [
 PASS_DEFINITION = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 INVALID_INPUT_MESSAGE = "The provided JSON input data is not valid."
 """The Step Functions API reference's description of InvalidExecutionInput."""
-
-
-@pytest.fixture(scope="module")
-def endpoint_url():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline().strip()
-    assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:"), line
-    yield line.split("=", 1)[1]
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
 
 
 @pytest.fixture(scope="module")
