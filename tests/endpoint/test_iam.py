@@ -11,7 +11,6 @@ import textwrap
 import urllib.request
 import uuid
 import zipfile
-from pathlib import Path
 
 import boto3
 import pytest

@@ -4,7 +4,6 @@ that is not JSON is refused with AWS's error code and message, and starts nothin
 One endpoint for the module, started as its own process exactly as ``fab server`` runs it, asked with plain boto3.
 """
 import json
-from pathlib import Path
 
 import boto3
 import pytest
