@@ -220,12 +220,18 @@ def test_status_and_report_show_what_the_syncs_did(repo_project, endpoint):
     assert unknown.returncode == 1 and "no sync execution named 'no-such-execution'" in unknown.stderr
 
 
-def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
+def deployed_with_buckets(repo_project, endpoint, *buckets):
+    """``fab deploy`` of the repository's project, and the given buckets made: an S3 client of the endpoint."""
     import boto3
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
-    for bucket in ("cli-guard-src", "cli-guard-dst"):
+    for bucket in buckets:
         s3.create_bucket(Bucket=bucket)
+    return s3
+
+
+def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
+    s3 = deployed_with_buckets(repo_project, endpoint, "cli-guard-src", "cli-guard-dst")
     s3.put_object(Bucket="cli-guard-dst", Key="orphan", Body=b"o")
 
     everything = fab(repo_project, "sync", "-s", "cli-guard-src", "-d", "cli-guard-dst", endpoint_url=endpoint.url)
@@ -280,12 +286,8 @@ def endpoint_faults(endpoint, plan: dict | None) -> None:
 
 
 def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_project, endpoint):
-    import boto3
     from .conftest import wait_for_execution
-    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
-    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
-    for bucket in ("cli-ctrl-c-src", "cli-ctrl-c-dst"):
-        s3.create_bucket(Bucket=bucket)
+    s3 = deployed_with_buckets(repo_project, endpoint, "cli-ctrl-c-src", "cli-ctrl-c-dst")
     s3.put_object(Bucket="cli-ctrl-c-src", Key="k", Body=b"k")
     # Its first step is held back a few seconds, so that Ctrl-C lands while the execution runs.
     endpoint_faults(endpoint, {"lambda": [{"function": "cli-sync-validate_input", "fault": "delay",
@@ -305,6 +307,7 @@ def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_pr
     assert f"Stopped following: execution {arn.rsplit(':', 1)[1]} goes on" in stderr
     assert f"aws stepfunctions stop-execution --execution-arn {arn} --region us-east-1" in stderr
     assert "Traceback" not in stderr
+    import boto3
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint.url, region_name="us-east-1")
     assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab
 
