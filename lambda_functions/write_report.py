@@ -122,7 +122,17 @@ def handler(event, context):
         return report(run, event, clients, lock)
     finally:
         if lock:
-            concurrency.release(clients.for_region(""), run.work_bucket, run.destination, lock["etag"])
+            release(run, clients, lock)
+
+
+def release(run, clients, lock):
+    """Release the destination's lock, last. A release S3 refuses must not hide the run's own outcome (nor have
+    the state machine write the report again): the lock it leaves is taken over by the next sync once this
+    execution has ended."""
+    try:
+        concurrency.release(clients.for_region(""), run.work_bucket, run.destination, lock["etag"])
+    except Exception:
+        logger.exception("could not release the lock of %s; the next sync into it takes it over", run.destination)
 
 
 def report(run, event, clients, lock):

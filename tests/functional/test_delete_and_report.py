@@ -599,3 +599,24 @@ def test_a_sync_with_nothing_to_do_writes_nothing_and_costs_only_its_lists(s3, r
     assert requests.counts == {"ValidateInput": {"PutObject": 1}, "ListBucket": {"ListObjectsV2": 2},
                                "WriteReport": {"DeleteObject": 1}}
     assert keys_of(s3, WORK) == []
+
+
+
+@pytest.mark.parametrize("copy_fails", [True, False], ids=["failed-run", "succeeded-run"])
+def test_a_lock_that_cannot_be_released_never_hides_the_runs_own_outcome(s3, requests, monkeypatch, copy_fails):
+    """The release is WriteReport's last request: if S3 refuses it, the run still ends with its own result (a
+    lock left behind is taken over by the next sync), not with the release's error."""
+    from botocore.exceptions import ClientError
+
+    def refused(*args):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "DeleteObject")
+
+    monkeypatch.setattr(write_report.concurrency, "release", refused)
+    fill(s3, SOURCE, {"k": b"x"})
+    gone = (lambda: s3.delete_object(Bucket=SOURCE, Key="k")) if copy_fails else (lambda: None)
+
+    if copy_fails:
+        with pytest.raises(SyncFailedError, match="1 object\\(s\\) failed"):
+            execute(s3, requests, after_plan=gone, source=SOURCE, destination=DESTINATION)
+    else:
+        assert execute(s3, requests, source=SOURCE, destination=DESTINATION)["copied"] == 1
