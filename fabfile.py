@@ -14,10 +14,11 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from fabric import task
 from invoke.exceptions import Exit
 
-from deploy import executions, pipeline
+from client import executions
+from deploy import pipeline
 from deploy.aws import make_clients
 from deploy import state_machines
-from deploy.console import print_event, print_report_line, print_status, run_sync
+from client.console import print_event, print_report_line, print_status, run_sync
 from deploy.template import state_machine_prefix
 from deploy.config import load_config
 from deploy.errors import DeployError
@@ -228,6 +229,6 @@ def report(c, execution=None, failed=False, copied=False, deleted=False, skipped
 @quiet_when_stdout_closes()
 def local(c):
     """The whole job on the embedded endpoint, for a first look: deploy, sync demo buckets, change them, sync again."""
-    from deploy.demo import run_demo
+    from client.demo import run_demo
     with user_errors():
         run_demo(PROJECT, print)

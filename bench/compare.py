@@ -68,10 +68,11 @@ from botocore.config import Config as BotoConfig
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy import executions, pipeline  # noqa: E402
+from client import executions  # noqa: E402
+from deploy import pipeline  # noqa: E402
 from deploy.aws import make_clients  # noqa: E402
 from deploy.config import Config  # noqa: E402
-from deploy.demo import local_environment  # noqa: E402
+from client.demo import local_environment  # noqa: E402
 
 CONFIG = Config(app_name="bench", user_email="bench@example.com", region="us-east-1")
 REGION = "us-east-1"

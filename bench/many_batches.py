@@ -24,9 +24,10 @@ sys.path[0:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 from compare import CONFIG, SETUP_BOTO_CONFIG, SETUP_KEY_ID, endpoint_process  # noqa: E402
 
-from deploy import executions, pipeline  # noqa: E402
+from client import executions  # noqa: E402
+from deploy import pipeline  # noqa: E402
 from deploy.aws import make_clients  # noqa: E402
-from deploy.demo import local_environment  # noqa: E402
+from client.demo import local_environment  # noqa: E402
 
 FILL_THREADS = 16
 

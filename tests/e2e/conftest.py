@@ -14,7 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from deploy import executions, pipeline
+from client import executions
+from deploy import pipeline
 from deploy.aws import make_clients
 from deploy.config import Config
 

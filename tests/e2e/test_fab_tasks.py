@@ -21,7 +21,7 @@ def fab_project(fixture_project):
     """The fixture project with this repository's fabfile and packages beside it."""
     for name in ("fabfile.py", "fabfile_config_template.py"):
         shutil.copy(ROOT / name, fixture_project / name)
-    for name in ("deploy", "local_endpoint"):
+    for name in ("deploy", "client", "local_endpoint"):
         (fixture_project / name).symlink_to(ROOT / name)
     return fixture_project
 
@@ -143,7 +143,7 @@ def repo_project(tmp_path):
     project = tmp_path / "repo"
     project.mkdir()
     shutil.copy(ROOT / "fabfile.py", project / "fabfile.py")
-    for name in ("deploy", "local_endpoint", "lambda_functions", "state_machines"):
+    for name in ("deploy", "client", "local_endpoint", "lambda_functions", "state_machines"):
         (project / name).symlink_to(ROOT / name)
     (project / "fabfile_config.py").write_text(CONFIG.format(app="cli-sync"))
     return project

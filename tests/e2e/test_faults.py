@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from deploy import executions
+from client import executions
 
 from .conftest import contents, put_multipart, report_lines, run, wait_for_execution
 

@@ -7,7 +7,7 @@ import uuid
 import boto3
 import pytest
 
-from deploy import executions
+from client import executions
 
 from .conftest import MIN_PART_BYTES, put_multipart, report_lines, run
 

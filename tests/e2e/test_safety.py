@@ -6,7 +6,7 @@ import uuid
 import boto3
 import pytest
 
-from deploy import executions
+from client import executions
 
 from .conftest import deploy_sync
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from deploy import executions
+from client import executions
 
 from .conftest import MIN_PART_BYTES, contents, put_multipart, report_lines, run
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from deploy import executions
-from deploy.console import print_status, run_sync
-from deploy.executions import ExecutionResult, ExecutionSummary, FollowInterrupted, failure_message, sync_input
+from client import executions
+from client.console import print_status, run_sync
+from client.executions import ExecutionResult, ExecutionSummary, FollowInterrupted, failure_message, sync_input
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-20261201T000000000:run-1"
 STARTED = datetime.datetime(2026, 12, 1, 9, 30, 5)
@@ -144,7 +144,7 @@ def test_the_error_column_gives_a_lambda_errors_message_without_the_summary_it_c
 
 
 def test_ctrl_c_as_the_executions_name_is_printed_is_the_same_interruption(monkeypatch):
-    from deploy import console
+    from client import console
 
     def interrupted_print(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C between start_execution and the first look

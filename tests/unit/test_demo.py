@@ -1,5 +1,5 @@
 """The demo's mirror check: a pure comparison of two listings (key -> size, ETag)."""
-from deploy.demo import mirror_problems
+from client.demo import mirror_problems
 
 
 def test_a_mirror_has_no_problem():

@@ -260,7 +260,7 @@ def test_requester_pays_is_carried_in_the_run(requester_pays):
 
 
 def test_fab_syncs_requester_pays_option_becomes_the_input_field():
-    from deploy import executions
+    from client import executions
     assert executions.sync_input("my-data", "my-data-copy", requester_pays=True) == {
         "source": "my-data", "destination": "my-data-copy", "requesterPays": True}
     assert "requesterPays" not in executions.sync_input("my-data", "my-data-copy")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from deploy.console import ProgressBar
-from deploy.executions import Progress, human_bytes, progress_of
+from client.console import ProgressBar
+from client.executions import Progress, human_bytes, progress_of
 
 PLAN = {"rounds": 2, "totals": {"unchanged": 890, "toCopy": 100, "toDelete": 10, "skipped": 0,
                                 "bytesToCopy": 10 * 1024**2}}

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator
 
 import boto3
 
-from .aws import make_clients
-from .config import Config
-from .errors import DeployError
-from . import pipeline
+from deploy.aws import make_clients
+from deploy.config import Config
+from deploy.errors import DeployError
+from deploy import pipeline
 
 DEMO_CONFIG = Config(app_name="sync-local", user_email="local@example.com", region="us-east-1")
 SOURCE, SOURCE_REGION = "demo-source", "us-east-1"

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .config import Config
-from .errors import DeployError
+from deploy.config import Config
+from deploy.errors import DeployError
 
 POLL_SECONDS = 1.0
 """Step Functions has no waiter for executions; this is how often a running one is looked at."""
@@ -107,8 +107,8 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
     # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
-    from lambda_functions.bucket_sync.errors import InvalidInputError
-    from lambda_functions.bucket_sync.inputs import Limits, parse_input
+    from bucket_sync.errors import InvalidInputError
+    from bucket_sync.inputs import Limits, parse_input
 
     limits = Limits()
     if config is not None:
@@ -143,9 +143,9 @@ def nothing_started(problem: str) -> str:
 
 def check_buckets(s3: Any, document: dict[str, Any]) -> None:
     """The buckets' checks of FindSourceRegion and FindDestinationRegion, made here with the user's credentials."""
-    from lambda_functions.bucket_sync.buckets import bucket_region
-    from lambda_functions.bucket_sync.clients import pay_for_requests
-    from lambda_functions.bucket_sync.errors import SyncError
+    from bucket_sync.buckets import bucket_region
+    from bucket_sync.clients import pay_for_requests
+    from bucket_sync.errors import SyncError
 
     requester_pays = document.get("requesterPays", False)
     if requester_pays:
