@@ -3,26 +3,25 @@
 Each task loads the config, builds its collaborators, calls one function of the ``deploy`` package (or the
 ``local_endpoint``) and prints the result. A user's mistake ends as ``Exit("message")``, never a traceback.
 """
+
 import json as json_lib  # "json" is also the name of the tasks' --json option
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from fabric import task
 from invoke.exceptions import Exit
 
 from client import executions
-from deploy import pipeline
-from deploy.aws import make_clients
-from deploy import state_machines
 from client.console import print_event, print_report_line, print_status, run_sync
-from deploy.template import state_machine_prefix
+from deploy import pipeline, state_machines
+from deploy.aws import make_clients
 from deploy.config import load_config
 from deploy.errors import DeployError
-from deploy.template import render_template
+from deploy.template import render_template, state_machine_prefix
 
 PROJECT = pipeline.Project(Path(__file__).absolute().parent)
 CONFIG_FILE = PROJECT.root / "fabfile_config.py"
@@ -36,8 +35,10 @@ def user_errors() -> Iterator[None]:
     except DeployError as error:
         raise Exit(f"Error: {error}") from None
     except EndpointConnectionError as error:
-        raise Exit(f"Error: cannot reach {error.kwargs.get('endpoint_url')}: check your network, or start the local "
-                   "endpoint with 'fab server' if AWS_ENDPOINT_URL points at it") from None
+        raise Exit(
+            f"Error: cannot reach {error.kwargs.get('endpoint_url')}: check your network, or start the local "
+            "endpoint with 'fab server' if AWS_ENDPOINT_URL points at it"
+        ) from None
     except (ClientError, BotoCoreError) as error:
         raise Exit(f"Error: AWS refused a request: {error}") from None
 
@@ -54,8 +55,9 @@ def quiet_when_stdout_closes() -> Iterator[None]:
         raise Exit(code=1) from None
 
 
-def whole_number(value: str | int | None, option: str, minimum: int | None = None,
-                 maximum: int | None = None) -> int | None:
+def whole_number(
+    value: str | int | None, option: str, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     """The option's value as an int within its bounds, or Exit naming the option and what it takes."""
     if value is None:
         return None
@@ -64,8 +66,13 @@ def whole_number(value: str | int | None, option: str, minimum: int | None = Non
     except ValueError:
         number = None
     if number is None or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        bounds = (f" from {minimum} to {maximum}" if minimum is not None and maximum is not None
-                  else f" of at least {minimum}" if minimum is not None else "")
+        bounds = (
+            f" from {minimum} to {maximum}"
+            if minimum is not None and maximum is not None
+            else f" of at least {minimum}"
+            if minimum is not None
+            else ""
+        )
         raise Exit(f"Error: {option} takes a whole number{bounds}, not {value!r}")
     return number
 
@@ -123,40 +130,72 @@ def delete(c, yes=False):
     print(f"Deleted {result.package_objects} deployment package and template objects")
 
 
-@task(help={"port": "port on 127.0.0.1 to listen on, 0 to 65535 (default 5000; 0 picks a free one)",
-            "access-log": "append one line per request served (time, method, host, path, query, status, "
-                          "service, operation) to this file",
-            "log": "write the endpoint's own log (moto's details of failed executions) to this file (default: a "
-                   "file in the endpoint's temporary folder, removed when it stops)"})
+@task(
+    help={
+        "port": "port on 127.0.0.1 to listen on, 0 to 65535 (default 5000; 0 picks a free one)",
+        "access-log": "append one line per request served (time, method, host, path, query, status, "
+        "service, operation) to this file",
+        "log": "write the endpoint's own log (moto's details of failed executions) to this file (default: a "
+        "file in the endpoint's temporary folder, removed when it stops)",
+    }
+)
 @quiet_when_stdout_closes()
 def server(c, port=None, access_log=None, log=None):
     """Run the embedded local AWS endpoint on 127.0.0.1 until Ctrl-C; prints the AWS_ENDPOINT_URL to use."""
     number = whole_number(port, "--port", 0, 65535)
     from local_endpoint.server import EndpointError, serve
+
     try:
-        serve(port=5000 if number is None else number, access_log=Path(access_log) if access_log else None,
-              log=Path(log) if log else None)
+        serve(
+            port=5000 if number is None else number,
+            access_log=Path(access_log) if access_log else None,
+            log=Path(log) if log else None,
+        )
     except EndpointError as error:
         raise Exit(f"Error: {error}") from None
 
 
-@task(help={"source": "source bucket name", "destination": "destination bucket name",
-            "prefix": "sync only keys starting with this", "start-after": "sync only keys sorting after this",
-            "dry-run": "decide and report everything, change nothing",
-            "allow-delete-all": "delete even if the source has nothing in scope (refused otherwise)",
-            "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
-            "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
-                              "buckets of another account need it)",
-            "json": "print the execution output as JSON on the last line of stdout"})
+@task(
+    help={
+        "source": "source bucket name",
+        "destination": "destination bucket name",
+        "prefix": "sync only keys starting with this",
+        "start-after": "sync only keys sorting after this",
+        "dry-run": "decide and report everything, change nothing",
+        "allow-delete-all": "delete even if the source has nothing in scope (refused otherwise)",
+        "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
+        "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
+        "buckets of another account need it)",
+        "json": "print the execution output as JSON on the last line of stdout",
+    }
+)
 @quiet_when_stdout_closes()
-def sync(c, source, destination, prefix="", start_after="", dry_run=False, allow_delete_all=False, max_deletes=None,
-         requester_pays=False, json=False):
+def sync(
+    c,
+    source,
+    destination,
+    prefix="",
+    start_after="",
+    dry_run=False,
+    allow_delete_all=False,
+    max_deletes=None,
+    requester_pays=False,
+    json=False,
+):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
     with user_errors():
         config = load_config(CONFIG_FILE)
-        document = executions.sync_input(source, destination, prefix, start_after, dry_run, allow_delete_all,
-                                         whole_number(max_deletes, "--max-deletes"), config=config,
-                                         requester_pays=requester_pays)
+        document = executions.sync_input(
+            source,
+            destination,
+            prefix,
+            start_after,
+            dry_run,
+            allow_delete_all,
+            whole_number(max_deletes, "--max-deletes"),
+            config=config,
+            requester_pays=requester_pays,
+        )
         clients = make_clients(config)
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
@@ -189,15 +228,24 @@ def status(c, limit=None):
     print_status(rows)
 
 
-@task(help={
-    "execution": "an execution's name or ARN (default: the most recent sync)",
-    "failed": "only failed objects", "copied": "only copied objects", "deleted": "only deleted objects",
-    "skipped": "only skipped objects", "json": "print the report's JSON lines as they are"})
+@task(
+    help={
+        "execution": "an execution's name or ARN (default: the most recent sync)",
+        "failed": "only failed objects",
+        "copied": "only copied objects",
+        "deleted": "only deleted objects",
+        "skipped": "only skipped objects",
+        "json": "print the report's JSON lines as they are",
+    }
+)
 @quiet_when_stdout_closes()
 def report(c, execution=None, failed=False, copied=False, deleted=False, skipped=False, json=False):
     """Print the per-object report of a sync: what was copied, deleted, skipped or failed, and why."""
-    wanted = {result for result, chosen in (("failed", failed), ("copied", copied), ("deleted", deleted),
-                                            ("skipped", skipped)) if chosen}
+    wanted = {
+        result
+        for result, chosen in (("failed", failed), ("copied", copied), ("deleted", deleted), ("skipped", skipped))
+        if chosen
+    }
     with user_errors():
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
@@ -207,13 +255,18 @@ def report(c, execution=None, failed=False, copied=False, deleted=False, skipped
             rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), 1000)
             matching = [row for row in rows if execution in (None, row.name)]
             if not matching:
-                raise Exit(f"Error: no sync execution named {execution!r}; 'fab status' lists them"
-                           if execution else "Error: no sync has run yet")
+                raise Exit(
+                    f"Error: no sync execution named {execution!r}; 'fab status' lists them"
+                    if execution
+                    else "Error: no sync has run yet"
+                )
             chosen = matching[0]
         report_uri = (chosen.summary or {}).get("report")
         if not report_uri:
-            print(f"Execution {chosen.name} ({chosen.status}) has no report: "
-                  f"{'it had nothing to do' if chosen.summary else 'it ended before writing one'}.")
+            print(
+                f"Execution {chosen.name} ({chosen.status}) has no report: "
+                f"{'it had nothing to do' if chosen.summary else 'it ended before writing one'}."
+            )
             return
         print(f"Report of {chosen.name} ({chosen.status}): {report_uri}", file=sys.stderr)
         for line in executions.report_lines(clients.s3, report_uri):
@@ -230,5 +283,6 @@ def report(c, execution=None, failed=False, copied=False, deleted=False, skipped
 def local(c):
     """The whole job on the embedded endpoint, for a first look: deploy, sync demo buckets, change them, sync again."""
     from client.demo import run_demo
+
     with user_errors():
         run_demo(PROJECT, print)

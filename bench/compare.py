@@ -39,6 +39,7 @@ exact command is printed). A tool that is missing or fails gets its row with the
 Prints the table, writes it as JSON (``--json``) and as a Markdown results page (``--page``) with the machine, the
 tool versions and the date. Compare tools within one run only: timings drift 1.4-1.6x between endpoint sessions.
 """
+
 import argparse
 import datetime
 import hashlib
@@ -56,11 +57,12 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -69,10 +71,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from client import executions  # noqa: E402
+from client.demo import local_environment  # noqa: E402
 from deploy import pipeline  # noqa: E402
 from deploy.aws import make_clients  # noqa: E402
 from deploy.config import Config  # noqa: E402
-from client.demo import local_environment  # noqa: E402
 
 CONFIG = Config(app_name="bench", user_email="bench@example.com", region="us-east-1")
 REGION = "us-east-1"
@@ -80,11 +82,25 @@ PEERS_VENV = ROOT / "bench" / ".venv-peers"
 PEERS_REQUIREMENTS = ROOT / "bench" / "requirements.txt"
 RCLONE_INSTALL = "apt-get update && apt-get install -y rclone"
 
-PREFIXES = ("logs/2026/01/", "logs/2026/02/", "images/raw/", "images/thumbs/", "data/part-a/", "data/part-b/",
-            "reports/", "")
+PREFIXES = (
+    "logs/2026/01/",
+    "logs/2026/02/",
+    "images/raw/",
+    "images/thumbs/",
+    "data/part-a/",
+    "data/part-b/",
+    "reports/",
+    "",
+)
 AWKWARD_EVERY = 25  # 4% of the small keys get an awkward name
-AWKWARD_NAMES = ("file {n}.txt", unicodedata.normalize("NFC", "caf\u00e9-\u00fcber-{n}.txt"), "a+b-{n}.txt",
-                 "k={n}.txt", "mixed \u00e9 + = {n}.txt", "\u65e5\u672c-{n}.txt")
+AWKWARD_NAMES = (
+    "file {n}.txt",
+    unicodedata.normalize("NFC", "caf\u00e9-\u00fcber-{n}.txt"),
+    "a+b-{n}.txt",
+    "k={n}.txt",
+    "mixed \u00e9 + = {n}.txt",
+    "\u65e5\u672c-{n}.txt",
+)
 SMALL_MIN_BYTES, SMALL_MAX_BYTES = 1024, 4096
 PART_BYTES = 5 * 1024 * 1024
 MULTIPART_BYTES = (8_000_000, 11_000_000, 14_000_000, 17_000_000, 20_000_000)
@@ -95,8 +111,11 @@ SCENARIOS = ("full", "no-op", "incremental")
 SETUP_KEY_ID = "bench-setup"
 # Verification reads a CopyObject copy of a multipart object, which moto gives the source's composite checksum:
 # botocore's default validation would raise FlexibleChecksumError on it.
-SETUP_BOTO_CONFIG = BotoConfig(response_checksum_validation="when_required", max_pool_connections=32,
-                               retries={"max_attempts": 8, "mode": "standard"})
+SETUP_BOTO_CONFIG = BotoConfig(
+    response_checksum_validation="when_required",
+    max_pool_connections=32,
+    retries={"max_attempts": 8, "mode": "standard"},
+)
 
 
 # ---------------------------------------------------------------- the data
@@ -105,6 +124,7 @@ SETUP_BOTO_CONFIG = BotoConfig(response_checksum_validation="when_required", max
 @dataclass(frozen=True)
 class DataSet:
     """The source's objects for one object count, and the keys scenario (c) changes. Bodies are derived, not held."""
+
     count: int
     small_keys: tuple[str, ...]
     multipart_keys: tuple[str, ...]
@@ -131,11 +151,14 @@ def small_body(key: str, version: int) -> bytes:
 def make_data_set(count: int) -> DataSet:
     keys = tuple(small_key(number) for number in range(count))
     step = 100 // CHANGED_PERCENT
-    return DataSet(count=count, small_keys=keys,
-                   multipart_keys=tuple(f"big/multipart-{index + 1}.bin" for index in range(len(MULTIPART_BYTES))),
-                   rewritten=keys[3::step], deleted=keys[5::step],
-                   extra=tuple(f"{PREFIXES[index % len(PREFIXES)]}extra-{index:06d}.bin"
-                               for index in range(count // step)))
+    return DataSet(
+        count=count,
+        small_keys=keys,
+        multipart_keys=tuple(f"big/multipart-{index + 1}.bin" for index in range(len(MULTIPART_BYTES))),
+        rewritten=keys[3::step],
+        deleted=keys[5::step],
+        extra=tuple(f"{PREFIXES[index % len(PREFIXES)]}extra-{index:06d}.bin" for index in range(count // step)),
+    )
 
 
 def put_small(s3: Any, bucket: str, keys: Iterable[str], version: int = 1) -> None:
@@ -148,8 +171,9 @@ def put_multipart(s3: Any, bucket: str, key: str, size: int) -> None:
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     parts = []
     for number, start in enumerate(range(0, size, PART_BYTES), start=1):
-        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
-                              Body=body[start:start + PART_BYTES])["ETag"]
+        etag = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body[start : start + PART_BYTES]
+        )["ETag"]
         parts.append({"PartNumber": number, "ETag": etag})
     s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
 
@@ -157,7 +181,7 @@ def put_multipart(s3: Any, bucket: str, key: str, size: int) -> None:
 def fill_source(s3: Any, bucket: str, data: DataSet) -> None:
     s3.create_bucket(Bucket=bucket)
     put_small(s3, bucket, data.small_keys)
-    for key, size in zip(data.multipart_keys, MULTIPART_BYTES):
+    for key, size in zip(data.multipart_keys, MULTIPART_BYTES, strict=True):
         put_multipart(s3, bucket, key, size)
 
 
@@ -181,8 +205,9 @@ def list_objects(s3: Any, bucket: str) -> dict[str, tuple[int, str]]:
 
 def delete_keys(s3: Any, bucket: str, keys: tuple[str, ...] | list[str]) -> None:
     for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[start:start + 1000]],
-                                                 "Quiet": True})
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True}
+        )
 
 
 def remove_bucket(s3: Any, bucket: str) -> None:
@@ -218,12 +243,22 @@ def verify(s3: Any, source: str, destination: str, data: DataSet) -> Verificatio
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     wrong_size = sorted(key for key in set(expected) & set(found) if expected[key][0] != found[key][0])
-    other_etag = [key for key in set(expected) & set(found)
-                  if expected[key][0] == found[key][0] and expected[key][1] != found[key][1]]
+    other_etag = [
+        key
+        for key in set(expected) & set(found)
+        if expected[key][0] == found[key][0] and expected[key][1] != found[key][1]
+    ]
     wrong_body = sorted(key for key in other_etag if body_digest(s3, source, key) != body_digest(s3, destination, key))
-    problems = tuple(f"{len(keys)} {what} (e.g. {keys[0]!r})"
-                     for what, keys in (("missing", missing), ("extra", extra), ("of another size", wrong_size),
-                                        ("with other bytes", wrong_body)) if keys)
+    problems = tuple(
+        f"{len(keys)} {what} (e.g. {keys[0]!r})"
+        for what, keys in (
+            ("missing", missing),
+            ("extra", extra),
+            ("of another size", wrong_size),
+            ("with other bytes", wrong_body),
+        )
+        if keys
+    )
     kept = sum(1 for key in data.multipart_keys if key in found and found[key][1] == expected.get(key, (0, ""))[1])
     return Verification(verified=not problems, multipart_kept=kept, problems=problems)
 
@@ -236,8 +271,13 @@ def endpoint_process(log: Path) -> Iterator[str]:
     """The embedded endpoint as its own process, as ``fab server`` runs it: this script's own work (filling,
     following this project's execution, verifying) must not take the server's interpreter from the tools."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(log)],
-                               cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(log)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline().strip()
         if not line.startswith("AWS_ENDPOINT_URL="):
@@ -290,22 +330,35 @@ class Tool:
 
 def peer_environment(url: str, key_id: str, home: Path) -> dict[str, str]:
     """A clean environment for a peer: its own access key id (to tell its requests apart), no user config."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-            "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": url, "AWS_CONFIG_FILE": str(home / "aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"), "AWS_EC2_METADATA_DISABLED": "true"}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def run_process(command: list[str], environment: dict[str, str]) -> Outcome:
     try:
-        done = subprocess.run(command, env=environment, capture_output=True, text=True, errors="replace",
-                              timeout=RUN_TIMEOUT_SECONDS)
+        done = subprocess.run(
+            command, env=environment, capture_output=True, text=True, errors="replace", timeout=RUN_TIMEOUT_SECONDS
+        )
     except subprocess.TimeoutExpired:
         return Outcome(False, f"stopped after {RUN_TIMEOUT_SECONDS} s")
     if done.returncode == 0:
         return Outcome(True)
-    lines = [line for line in (done.stderr + done.stdout).splitlines() if "ERROR" in line.upper()] or \
-        (done.stderr + done.stdout).splitlines() or [""]
+    lines = (
+        [line for line in (done.stderr + done.stdout).splitlines() if "ERROR" in line.upper()]
+        or (done.stderr + done.stdout).splitlines()
+        or [""]
+    )
     return Outcome(False, f"exit {done.returncode}; {len(lines)} error line(s), the first: {lines[0].strip()[:200]}")
 
 
@@ -325,8 +378,12 @@ def ensure_peers(say: Callable[[str], None]) -> dict[str, str]:
         say(f"Installing the peers from PyPI into {PEERS_VENV.relative_to(ROOT)} ...")
         try:
             subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True, capture_output=True)
-            subprocess.run([str(PEERS_VENV / "bin" / "pip"), "install", "-q", "-r", str(PEERS_REQUIREMENTS)],
-                           check=True, capture_output=True, text=True)
+            subprocess.run(
+                [str(PEERS_VENV / "bin" / "pip"), "install", "-q", "-r", str(PEERS_REQUIREMENTS)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
         except subprocess.CalledProcessError as error:
             say(f"  failed: {(error.stderr or '').strip()[-300:]}")
     install = f"{sys.executable} -m venv {PEERS_VENV} && {PEERS_VENV}/bin/pip install -r {PEERS_REQUIREMENTS}"
@@ -343,14 +400,17 @@ def ensure_peers(say: Callable[[str], None]) -> dict[str, str]:
 
 def project_version() -> str:
     """The commit deployed, and whether the deployed code differs from it (someone may be editing it)."""
+
     def git(*arguments: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True).stdout
 
     version = f"commit {git('rev-parse', '--short', 'HEAD').strip()}"
     changes = git("diff", "HEAD", "--", "lambda_functions", "state_machines")
     if changes:
-        version += (f" plus uncommitted changes to lambda_functions/ or state_machines/ (git diff HEAD sha256 "
-                    f"{hashlib.sha256(changes.encode()).hexdigest()[:12]})")
+        version += (
+            f" plus uncommitted changes to lambda_functions/ or state_machines/ (git diff HEAD sha256 "
+            f"{hashlib.sha256(changes.encode()).hexdigest()[:12]})"
+        )
     return version
 
 
@@ -359,39 +419,67 @@ def make_tools(url: str, home: Path, peers: dict[str, str], machine_arn: str, sf
         arn = executions.start(sfn, machine_arn, {"source": source, "destination": destination})
         result = executions.follow(sfn, arn, lambda state: None, sleep=lambda seconds: time.sleep(POLL_SECONDS))
         described = sfn.describe_execution(executionArn=arn)
-        seconds = (described["stopDate"] - described["startDate"]).total_seconds() if "stopDate" in described \
-            else None
+        seconds = (described["stopDate"] - described["startDate"]).total_seconds() if "stopDate" in described else None
         return Outcome(result.succeeded, "" if result.succeeded else executions.failure_message(result), seconds)
 
     def aws(source: str, destination: str) -> Outcome:
-        return run_process([peers["aws"], "s3", "sync", f"s3://{source}", f"s3://{destination}", "--delete",
-                            "--endpoint-url", url, "--only-show-errors", "--no-progress"],
-                           peer_environment(url, "bench-awscli", home))
+        return run_process(
+            [
+                peers["aws"],
+                "s3",
+                "sync",
+                f"s3://{source}",
+                f"s3://{destination}",
+                "--delete",
+                "--endpoint-url",
+                url,
+                "--only-show-errors",
+                "--no-progress",
+            ],
+            peer_environment(url, "bench-awscli", home),
+        )
 
     def rclone(extra: list[str], key_id: str) -> Callable[[str, str], Outcome]:
         def run(source: str, destination: str) -> Outcome:
             environment = peer_environment(url, key_id, home)
-            environment.update({"RCLONE_CONFIG": str(home / "rclone.conf"), "RCLONE_CONFIG_BENCH_TYPE": "s3",
-                                "RCLONE_CONFIG_BENCH_PROVIDER": "Other", "RCLONE_CONFIG_BENCH_ENDPOINT": url,
-                                "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": key_id,
-                                "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench",
-                                "RCLONE_CONFIG_BENCH_REGION": REGION, "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
-                                "RCLONE_CONFIG_BENCH_ENV_AUTH": "false"})
-            return run_process([peers["rclone"], "sync", f"bench:{source}", f"bench:{destination}", *extra],
-                               environment)
+            environment.update(
+                {
+                    "RCLONE_CONFIG": str(home / "rclone.conf"),
+                    "RCLONE_CONFIG_BENCH_TYPE": "s3",
+                    "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                    "RCLONE_CONFIG_BENCH_ENDPOINT": url,
+                    "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": key_id,
+                    "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench",
+                    "RCLONE_CONFIG_BENCH_REGION": REGION,
+                    "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
+                    "RCLONE_CONFIG_BENCH_ENV_AUTH": "false",
+                }
+            )
+            return run_process(
+                [peers["rclone"], "sync", f"bench:{source}", f"bench:{destination}", *extra], environment
+            )
+
         return run
 
     def s5cmd(source: str, destination: str) -> Outcome:
-        return run_process([peers["s5cmd"], "--endpoint-url", url, "sync", "--delete", f"s3://{source}/*",
-                            f"s3://{destination}/"], peer_environment(url, "bench-s5cmd", home))
+        return run_process(
+            [peers["s5cmd"], "--endpoint-url", url, "sync", "--delete", f"s3://{source}/*", f"s3://{destination}/"],
+            peer_environment(url, "bench-s5cmd", home),
+        )
 
     tools = [Tool("this project", "project", project, project_version())]
     for name, slug, key, run, version in (
-            ("aws s3 sync --delete", "awscli", "aws", aws, "--version"),
-            ("rclone sync", "rclone", "rclone", rclone([], "bench-rclone"), "version"),
-            ("rclone sync --checksum --fast-list", "rclone-checksum", "rclone",
-             rclone(["--checksum", "--fast-list"], "bench-rclone-checksum"), "version"),
-            ("s5cmd sync --delete", "s5cmd", "s5cmd", s5cmd, "version")):
+        ("aws s3 sync --delete", "awscli", "aws", aws, "--version"),
+        ("rclone sync", "rclone", "rclone", rclone([], "bench-rclone"), "version"),
+        (
+            "rclone sync --checksum --fast-list",
+            "rclone-checksum",
+            "rclone",
+            rclone(["--checksum", "--fast-list"], "bench-rclone-checksum"),
+            "version",
+        ),
+        ("s5cmd sync --delete", "s5cmd", "s5cmd", s5cmd, "version"),
+    ):
         where = peers[key]
         if where.startswith("missing"):
             tools.append(Tool(name, slug, missing=where))
@@ -419,8 +507,16 @@ class Run:
     execution_seconds: float | None = None
 
 
-def measure(tool: Tool, scenario: str, repetition: int, data: DataSet, source: str, destination: str,
-            s3: Any, window: RequestWindow) -> Run:
+def measure(
+    tool: Tool,
+    scenario: str,
+    repetition: int,
+    data: DataSet,
+    source: str,
+    destination: str,
+    s3: Any,
+    window: RequestWindow,
+) -> Run:
     window.open()
     started = time.perf_counter()
     try:
@@ -430,13 +526,25 @@ def measure(tool: Tool, scenario: str, repetition: int, data: DataSet, source: s
     seconds = time.perf_counter() - started
     requests = window.close()
     checked = verify(s3, source, destination, data)
-    return Run(data.count, tool.name, scenario, repetition, round(seconds, 3), outcome.ok, outcome.note,
-               dict(sorted(requests.items())), checked.verified, checked.multipart_kept, list(checked.problems),
-               outcome.execution_seconds)
+    return Run(
+        data.count,
+        tool.name,
+        scenario,
+        repetition,
+        round(seconds, 3),
+        outcome.ok,
+        outcome.note,
+        dict(sorted(requests.items())),
+        checked.verified,
+        checked.multipart_kept,
+        list(checked.problems),
+        outcome.execution_seconds,
+    )
 
 
-def bench_tool(tool: Tool, data: DataSet, repetition: int, source: str, s3: Any, window: RequestWindow,
-               say: Callable[[str], None]) -> list[Run]:
+def bench_tool(
+    tool: Tool, data: DataSet, repetition: int, source: str, s3: Any, window: RequestWindow, say: Callable[[str], None]
+) -> list[Run]:
     destination = f"bench-dst-{data.count}-{repetition}-{tool.slug}"
     remove_bucket(s3, destination)
     s3.create_bucket(Bucket=destination)
@@ -447,9 +555,11 @@ def bench_tool(tool: Tool, data: DataSet, repetition: int, source: str, s3: Any,
                 change_for_incremental(s3, source, destination, data)
             run = measure(tool, scenario, repetition, data, source, destination, s3, window)
             runs.append(run)
-            say(f"  {data.count:>6} #{repetition} {tool.name:<36} {scenario:<12} {run.wall_seconds:>8.2f} s  "
+            say(
+                f"  {data.count:>6} #{repetition} {tool.name:<36} {scenario:<12} {run.wall_seconds:>8.2f} s  "
                 f"{sum(run.requests.values()):>6} requests  verified {'yes' if run.verified else 'no'}  "
-                f"multipart kept {run.multipart_kept}/5  {run.note}")
+                f"multipart kept {run.multipart_kept}/5  {run.note}"
+            )
     finally:
         restore_source(s3, source, data)
         remove_bucket(s3, destination)
@@ -465,8 +575,10 @@ def summarise(tools: list[Tool], runs: list[Run], counts: list[int]) -> list[dic
     for count in counts:
         for scenario in SCENARIOS:
             for tool in tools:
-                mine = sorted((run for run in runs if (run.objects, run.tool, run.scenario) ==
-                               (count, tool.name, scenario)), key=lambda run: run.wall_seconds or 0)
+                mine = sorted(
+                    (run for run in runs if (run.objects, run.tool, run.scenario) == (count, tool.name, scenario)),
+                    key=lambda run: run.wall_seconds or 0,
+                )
                 row: dict[str, Any] = {"objects": count, "scenario": scenario, "tool": tool.name}
                 if not mine:
                     rows.append({**row, "note": tool.missing or "not run"})
@@ -474,15 +586,21 @@ def summarise(tools: list[Tool], runs: list[Run], counts: list[int]) -> list[dic
                 median_run = mine[(len(mine) - 1) // 2]
                 totals = sorted(sum(run.requests.values()) for run in mine)
                 notes = sorted({run.note for run in mine if run.note} | {p for run in mine for p in run.problems})
-                rows.append({**row, "repetitions": len(mine),
-                             "median_wall_seconds": round(statistics.median(run.wall_seconds for run in mine), 2),
-                             "wall_seconds": [run.wall_seconds for run in mine],
-                             "requests": median_run.requests, "requests_total": sum(median_run.requests.values()),
-                             "requests_total_range": [totals[0], totals[-1]],
-                             "succeeded": all(run.ok for run in mine),
-                             "verified": all(run.verified for run in mine),
-                             "multipart_kept": sorted({run.multipart_kept for run in mine}),
-                             "note": "; ".join(notes)})
+                rows.append(
+                    {
+                        **row,
+                        "repetitions": len(mine),
+                        "median_wall_seconds": round(statistics.median(run.wall_seconds for run in mine), 2),
+                        "wall_seconds": [run.wall_seconds for run in mine],
+                        "requests": median_run.requests,
+                        "requests_total": sum(median_run.requests.values()),
+                        "requests_total_range": [totals[0], totals[-1]],
+                        "succeeded": all(run.ok for run in mine),
+                        "verified": all(run.verified for run in mine),
+                        "multipart_kept": sorted({run.multipart_kept for run in mine}),
+                        "note": "; ".join(notes),
+                    }
+                )
     return rows
 
 
@@ -494,12 +612,13 @@ def format_requests(requests: dict[str, int]) -> str:
 
 
 def table_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| N | scenario | tool | median wall s (reps) | S3 requests | by operation | verified | multipart "
-             "ETags kept |", "| ---: | --- | --- | ---: | ---: | --- | --- | --- |"]
+    lines = [
+        "| N | scenario | tool | median wall s (reps) | S3 requests | by operation | verified | multipart ETags kept |",
+        "| ---: | --- | --- | ---: | ---: | --- | --- | --- |",
+    ]
     for row in rows:
         if "repetitions" not in row:
-            lines.append(f"| {row['objects']:,} | {row['scenario']} | {row['tool']} | – | – | {row['note']} | – "
-                         "| – |")
+            lines.append(f"| {row['objects']:,} | {row['scenario']} | {row['tool']} | – | – | {row['note']} | – | – |")
             continue
         total = f"{row['requests_total']:,}"
         low, high = row["requests_total_range"]
@@ -510,9 +629,11 @@ def table_lines(rows: list[dict[str, Any]]) -> list[str]:
         verified = "yes" if row["verified"] else f"no: {note}"
         if row["verified"] and note:
             verified += f" ({note})"
-        lines.append(f"| {row['objects']:,} | {row['scenario']} | {row['tool']} | "
-                     f"{row['median_wall_seconds']:.2f} ({row['repetitions']}) | {total} | "
-                     f"{format_requests(row['requests'])} | {verified} | {kept} of 5 |")
+        lines.append(
+            f"| {row['objects']:,} | {row['scenario']} | {row['tool']} | "
+            f"{row['median_wall_seconds']:.2f} ({row['repetitions']}) | {total} | "
+            f"{format_requests(row['requests'])} | {verified} | {kept} of 5 |"
+        )
     return lines
 
 
@@ -521,12 +642,24 @@ def evaluate_targets(rows: list[dict[str, Any]]) -> list[str]:
     count = 10_000
 
     def row(tool: str, scenario: str) -> dict[str, Any] | None:
-        return next((r for r in rows if (r["objects"], r["tool"], r["scenario"]) == (count, tool, scenario)
-                     and "repetitions" in r), None)
+        return next(
+            (
+                r
+                for r in rows
+                if (r["objects"], r["tool"], r["scenario"]) == (count, tool, scenario) and "repetitions" in r
+            ),
+            None,
+        )
 
     def fastest_peer(scenario: str) -> dict[str, Any] | None:
-        peers = [r for r in rows if (r["objects"], r["scenario"]) == (count, scenario) and "repetitions" in r
-                 and r["tool"] != "this project" and r["verified"]]
+        peers = [
+            r
+            for r in rows
+            if (r["objects"], r["scenario"]) == (count, scenario)
+            and "repetitions" in r
+            and r["tool"] != "this project"
+            and r["verified"]
+        ]
         return min(peers, key=lambda r: r["median_wall_seconds"]) if peers else None
 
     def verdict(met: bool) -> str:
@@ -539,41 +672,54 @@ def evaluate_targets(rows: list[dict[str, Any]]) -> list[str]:
     for scenario, most_requests, factor in (("no-op", 24, 1.5), ("incremental", 126, 1.0)):
         mine, peer = ours[scenario], fastest_peer(scenario)
         letter = "b" if scenario == "no-op" else "c"
-        lines.append(f"- ({letter}) {scenario} {count:,}: ≤ {most_requests} S3 requests: "
-                     f"{verdict(mine['requests_total'] <= most_requests)} ({mine['requests_total']:,})")
+        lines.append(
+            f"- ({letter}) {scenario} {count:,}: ≤ {most_requests} S3 requests: "
+            f"{verdict(mine['requests_total'] <= most_requests)} ({mine['requests_total']:,})"
+        )
         if peer:
             limit = factor * peer["median_wall_seconds"]
-            lines.append(f"  - wall ≤ {factor:g}× the fastest verified peer ({peer['tool']}, "
-                         f"{peer['median_wall_seconds']:.2f} s, so ≤ {limit:.2f} s): "
-                         f"{verdict(mine['median_wall_seconds'] <= limit)} ({mine['median_wall_seconds']:.2f} s)")
+            lines.append(
+                f"  - wall ≤ {factor:g}× the fastest verified peer ({peer['tool']}, "
+                f"{peer['median_wall_seconds']:.2f} s, so ≤ {limit:.2f} s): "
+                f"{verdict(mine['median_wall_seconds'] <= limit)} ({mine['median_wall_seconds']:.2f} s)"
+            )
     mine, aws = ours["full"], row("aws s3 sync --delete", "full")
-    lines.append(f"- (a) full {count:,}: ≤ 10,040 S3 requests: {verdict(mine['requests_total'] <= 10_040)} "
-                 f"({mine['requests_total']:,})")
+    lines.append(
+        f"- (a) full {count:,}: ≤ 10,040 S3 requests: {verdict(mine['requests_total'] <= 10_040)} "
+        f"({mine['requests_total']:,})"
+    )
     if mine["requests_total"] > 10_040:
         lines += full_sync_floor(mine["requests"], count)
     if aws:
-        lines.append(f"  - wall ≤ aws s3 sync's ({aws['median_wall_seconds']:.2f} s): "
-                     f"{verdict(mine['median_wall_seconds'] <= aws['median_wall_seconds'])} "
-                     f"({mine['median_wall_seconds']:.2f} s)")
+        lines.append(
+            f"  - wall ≤ aws s3 sync's ({aws['median_wall_seconds']:.2f} s): "
+            f"{verdict(mine['median_wall_seconds'] <= aws['median_wall_seconds'])} "
+            f"({mine['median_wall_seconds']:.2f} s)"
+        )
     repetitions = min(r["repetitions"] for r in ours.values() if r)
     if repetitions < 3:
-        lines.append(f"- These rows rest on {repetitions} repetition(s) each: a wall-time verdict within about 10% "
-                     "is not conclusive.")
+        lines.append(
+            f"- These rows rest on {repetitions} repetition(s) each: a wall-time verdict within about 10% "
+            "is not conclusive."
+        )
     kept = [k for r in rows if r["tool"] == "this project" and "repetitions" in r for k in r["multipart_kept"]]
-    lines.append(f"- multipart ETags kept 5 of 5 (every run of this project): {verdict(min(kept) == 5)} "
-                 f"(fewest kept in a run: {min(kept)})")
+    lines.append(
+        f"- multipart ETags kept 5 of 5 (every run of this project): {verdict(min(kept) == 5)} "
+        f"(fewest kept in a run: {min(kept)})"
+    )
     return lines
 
 
 def full_sync_floor(requests: dict[str, int], count: int) -> list[str]:
     """Where a full sync's requests beyond the 10,040 target go, from its counts by operation."""
     pages = math.ceil((count + len(MULTIPART_BYTES)) / 1000) + 1  # the source's LIST pages, the empty destination's
-    copying = sum(requests.get(op, 0) for op in ("CopyObject", "UploadPartCopy", "CreateMultipartUpload",
-                                                   "CompleteMultipartUpload"))
+    copying = sum(
+        requests.get(op, 0)
+        for op in ("CopyObject", "UploadPartCopy", "CreateMultipartUpload", "CompleteMultipartUpload")
+    )
     floor = copying + pages + requests.get("HeadBucket", 0)
     heads = requests.get("HeadObject", 0)
-    bookkeeping = (requests.get("GetObject", 0) + requests.get("PutObject", 0)
-                   + requests.get("ListObjectsV2", 0) - pages)
+    bookkeeping = requests.get("GetObject", 0) + requests.get("PutObject", 0) + requests.get("ListObjectsV2", 0) - pages
     return [
         f"  - The target is the bare floor: {copying:,} copy requests (one CopyObject per small object; Create, "
         f"UploadPartCopy per part and Complete per multipart object), {pages} LIST pages and "
@@ -592,12 +738,18 @@ def full_sync_floor(requests: dict[str, int], count: int) -> list[str]:
 def machine_facts(tools: list[Tool]) -> dict[str, Any]:
     from importlib.metadata import version
 
-    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                     if line.startswith("MemTotal:"))
-    return {"cpus": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1),
-            "system": f"{platform.system()} {platform.release()} {platform.machine()}",
-            "python": platform.python_version(), "moto": version("moto"), "boto3": version("boto3"),
-            "tools": {tool.name: tool.version or tool.missing for tool in tools}}
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+        "moto": version("moto"),
+        "boto3": version("boto3"),
+        "tools": {tool.name: tool.version or tool.missing for tool in tools},
+    }
 
 
 QUIRKS = """\
@@ -617,9 +769,9 @@ def write_page(path: Path, document: dict[str, Any]) -> None:
     tools = "\n".join(f"| {name} | {version} |" for name, version in machine["tools"].items())
     page = f"""# Benchmarks: this project, aws s3 sync, rclone and s5cmd
 
-Latest run: {document['date']}, {document['elapsed_minutes']:.0f} minutes, on {machine['cpus']} CPUs and
-{machine['memory_gib']} GiB of memory ({machine['system']}), Python {machine['python']}, moto {machine['moto']},
-boto3 {machine['boto3']}. All tools ran against one embedded local endpoint process (moto server plus this
+Latest run: {document["date"]}, {document["elapsed_minutes"]:.0f} minutes, on {machine["cpus"]} CPUs and
+{machine["memory_gib"]} GiB of memory ({machine["system"]}), Python {machine["python"]}, moto {machine["moto"]},
+boto3 {machine["boto3"]}. All tools ran against one embedded local endpoint process (moto server plus this
 project's real Lambda code) on 127.0.0.1, one at a time.
 
 | tool | version |
@@ -639,11 +791,11 @@ window only (for this project: every S3 request served in it, its Lambda workers
 the numbers shown are those of the median run, with the range over the repetitions where it varied. Verified: after
 every run, the destination has the source's keys, sizes and ETags (where an ETag differs, the same bytes).
 
-{chr(10).join(table_lines(document['rows']))}
+{chr(10).join(table_lines(document["rows"]))}
 
 ## Targets (this project at 10,000 objects)
 
-{chr(10).join(document['targets'])}
+{chr(10).join(document["targets"])}
 
 ## What the counts show about each tool
 
@@ -651,8 +803,9 @@ every run, the destination has the source's keys, sizes and ETags (where an ETag
   per action; a multipart object is copied part by part with the source's layout, so its ETag is kept. The rest of
   its count is bookkeeping in the deployment bucket (plan batches of 2,500 written and read, result files listed
   once by CheckCopies and once by WriteReport and read once, the report) and the Distributed Maps' ItemReader
-  listing the plan folder; a plan small enough to travel in the state (the incremental rows) has none of it. The first sync after a deploy also starts the Lambda
-  workers: that is why its first 1,000-object full sync is slower than the other repetitions.
+  listing the plan folder; a plan small enough to travel in the state (the incremental rows) has none of it.
+  The first sync after a deploy also starts the Lambda workers: that is why its first 1,000-object full sync is
+  slower than the other repetitions.
 - **aws s3 sync** compares size and LastModified from the two listings, so its no-op costs only the listings. It
   copies objects of 8 MiB and more as multipart copies with its own 8 MiB parts (new ETags), the rest with
   CopyObject, and deletes with one DeleteObject per key.
@@ -682,7 +835,7 @@ copies take about 0.6 s) and the report.
 ## Reproduce
 
 ```bash
-{document['command']}
+{document["command"]}
 ```
 
 `bench/compare.py`'s docstring says what it does; it installs awscli and s5cmd (`bench/requirements.txt`) into
@@ -696,13 +849,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--objects", type=int, nargs="+", default=[1000], help="object counts N (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per tool and N (default 3)")
-    parser.add_argument("--repeat-large", type=int, default=None,
-                        help="repetitions for N ≥ 10,000 (default: --repeat)")
+    parser.add_argument("--repeat-large", type=int, default=None, help="repetitions for N ≥ 10,000 (default: --repeat)")
     parser.add_argument("--tools", nargs="*", help="only the tools whose name contains one of these words")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--page", type=Path, help="write the Markdown results page here")
-    parser.add_argument("--render", type=Path, metavar="JSON",
-                        help="run nothing: print the table of an earlier run's JSON and write --page from it")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: print the table of an earlier run's JSON and write --page from it",
+    )
     args = parser.parse_args()
     say = lambda text: print(text, flush=True)  # noqa: E731
     if args.render:
@@ -710,7 +866,7 @@ def main() -> int:
         document["targets"] = evaluate_targets(document["rows"])
         report(document, args.page, None, say)
         return 0
-    began, started_at = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
+    began, started_at = time.perf_counter(), datetime.datetime.now(datetime.UTC)
 
     peers = ensure_peers(say)
     workdir = Path(tempfile.mkdtemp(prefix="bench-compare-"))
@@ -723,8 +879,14 @@ def main() -> int:
             deployed = pipeline.deploy(pipeline.Project(ROOT), CONFIG, clients, lambda event: None)
             machine = next(m for m in deployed.state_machines if "-sync_buckets-" in m.name)
             say(f"Deployed {machine.name}")
-            s3 = boto3.client("s3", region_name=REGION, aws_access_key_id=SETUP_KEY_ID,
-                              aws_secret_access_key="bench", aws_session_token=None, config=SETUP_BOTO_CONFIG)
+            s3 = boto3.client(
+                "s3",
+                region_name=REGION,
+                aws_access_key_id=SETUP_KEY_ID,
+                aws_secret_access_key="bench",
+                aws_session_token=None,
+                config=SETUP_BOTO_CONFIG,
+            )
             home = workdir / "home"
             home.mkdir()
             (home / "rclone.conf").touch()
@@ -748,9 +910,14 @@ def main() -> int:
 
     rows = summarise(tools, runs, args.objects)
     command = " ".join([".venv/bin/python", "bench/compare.py", *sys.argv[1:]])
-    document = {"date": started_at.strftime("%Y-%m-%d %H:%M UTC"), "command": command,
-                "elapsed_minutes": (time.perf_counter() - began) / 60, "machine": machine_facts(tools),
-                "rows": rows, "runs": [asdict(run) for run in runs]}
+    document = {
+        "date": started_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "elapsed_minutes": (time.perf_counter() - began) / 60,
+        "machine": machine_facts(tools),
+        "rows": rows,
+        "runs": [asdict(run) for run in runs],
+    }
     document["targets"] = evaluate_targets(rows)
     report(document, args.page, args.json, say)
     return 0

@@ -9,6 +9,7 @@ figures; not a test.
 
     .venv/bin/python bench/many_batches.py --batches 3600
 """
+
 import argparse
 import json
 import sys
@@ -25,9 +26,9 @@ sys.path[0:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 from compare import CONFIG, SETUP_BOTO_CONFIG, SETUP_KEY_ID, endpoint_process  # noqa: E402
 
 from client import executions  # noqa: E402
+from client.demo import local_environment  # noqa: E402
 from deploy import pipeline  # noqa: E402
 from deploy.aws import make_clients  # noqa: E402
-from client.demo import local_environment  # noqa: E402
 
 FILL_THREADS = 16
 
@@ -36,10 +37,16 @@ def map_state_outputs(sfn, arn):
     """Bytes of each Map state's output as the history records it (after its ResultPath). The collected output
     the endpoint holds to 256 KiB is the ResultWriter's pointer: a run past the limit would have failed with
     States.DataLimitExceeded instead of reaching this."""
-    events = [event for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
-              for event in page["events"]]
-    return {event["stateExitedEventDetails"]["name"]: len(event["stateExitedEventDetails"].get("output", ""))
-            for event in events if event["type"] == "MapStateExited"}
+    events = [
+        event
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+        for event in page["events"]
+    ]
+    return {
+        event["stateExitedEventDetails"]["name"]: len(event["stateExitedEventDetails"].get("output", ""))
+        for event in events
+        if event["type"] == "MapStateExited"
+    }
 
 
 def main() -> int:
@@ -52,8 +59,14 @@ def main() -> int:
         clients = make_clients(CONFIG)
         deployed = pipeline.deploy(pipeline.Project(ROOT), CONFIG, clients, lambda event: None)
         machine = next(m for m in deployed.state_machines if "-sync_buckets-" in m.name)
-        s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id=SETUP_KEY_ID,
-                          aws_secret_access_key="bench", aws_session_token=None, config=SETUP_BOTO_CONFIG)
+        s3 = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            aws_access_key_id=SETUP_KEY_ID,
+            aws_secret_access_key="bench",
+            aws_session_token=None,
+            config=SETUP_BOTO_CONFIG,
+        )
         source, destination = "batches-src", "batches-dst"
         for bucket in (source, destination):
             s3.create_bucket(Bucket=bucket)
@@ -64,18 +77,32 @@ def main() -> int:
         print(f"filled {len(keys):,} objects in {time.perf_counter() - began:.1f} s", flush=True)
 
         began = time.perf_counter()
-        arn = executions.start(clients.stepfunctions, machine.arn, {
-            "source": source, "destination": destination,
-            "settings": {"copyBatchKeys": 1, "inlinePlanBytes": 0, "maxConcurrency": args.concurrency}})
+        arn = executions.start(
+            clients.stepfunctions,
+            machine.arn,
+            {
+                "source": source,
+                "destination": destination,
+                "settings": {"copyBatchKeys": 1, "inlinePlanBytes": 0, "maxConcurrency": args.concurrency},
+            },
+        )
         result = executions.follow(clients.stepfunctions, arn, lambda state: None, sleep=time.sleep)
         seconds = time.perf_counter() - began
         summary = result.output or executions.failure_summary(result) or {}
-        found = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=destination)
-                 for item in page.get("Contents", [])}
+        found = {
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=destination)
+            for item in page.get("Contents", [])
+        }
         figures = {
-            "batches": args.batches, "status": result.status, "error": result.error, "seconds": round(seconds, 1),
-            "batchesPerSecond": round(args.batches / seconds, 1), "copied": summary.get("copied"),
-            "failed": summary.get("failed"), "destinationObjects": len(found),
+            "batches": args.batches,
+            "status": result.status,
+            "error": result.error,
+            "seconds": round(seconds, 1),
+            "batchesPerSecond": round(args.batches / seconds, 1),
+            "copied": summary.get("copied"),
+            "failed": summary.get("failed"),
+            "destinationObjects": len(found),
             "everyObjectArrived": found == set(keys),
             "mapStateOutputBytes": map_state_outputs(clients.stepfunctions, arn),
             "s3Requests": summary.get("s3Requests"),

@@ -5,6 +5,7 @@ The client checks a sync's input with the Lambda code's own package, ``bucket_sy
 top-level (each function's handler file sits beside it), so it is top-level here too: one name per module, so that
 ``bucket_sync.errors.InvalidInputError`` is one class wherever it is caught.
 """
+
 import sys
 from pathlib import Path
 

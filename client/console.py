@@ -1,4 +1,5 @@
 """What the tasks print: stack events, sync progress and summaries. Presentation only; no decisions."""
+
 import sys
 from typing import Any, TextIO
 
@@ -36,9 +37,12 @@ class ProgressBar:
             bar.unit, self._counting_objects = " objects", True
         if self._counting_objects:
             done = progress.copied + progress.deleted
-            bar.set_postfix_str(f"copied {progress.copied:,}, deleted {progress.deleted:,}, "
-                                f"{executions.human_bytes(progress.bytes_copied)} of "
-                                f"{executions.human_bytes(progress.bytes_to_copy)}", refresh=False)
+            bar.set_postfix_str(
+                f"copied {progress.copied:,}, deleted {progress.deleted:,}, "
+                f"{executions.human_bytes(progress.bytes_copied)} of "
+                f"{executions.human_bytes(progress.bytes_to_copy)}",
+                refresh=False,
+            )
         else:
             done = progress.compared
         bar.set_description_str(progress.state, refresh=False)
@@ -49,8 +53,9 @@ class ProgressBar:
         self._bar.close()
 
 
-def run_sync(sfn: Any, state_machine_arn: str, document: dict[str, Any],
-             quiet: bool = False) -> executions.ExecutionResult:
+def run_sync(
+    sfn: Any, state_machine_arn: str, document: dict[str, Any], quiet: bool = False
+) -> executions.ExecutionResult:
     """Start one execution, follow it (a live bar on a terminal, a line per change otherwise), print its summary;
     return the result."""
     arn = executions.start(sfn, state_machine_arn, document)
@@ -87,14 +92,18 @@ def print_status(rows: list[executions.ExecutionSummary]) -> None:
     width = max(len("source -> destination"), *(len(shown) for shown in buckets))
     name_width = max(len("execution"), *(len(row.name) for row in rows))
     # The start is 19 characters wide (%Y-%m-%d %H:%M:%S): its header is padded to the same width.
-    print(f"{'started (UTC)':<19} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
-          f"{'source -> destination':<{width}}  {'execution':<{name_width}}  error")
-    for row, shown in zip(rows, buckets):
+    print(
+        f"{'started (UTC)':<19} {'status':<10} {'seconds':>8} {'copied':>8} {'deleted':>8} {'failed':>7}  "
+        f"{'source -> destination':<{width}}  {'execution':<{name_width}}  error"
+    )
+    for row, shown in zip(rows, buckets, strict=True):
         summary = row.summary or {}
         seconds = f"{(row.stopped - row.started).total_seconds():.1f}" if row.stopped else "running"
-        print(f"{row.started:%Y-%m-%d %H:%M:%S} {row.status:<10} {seconds:>8} {summary.get('copied', '-'):>8} "
-              f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  {shown:<{width}}  "
-              f"{row.name:<{name_width}}  {row.problem}".rstrip())
+        print(
+            f"{row.started:%Y-%m-%d %H:%M:%S} {row.status:<10} {seconds:>8} {summary.get('copied', '-'):>8} "
+            f"{summary.get('deleted', '-'):>8} {summary.get('failed', '-'):>7}  {shown:<{width}}  "
+            f"{row.name:<{name_width}}  {row.problem}".rstrip()
+        )
 
 
 def print_report_line(line: dict[str, Any]) -> None:

@@ -3,16 +3,19 @@
 The input is checked with the very code the state machine's ValidateInput step runs, so a mistake gets the same
 message here as in the console, before anything starts.
 """
+
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from deploy.config import Config
 from deploy.errors import DeployError
 
 POLL_SECONDS = 1.0
 """Step Functions has no waiter for executions; this is how often a running one is looked at."""
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -50,13 +53,17 @@ class Progress:
     def line(self) -> str:
         parts = [self.state]
         if self.rounds:
-            parts.append(f"{self.compared:,} keys compared in {self.rounds} round(s): {self.to_copy:,} to copy, "
-                         f"{self.to_delete:,} to delete")
+            parts.append(
+                f"{self.compared:,} keys compared in {self.rounds} round(s): {self.to_copy:,} to copy, "
+                f"{self.to_delete:,} to delete"
+            )
         for name, (done, total) in (self.batches or {}).items():
             parts.append(f"{name} {done}/{total} batches")
         if self.copy_share or self.delete_share:
-            parts.append(f"copies done {self.copied:,} of {self.to_copy:,} ({human_bytes(self.bytes_copied)} of "
-                         f"{human_bytes(self.bytes_to_copy)}), deletions done {self.deleted:,} of {self.to_delete:,}")
+            parts.append(
+                f"copies done {self.copied:,} of {self.to_copy:,} ({human_bytes(self.bytes_copied)} of "
+                f"{human_bytes(self.bytes_to_copy)}), deletions done {self.deleted:,} of {self.to_delete:,}"
+            )
         return " · ".join(parts)
 
 
@@ -82,9 +89,11 @@ class FollowInterrupted(Exception):
     def __init__(self, execution_arn: str):
         self.execution_arn = execution_arn
         name, region = execution_arn.rsplit(":", 1)[-1], execution_arn.split(":")[3]
-        super().__init__(f"Stopped following: execution {name} goes on ('fab status' lists it). Follow it in the "
-                         f"Step Functions console, or stop it with: aws stepfunctions stop-execution --execution-arn "
-                         f"{execution_arn} --region {region}")
+        super().__init__(
+            f"Stopped following: execution {name} goes on ('fab status' lists it). Follow it in the "
+            f"Step Functions console, or stop it with: aws stepfunctions stop-execution --execution-arn "
+            f"{execution_arn} --region {region}"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,10 +109,18 @@ class ExecutionResult:
         return self.status == "SUCCEEDED"
 
 
-def sync_input(source: str, destination: str, prefix: str = "", start_after: str = "", dry_run: bool = False,
-               allow_delete_all: bool = False, max_deletes: int | None = None,
-               settings: dict[str, int] | None = None, config: Config | None = None,
-               requester_pays: bool = False) -> dict[str, Any]:
+def sync_input(
+    source: str,
+    destination: str,
+    prefix: str = "",
+    start_after: str = "",
+    dry_run: bool = False,
+    allow_delete_all: bool = False,
+    max_deletes: int | None = None,
+    settings: dict[str, int] | None = None,
+    config: Config | None = None,
+    requester_pays: bool = False,
+) -> dict[str, Any]:
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
     # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
@@ -112,8 +129,9 @@ def sync_input(source: str, destination: str, prefix: str = "", start_after: str
 
     limits = Limits()
     if config is not None:
-        limits = Limits(config.source_buckets, config.destination_buckets,
-                        -1 if config.max_deletes is None else config.max_deletes)
+        limits = Limits(
+            config.source_buckets, config.destination_buckets, -1 if config.max_deletes is None else config.max_deletes
+        )
     document: dict[str, Any] = {"source": source, "destination": destination}
     if prefix:
         document["prefix"] = prefix
@@ -190,31 +208,49 @@ def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> P
         return done / total if total else 0.0
 
     compared = sum(totals.get(name, 0) for name in ("unchanged", "toCopy", "toDelete", "skipped"))
-    return Progress(state, rounds, compared, totals.get("toCopy", 0), totals.get("toDelete", 0), batches,
-                    totals.get("bytesToCopy", 0), share(COPY_STATES), share(DELETE_STATES))
+    return Progress(
+        state,
+        rounds,
+        compared,
+        totals.get("toCopy", 0),
+        totals.get("toDelete", 0),
+        batches,
+        totals.get("bytesToCopy", 0),
+        share(COPY_STATES),
+        share(DELETE_STATES),
+    )
 
 
-def follow(sfn: Any, execution_arn: str, on_progress: ProgressCallback,
-           sleep: Callable[[float], None] = time.sleep) -> ExecutionResult:
+def follow(
+    sfn: Any, execution_arn: str, on_progress: ProgressCallback, sleep: Callable[[float], None] = time.sleep
+) -> ExecutionResult:
     """Wait for the execution to end, reporting its progress whenever it changes."""
     last = None
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        events = [event for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-                  for event in page["events"]]
+        events = [
+            event
+            for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+            for event in page["events"]
+        ]
         progress = progress_of(sfn, execution_arn, events)
         if progress != last:
             on_progress(progress)
             last = progress
         if described["status"] != "RUNNING":
             output = json.loads(described["output"]) if described.get("output") else None
-            return ExecutionResult(execution_arn, described["status"], output, described.get("error"),
-                                   described.get("cause"))
+            return ExecutionResult(
+                execution_arn, described["status"], output, described.get("error"), described.get("cause")
+            )
         sleep(POLL_SECONDS)
 
 
-FAB_FLAGS = (('"allowDeleteAll": true', "--allow-delete-all"), ('"dryRun": true', "--dry-run"),
-             ('"maxDeletes"', "--max-deletes N"), ("maxDeletes (", "--max-deletes ("))
+FAB_FLAGS = (
+    ('"allowDeleteAll": true', "--allow-delete-all"),
+    ('"dryRun": true', "--dry-run"),
+    ('"maxDeletes"', "--max-deletes N"),
+    ("maxDeletes (", "--max-deletes ("),
+)
 """The execution input's words in the guards' causes (state_machines/sync_buckets.yaml), and the fab sync flags
 that set them, for a sync fab started."""
 
@@ -271,8 +307,9 @@ def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSumma
     """The newest executions of these state machines, newest first, with their summaries."""
     found = []
     for arn in machine_arns:
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn,
-                                                                  PaginationConfig={"MaxItems": limit}):
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=arn, PaginationConfig={"MaxItems": limit}
+        ):
             found += page["executions"]
     found.sort(key=lambda execution: execution["startDate"], reverse=True)
     return [describe(sfn, execution["executionArn"]) for execution in found[:limit]]
@@ -280,9 +317,13 @@ def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSumma
 
 def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
     described = sfn.describe_execution(executionArn=execution_arn)
-    result = ExecutionResult(execution_arn, described["status"],
-                             json.loads(described["output"]) if described.get("output") else None,
-                             described.get("error"), described.get("cause"))
+    result = ExecutionResult(
+        execution_arn,
+        described["status"],
+        json.loads(described["output"]) if described.get("output") else None,
+        described.get("error"),
+        described.get("cause"),
+    )
     summary = result.output if result.succeeded else failure_summary(result)
     try:
         document = json.loads(described.get("input") or "{}")
@@ -293,9 +334,17 @@ def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
     if result.error:
         first_line = cause_message(result.cause).split("\n", 1)[0].split(" Summary: ", 1)[0]
         problem = f"{result.error}: {first_line}"
-    return ExecutionSummary(described["name"], execution_arn, described["status"], described["startDate"],
-                            described.get("stopDate"), summary, str(buckets.get("source", "?")),
-                            str(buckets.get("destination", "?")), problem)
+    return ExecutionSummary(
+        described["name"],
+        execution_arn,
+        described["status"],
+        described["startDate"],
+        described.get("stopDate"),
+        summary,
+        str(buckets.get("source", "?")),
+        str(buckets.get("destination", "?")),
+        problem,
+    )
 
 
 def report_lines(s3: Any, report_uri: str) -> Iterator[dict[str, Any]]:

@@ -4,6 +4,7 @@ Against AWS the clients keep botocore's connect timeout and retry connection err
 does. Against an endpoint on loopback (the embedded one, ``fab server``) nothing is in between to recover: a refused
 connection means nothing listens there, so those clients connect with a short timeout and do not retry it.
 """
+
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ class Clients:
 
 def endpoint_exports(endpoint_url: str | None = None) -> str:
     """The shell line that points every AWS tool at the embedded endpoint, with the keys it accepts."""
-    return (f"export AWS_ENDPOINT_URL={endpoint_url or LOCAL_ENDPOINT_URL} AWS_ACCESS_KEY_ID=testing "
-            "AWS_SECRET_ACCESS_KEY=testing")
+    return (
+        f"export AWS_ENDPOINT_URL={endpoint_url or LOCAL_ENDPOINT_URL} AWS_ACCESS_KEY_ID=testing "
+        "AWS_SECRET_ACCESS_KEY=testing"
+    )
 
 
 def is_loopback(url: str | None) -> bool:
@@ -62,12 +65,14 @@ def make_clients(config: Config) -> Clients:
             f"AWS profile {config.profile!r}{origin} is not in ~/.aws/config or ~/.aws/credentials: name a profile "
             "you have (AWS_DEFAULT_PROFILE in fabfile_config.py, or AWS_PROFILE), or set AWS_DEFAULT_PROFILE = None "
             "in fabfile_config.py to use the standard credential chain (the environment, such as "
-            f"{endpoint_exports(os.environ.get('AWS_ENDPOINT_URL'))} for the local endpoint)") from None
+            f"{endpoint_exports(os.environ.get('AWS_ENDPOINT_URL'))} for the local endpoint)"
+        ) from None
     except NoCredentialsError:
         raise ConfigError(
             "no AWS credentials found: configure a profile (aws configure --profile NAME) and name it in "
             "AWS_DEFAULT_PROFILE or AWS_PROFILE; or, for the local endpoint (fab server), "
-            f"{endpoint_exports(os.environ.get('AWS_ENDPOINT_URL'))}") from None
+            f"{endpoint_exports(os.environ.get('AWS_ENDPOINT_URL'))}"
+        ) from None
     return Clients(**{service: _client(session, service) for service in SERVICES})
 
 
@@ -75,12 +80,14 @@ def _client(session: boto3.Session, service: str) -> Any:
     client = session.client(service, config=RETRIES)
     if not is_loopback(client.meta.endpoint_url):
         return client
-    client = session.client(service, config=RETRIES.merge(
-        BotocoreConfig(connect_timeout=LOOPBACK_CONNECT_TIMEOUT_SECONDS)))
+    client = session.client(
+        service, config=RETRIES.merge(BotocoreConfig(connect_timeout=LOOPBACK_CONNECT_TIMEOUT_SECONDS))
+    )
     # First in line among the needs-retry handlers, before the standard retry mode's own: a handler can only ask
     # for a retry by returning a delay, so refusing one for a connection error means raising that error.
-    client.meta.events.register_first(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
-                                      _no_connect_retry)
+    client.meta.events.register_first(
+        f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _no_connect_retry
+    )
     return client
 
 

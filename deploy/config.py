@@ -3,14 +3,15 @@
 Precedence, as boto3's: a standard AWS environment variable (AWS_PROFILE, AWS_REGION) beats the config file's
 default, which beats the built-in default. AWS_ENDPOINT_URL is honoured by boto3 itself.
 """
+
 import difflib
 import hashlib
 import os
 import re
 import runpy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from .errors import ConfigError
 from .partitions import partition_of
@@ -24,14 +25,25 @@ BUCKET_PATTERN = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}$")
 DEFAULT_KEEP_STATE_MACHINES = 3
 KEY_ID_PATTERN = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 """A KMS key ID: a UUID, or ``mrk-`` and 32 hex digits for a multi-Region key (KMS API reference, KeyId)."""
-KMS_ARN_PATTERN = re.compile(r"^arn:(?P<partition>[a-z-]+):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-                             r"(?P<kind>key|alias)/(?P<name>.+)$")
+KMS_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>[a-z-]+):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<kind>key|alias)/(?P<name>.+)$"
+)
 ALIAS_NAME_PATTERN = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 MAX_ALIAS_NAME_CHARACTERS = 256
 """CreateAlias: "The AliasName value must be string of 1-256 characters", ``alias/`` included."""
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
-SETTINGS = ("USER_EMAIL", "APP_NAME", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "KEEP_STATE_MACHINES",
-            "SOURCE_BUCKETS", "DESTINATION_BUCKETS", "MAX_DELETES", "KMS_KEYS")
+SETTINGS = (
+    "USER_EMAIL",
+    "APP_NAME",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "KEEP_STATE_MACHINES",
+    "SOURCE_BUCKETS",
+    "DESTINATION_BUCKETS",
+    "MAX_DELETES",
+    "KMS_KEYS",
+)
 """The names fabfile_config.py may set; any other upper-case name in it is a typo, not silently ignored."""
 
 
@@ -73,8 +85,10 @@ class Config:
 def load_config(path: Path = CONFIG_FILE, environ: Mapping[str, str] = os.environ) -> Config:
     """Read ``fabfile_config.py``; every problem is a ConfigError saying how to fix it."""
     if not path.is_file():
-        raise ConfigError(f"{path} not found. Create it with: cp {CONFIG_TEMPLATE} {path}, then set USER_EMAIL, "
-                          "APP_NAME, AWS_DEFAULT_REGION and AWS_DEFAULT_PROFILE in it.")
+        raise ConfigError(
+            f"{path} not found. Create it with: cp {CONFIG_TEMPLATE} {path}, then set USER_EMAIL, "
+            "APP_NAME, AWS_DEFAULT_REGION and AWS_DEFAULT_PROFILE in it."
+        )
     try:
         values = runpy.run_path(str(path))
     except Exception as error:  # a user's file: any error in it is a config problem, said in one line
@@ -91,12 +105,12 @@ def _refuse_unknown_settings(values: Mapping[str, object], source: str) -> None:
             continue
         close = difflib.get_close_matches(name, SETTINGS, n=1)
         hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(SETTINGS)}."
-        raise ConfigError(f"{source}: {name} is not a setting; {hint} (A helper name of your own must start "
-                          "with '_'.)")
+        raise ConfigError(f"{source}: {name} is not a setting; {hint} (A helper name of your own must start with '_'.)")
 
 
-def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] = os.environ,
-                       source: str = "config") -> Config:
+def config_from_values(
+    values: Mapping[str, object], environ: Mapping[str, str] = os.environ, source: str = "config"
+) -> Config:
     def required(name: str) -> str:
         value = values.get(name)
         if not isinstance(value, str) or not value.strip():
@@ -105,8 +119,10 @@ def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] 
 
     app_name = required("APP_NAME")
     if not APP_NAME_PATTERN.match(app_name):
-        raise ConfigError(f"{source}: APP_NAME {app_name!r} must be 1 to 40 lower case letters, digits and '-', "
-                          "starting with a letter (it names the stack, the functions and a bucket)")
+        raise ConfigError(
+            f"{source}: APP_NAME {app_name!r} must be 1 to 40 lower case letters, digits and '-', "
+            "starting with a letter (it names the stack, the functions and a bucket)"
+        )
     user_email = required("USER_EMAIL")
     if not EMAIL_PATTERN.match(user_email):
         raise ConfigError(f"{source}: USER_EMAIL {user_email!r} is not an email address")
@@ -121,20 +137,30 @@ def config_from_values(values: Mapping[str, object], environ: Mapping[str, str] 
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
         raise ConfigError(f"{source}: KEEP_STATE_MACHINES must be a whole number of at least 1")
     max_deletes = values.get("MAX_DELETES")
-    if max_deletes is not None and (not isinstance(max_deletes, int) or isinstance(max_deletes, bool)
-                                    or max_deletes < 0):
+    if max_deletes is not None and (
+        not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < 0
+    ):
         raise ConfigError(f"{source}: MAX_DELETES must be a whole number of at least 0, or None for no limit")
-    return Config(app_name=app_name, user_email=user_email, region=region, profile=profile, keep_state_machines=keep,
-                  source_buckets=_bucket_patterns(values, "SOURCE_BUCKETS", source),
-                  destination_buckets=_bucket_patterns(values, "DESTINATION_BUCKETS", source),
-                  max_deletes=max_deletes, kms_keys=_kms_keys(values, partition, source))
+    return Config(
+        app_name=app_name,
+        user_email=user_email,
+        region=region,
+        profile=profile,
+        keep_state_machines=keep,
+        source_buckets=_bucket_patterns(values, "SOURCE_BUCKETS", source),
+        destination_buckets=_bucket_patterns(values, "DESTINATION_BUCKETS", source),
+        max_deletes=max_deletes,
+        kms_keys=_kms_keys(values, partition, source),
+    )
 
 
 def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tuple[str, ...]:
     patterns = values.get(name) or ()
     if isinstance(patterns, str) or not all(isinstance(p, str) and BUCKET_PATTERN.match(p) for p in patterns):
-        raise ConfigError(f"{source}: {name} must be a list of bucket names or patterns such as "
-                          "[\"my-data\", \"logs-*\"], or None for any bucket")
+        raise ConfigError(
+            f"{source}: {name} must be a list of bucket names or patterns such as "
+            '["my-data", "logs-*"], or None for any bucket'
+        )
     return tuple(patterns)
 
 
@@ -142,9 +168,11 @@ def _kms_keys(values: Mapping[str, object], partition: str, source: str) -> tupl
     """KMS_KEYS, each entry checked: a key ARN, an alias name or an alias ARN, in the deployment's partition."""
     entries = values.get("KMS_KEYS") or ()
     if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
-        raise ConfigError(f"{source}: KMS_KEYS must be a list of KMS key ARNs or aliases such as "
-                          "[\"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\", "
-                          "\"alias/my-key\"], or None")
+        raise ConfigError(
+            f"{source}: KMS_KEYS must be a list of KMS key ARNs or aliases such as "
+            '["arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", '
+            '"alias/my-key"], or None'
+        )
     for entry in entries:
         problem = kms_key_problem(entry, partition)
         if problem:
@@ -157,17 +185,23 @@ def kms_key_problem(entry: object, partition: str) -> str | None:
     if not isinstance(entry, str):
         return "is not a string"
     if re.fullmatch(KEY_ID_PATTERN, entry):
-        return ("is a bare key ID: IAM policies name a KMS key by its key ARN "
-                "(arn:<partition>:kms:<region>:<account>:key/<key id>)")
+        return (
+            "is a bare key ID: IAM policies name a KMS key by its key ARN "
+            "(arn:<partition>:kms:<region>:<account>:key/<key id>)"
+        )
     if entry.startswith("alias/"):
         return _alias_name_problem(entry)
     matched = KMS_ARN_PATTERN.match(entry)
     if not matched:
-        return ("is neither a key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>), an alias name "
-                "(alias/<name>) nor an alias ARN (arn:<partition>:kms:<region>:<account>:alias/<name>)")
+        return (
+            "is neither a key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>), an alias name "
+            "(alias/<name>) nor an alias ARN (arn:<partition>:kms:<region>:<account>:alias/<name>)"
+        )
     if matched["partition"] != partition:
-        return (f"is in partition {matched['partition']}, but the deployment's region is in {partition}; a policy "
-                "there cannot grant a key of another partition")
+        return (
+            f"is in partition {matched['partition']}, but the deployment's region is in {partition}; a policy "
+            "there cannot grant a key of another partition"
+        )
     if matched["kind"] == "key":
         if not re.fullmatch(KEY_ID_PATTERN, matched["name"]):
             return "ends in no valid key ID (a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk-<32 hex>)"
@@ -177,11 +211,15 @@ def kms_key_problem(entry: object, partition: str) -> str | None:
 
 def _alias_name_problem(alias: str) -> str | None:
     if len(alias) > MAX_ALIAS_NAME_CHARACTERS or not ALIAS_NAME_PATTERN.match(alias):
-        return (f"is not a valid alias name: alias/ and then letters, digits, '/', '_' and '-', at most "
-                f"{MAX_ALIAS_NAME_CHARACTERS} characters in all")
+        return (
+            f"is not a valid alias name: alias/ and then letters, digits, '/', '_' and '-', at most "
+            f"{MAX_ALIAS_NAME_CHARACTERS} characters in all"
+        )
     if alias.startswith(AWS_MANAGED_ALIAS_PREFIX):
-        return ("names an AWS managed key: its key policy already lets every principal of the account use it "
-                "through S3, and an IAM policy cannot narrow it; leave it out")
+        return (
+            "names an AWS managed key: its key policy already lets every principal of the account use it "
+            "through S3, and an IAM policy cannot narrow it; leave it out"
+        )
     return None
 
 

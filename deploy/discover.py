@@ -2,9 +2,11 @@
 
 Reads files and validates what they say; never talks to AWS and never writes anything.
 """
+
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
@@ -21,8 +23,9 @@ DEFAULT_PROPERTIES: dict[str, Any] = {
 }
 """Applied to every function for each key its front matter leaves out."""
 
-TOOLKIT_PROPERTIES = frozenset({"Handler", "CodeUri", "InlineCode", "FunctionName", "PackageType", "ImageUri",
-                                "ImageConfig"})
+TOOLKIT_PROPERTIES = frozenset(
+    {"Handler", "CodeUri", "InlineCode", "FunctionName", "PackageType", "ImageUri", "ImageConfig"}
+)
 """Set by the toolkit from the file name and the deployment package, so a front matter may not set them."""
 
 SAM_FUNCTION_PROPERTIES = frozenset(field.alias for field in SamFunctionProperties.__fields__.values())
@@ -52,8 +55,10 @@ class CommentedYAMLHandler(YAMLHandler):
         lines = block.strip("\n").splitlines()
         for number, line in enumerate(lines, start=2):
             if line.strip() and not line.startswith("#"):
-                raise FrontMatterError(f"line {number} of the front matter block does not start with '#'; "
-                                       "every line between '# ---' and '# ---' must be a comment")
+                raise FrontMatterError(
+                    f"line {number} of the front matter block does not start with '#'; "
+                    "every line between '# ---' and '# ---' must be a comment"
+                )
         return "\n".join(re.sub(r"^# ?", "", line) for line in lines), content
 
 
@@ -66,6 +71,7 @@ def _check_int_range(low: int, high: int):
         if not _is_int(value) or not low <= value <= high:
             return f"a whole number from {low} to {high}"
         return None
+
     return check
 
 
@@ -80,8 +86,12 @@ def _check_policies(value: Any) -> str | None:
 
 
 def _check_environment(value: Any) -> str | None:
-    if (isinstance(value, dict) and set(value) == {"Variables"} and isinstance(value["Variables"], dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in value["Variables"].items())):
+    if (
+        isinstance(value, dict)
+        and set(value) == {"Variables"}
+        and isinstance(value["Variables"], dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value["Variables"].items())
+    ):
         return None
     return "a mapping with one key, Variables, mapping names to strings (quote numbers)"
 
@@ -133,11 +143,15 @@ def validate_properties(path: Path, metadata: dict[str, Any]) -> dict[str, Any]:
     """Front matter properties checked against AWS::Serverless::Function, with defaults applied."""
     for key, value in metadata.items():
         if key in TOOLKIT_PROPERTIES:
-            raise FrontMatterError(f"{path}: '{key}' is set by the deploy toolkit from the file name and package; "
-                                   "remove it from the front matter")
+            raise FrontMatterError(
+                f"{path}: '{key}' is set by the deploy toolkit from the file name and package; "
+                "remove it from the front matter"
+            )
         if key not in SAM_FUNCTION_PROPERTIES:
-            raise FrontMatterError(f"{path}: unknown key '{key}'; expected AWS::Serverless::Function properties "
-                                   f"such as {', '.join(sorted(_CHECKS))}")
+            raise FrontMatterError(
+                f"{path}: unknown key '{key}'; expected AWS::Serverless::Function properties "
+                f"such as {', '.join(sorted(_CHECKS))}"
+            )
         check = _CHECKS.get(key)
         expected = check(value) if check else None
         if expected:
@@ -153,8 +167,9 @@ def discover_functions(directory: Path) -> list[FunctionSpec]:
         if metadata is None:
             continue
         if not NAME_PATTERN.match(path.stem):
-            raise FrontMatterError(f"{path}: a Lambda file name must be lower case letters, digits and '_', "
-                                   "starting with a letter")
+            raise FrontMatterError(
+                f"{path}: a Lambda file name must be lower case letters, digits and '_', starting with a letter"
+            )
         specs.append(FunctionSpec(name=path.stem, properties=validate_properties(path, metadata)))
     return specs
 
@@ -166,8 +181,9 @@ def discover_state_machines(directory: Path) -> list[StateMachineSpec]:
 
 def load_state_machine(path: Path) -> StateMachineSpec:
     if not NAME_PATTERN.match(path.stem):
-        raise StateMachineDefinitionError(f"{path}: a state machine file name must be lower case letters, digits "
-                                          "and '_', starting with a letter")
+        raise StateMachineDefinitionError(
+            f"{path}: a state machine file name must be lower case letters, digits and '_', starting with a letter"
+        )
     try:
         definition = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -8,10 +8,12 @@ call AWS or guess: each limit below is AWS's documented one, measured the way AW
 Intrinsic functions are resolved to what CloudFormation will put in their place (the partition and region are
 known, an account ID is 12 digits, a function's ARN follows from its name), so a size is the deployed size.
 """
+
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import LimitError
 
@@ -72,7 +74,7 @@ class Resolver:
         if name in pseudo:
             return pseudo[name]
         if name.endswith(".Arn"):
-            return self.function_arn(name[:-len(".Arn")])
+            return self.function_arn(name[: -len(".Arn")])
         return None
 
 
@@ -86,8 +88,13 @@ def environment_bytes(variables: Mapping[str, Any]) -> int:
     return len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def check_template(template: Mapping[str, Any], rendered: str, resolver: Resolver,
-                   state_machine_prefixes: Mapping[str, str], timestamp_characters: int) -> None:
+def check_template(
+    template: Mapping[str, Any],
+    rendered: str,
+    resolver: Resolver,
+    state_machine_prefixes: Mapping[str, str],
+    timestamp_characters: int,
+) -> None:
     """Raise LimitError listing every limit the template would exceed; return quietly when it fits them all."""
     problems = [
         *_function_problems(template, resolver),
@@ -106,23 +113,29 @@ def _function_problems(template: Mapping[str, Any], resolver: Resolver) -> Itera
         properties = resource.get("Properties", {})
         name = properties.get("FunctionName", logical_id)
         if isinstance(name, str) and len(name) > FUNCTION_NAME_CHARACTERS:
-            yield (f"Function name {name} has {len(name)} characters, over Lambda's {FUNCTION_NAME_CHARACTERS}: "
-                   f"shorten APP_NAME or the Lambda file's name.")
+            yield (
+                f"Function name {name} has {len(name)} characters, over Lambda's {FUNCTION_NAME_CHARACTERS}: "
+                f"shorten APP_NAME or the Lambda file's name."
+            )
         variables = resolver.resolve(properties.get("Environment", {}).get("Variables", {}))
         size = environment_bytes(variables)
         if size > FUNCTION_ENVIRONMENT_BYTES:
-            yield (f"Function {name} has {size:,} bytes of environment variables (keys and values, measured as "
-                   f"Lambda does), over Lambda's {FUNCTION_ENVIRONMENT_BYTES:,} (4 KB): every function carries "
-                   f"SOURCE_BUCKETS and DESTINATION_BUCKETS, so name fewer buckets (a pattern such as 'logs-*' "
-                   f"covers many), or trim the Environment in its front matter.")
+            yield (
+                f"Function {name} has {size:,} bytes of environment variables (keys and values, measured as "
+                f"Lambda does), over Lambda's {FUNCTION_ENVIRONMENT_BYTES:,} (4 KB): every function carries "
+                f"SOURCE_BUCKETS and DESTINATION_BUCKETS, so name fewer buckets (a pattern such as 'logs-*' "
+                f"covers many), or trim the Environment in its front matter."
+            )
         if "Role" not in properties:  # SAM makes the role, with these documents as its inline policies
             documents = [p for p in _as_list(properties.get("Policies")) if isinstance(p, dict) and "Statement" in p]
             size = sum(policy_characters(resolver.resolve(document)) for document in documents)
             if size > ROLE_INLINE_POLICY_CHARACTERS:
-                yield (f"The role of function {name} ({logical_id}Role) has {size:,} characters of inline "
-                       f"policies (white space not counted), over IAM's {ROLE_INLINE_POLICY_CHARACTERS:,} per "
-                       f"role: narrow SOURCE_BUCKETS, DESTINATION_BUCKETS and KMS_KEYS to fewer entries (a pattern "
-                       f"such as 'logs-*' is one entry for many buckets), or shorten its front matter's Policies.")
+                yield (
+                    f"The role of function {name} ({logical_id}Role) has {size:,} characters of inline "
+                    f"policies (white space not counted), over IAM's {ROLE_INLINE_POLICY_CHARACTERS:,} per "
+                    f"role: narrow SOURCE_BUCKETS, DESTINATION_BUCKETS and KMS_KEYS to fewer entries (a pattern "
+                    f"such as 'logs-*' is one entry for many buckets), or shorten its front matter's Policies."
+                )
 
 
 def _state_machine_role_problems(template: Mapping[str, Any], resolver: Resolver) -> Iterable[str]:
@@ -132,36 +145,49 @@ def _state_machine_role_problems(template: Mapping[str, Any], resolver: Resolver
         policies = resource.get("Properties", {}).get("Policies", [])
         size = sum(policy_characters(resolver.resolve(policy.get("PolicyDocument", {}))) for policy in policies)
         if size > ROLE_INLINE_POLICY_CHARACTERS:
-            yield (f"Role {logical_id} has {size:,} characters of inline policies (white space not counted), over "
-                   f"IAM's {ROLE_INLINE_POLICY_CHARACTERS:,} per role: its definition names too many Lambda "
-                   f"functions; split it into several state machine files.")
+            yield (
+                f"Role {logical_id} has {size:,} characters of inline policies (white space not counted), over "
+                f"IAM's {ROLE_INLINE_POLICY_CHARACTERS:,} per role: its definition names too many Lambda "
+                f"functions; split it into several state machine files."
+            )
 
 
 def _state_machine_name_problems(prefixes: Mapping[str, str], timestamp_characters: int) -> Iterable[str]:
     for definition, prefix in prefixes.items():
         length = len(prefix) + timestamp_characters
         if length > STATE_MACHINE_NAME_CHARACTERS:
-            yield (f"State machines of state_machines/{definition}.yaml would be named {prefix}<timestamp>, "
-                   f"{length} characters, over Step Functions' {STATE_MACHINE_NAME_CHARACTERS}: shorten APP_NAME "
-                   f"or the file's name.")
+            yield (
+                f"State machines of state_machines/{definition}.yaml would be named {prefix}<timestamp>, "
+                f"{length} characters, over Step Functions' {STATE_MACHINE_NAME_CHARACTERS}: shorten APP_NAME "
+                f"or the file's name."
+            )
 
 
 def _template_problems(template: Mapping[str, Any], rendered: str) -> Iterable[str]:
     size = len(rendered.encode())
     if size > TEMPLATE_URL_BODY_BYTES:
-        yield (f"The template is {size:,} bytes, over CloudFormation's {TEMPLATE_URL_BODY_BYTES:,} for a template "
-               f"in S3: name fewer buckets and keys in the config, or split the Lambda files into two projects.")
+        yield (
+            f"The template is {size:,} bytes, over CloudFormation's {TEMPLATE_URL_BODY_BYTES:,} for a template "
+            f"in S3: name fewer buckets and keys in the config, or split the Lambda files into two projects."
+        )
     resources = template.get("Resources", {})
-    sam_roles = sum(1 for r in resources.values()
-                    if r.get("Type") == "AWS::Serverless::Function" and "Role" not in r.get("Properties", {}))
+    sam_roles = sum(
+        1
+        for r in resources.values()
+        if r.get("Type") == "AWS::Serverless::Function" and "Role" not in r.get("Properties", {})
+    )
     count = len(resources) + sam_roles
     if count > TEMPLATE_RESOURCES:
-        yield (f"The template declares {count} resources once SAM has added each function's role, over "
-               f"CloudFormation's {TEMPLATE_RESOURCES}: split the Lambda files and state machines into two projects.")
+        yield (
+            f"The template declares {count} resources once SAM has added each function's role, over "
+            f"CloudFormation's {TEMPLATE_RESOURCES}: split the Lambda files and state machines into two projects."
+        )
     outputs = len(template.get("Outputs", {}))
     if outputs > TEMPLATE_OUTPUTS:
-        yield (f"The template declares {outputs} outputs (one per function and per state machine), over "
-               f"CloudFormation's {TEMPLATE_OUTPUTS}: split the project in two.")
+        yield (
+            f"The template declares {outputs} outputs (one per function and per state machine), over "
+            f"CloudFormation's {TEMPLATE_OUTPUTS}: split the project in two."
+        )
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -3,6 +3,7 @@
 The only stage that writes to disk. Same sources give the same bytes (fixed timestamps, modes and order), so an
 unchanged tree has the same hash and is never uploaded twice.
 """
+
 import hashlib
 import zipfile
 from pathlib import Path

@@ -6,6 +6,7 @@ grants nothing; a Step Functions integration ``arn:aws:states:::`` there cannot 
 partition data botocore ships with (what ``boto3.Session().get_partition_for_region`` reads): no AWS call, no
 network, no clock.
 """
+
 import functools
 
 import botocore.session
@@ -14,22 +15,24 @@ from botocore.exceptions import UnknownRegionError
 from .errors import ConfigError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _botocore() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def partition_of(region: str) -> str:
     """``"aws-cn"`` for ``cn-north-1``: what an ARN of that region starts with after ``arn:``."""
     try:
         return _botocore().get_partition_for_region(region)
     except UnknownRegionError:
-        raise ConfigError(f"region {region!r} belongs to no AWS partition botocore knows (aws, aws-cn, aws-us-gov, "
-                          "...); check AWS_DEFAULT_REGION in fabfile_config.py or AWS_REGION") from None
+        raise ConfigError(
+            f"region {region!r} belongs to no AWS partition botocore knows (aws, aws-cn, aws-us-gov, "
+            "...); check AWS_DEFAULT_REGION in fabfile_config.py or AWS_REGION"
+        ) from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dns_suffix(region: str) -> str:
     """``"amazonaws.com.cn"`` for ``cn-north-1``: the domain of the region's service endpoints."""
     partition = partition_of(region)

@@ -3,24 +3,39 @@
 Each stage lives in its own module; this one only wires them in order and returns plain results for the fabfile
 to print. Nothing here prints.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from . import state_machines as machines
-from .config import Config
 from .aws import Clients
+from .config import Config
 from .discover import discover_functions, discover_state_machines
 from .errors import DeployError, NotDeployedError, StateMachineDefinitionError
 from .package import build_package
 from .specs import FunctionSpec, Package, StateMachineSpec
-from .stack import (delete_stack, deploy_stack, describe_stack, ensure_deployment_bucket, stack_outputs,
-                    upload_package, upload_template)
-from .template import (build_template, function_output, render_template, resolve_definition, role_output,
-                       state_machine_prefix)
+from .stack import (
+    delete_stack,
+    deploy_stack,
+    describe_stack,
+    ensure_deployment_bucket,
+    stack_outputs,
+    upload_package,
+    upload_template,
+)
+from .template import (
+    build_template,
+    function_output,
+    render_template,
+    resolve_definition,
+    role_output,
+    state_machine_prefix,
+)
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -80,43 +95,55 @@ def plan(project: Project, config: Config) -> Plan:
     return Plan(functions, definitions, package, build_template(config, functions, definitions, package))
 
 
-def deploy(project: Project, config: Config, clients: Clients, on_event: EventCallback,
-           now: datetime | None = None) -> DeployResult:
+def deploy(
+    project: Project, config: Config, clients: Clients, on_event: EventCallback, now: datetime | None = None
+) -> DeployResult:
     planned = plan(project, config)  # every file problem surfaces here, before anything is created
-    timestamp = machines.deploy_timestamp(now or datetime.now(timezone.utc))
+    timestamp = machines.deploy_timestamp(now or datetime.now(UTC))
     created = ensure_deployment_bucket(clients.s3, config.deployment_bucket, config.region)
     uploaded = upload_package(clients.s3, config.deployment_bucket, planned.package)
-    template_url = upload_template(clients.s3, config.deployment_bucket, config.region,
-                                   render_template(planned.template))
+    template_url = upload_template(
+        clients.s3, config.deployment_bucket, config.region, render_template(planned.template)
+    )
     stack = deploy_stack(clients.cloudformation, config.stack_name, template_url, f"deploy-{timestamp}", on_event)
     function_arns = {spec.name: stack.outputs[function_output(spec.name)] for spec in planned.functions}
     deployed, removed, busy = [], [], []
     for spec in planned.state_machines:
         prefix = state_machine_prefix(config, spec.name)
-        deployed.append(machines.create(
-            clients.stepfunctions, prefix + timestamp,
-            resolve_definition(spec.definition, function_arns, config.partition),
-            stack.outputs[role_output(spec.name)]))
+        deployed.append(
+            machines.create(
+                clients.stepfunctions,
+                prefix + timestamp,
+                resolve_definition(spec.definition, function_arns, config.partition),
+                stack.outputs[role_output(spec.name)],
+            )
+        )
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone
         busy += kept
-    return DeployResult(stack.status, created, uploaded, planned.package.key, deployed, removed, busy,
-                        config_warnings(config))
+    return DeployResult(
+        stack.status, created, uploaded, planned.package.key, deployed, removed, busy, config_warnings(config)
+    )
 
 
 def config_warnings(config: Config) -> list[str]:
     """What a deploy should say about a config that leaves the deployment more power than it may need."""
     warnings = []
-    for setting, patterns, may in (("SOURCE_BUCKETS", config.source_buckets, "read"),
-                                   ("DESTINATION_BUCKETS", config.destination_buckets, "write and delete in")):
+    for setting, patterns, may in (
+        ("SOURCE_BUCKETS", config.source_buckets, "read"),
+        ("DESTINATION_BUCKETS", config.destination_buckets, "write and delete in"),
+    ):
         if not patterns:
-            warnings.append(f"{setting} is not set: the functions may {may} any bucket of the account. Name the "
-                            f"buckets (or patterns) in fabfile_config.py to narrow their IAM policies.")
+            warnings.append(
+                f"{setting} is not set: the functions may {may} any bucket of the account. Name the "
+                f"buckets (or patterns) in fabfile_config.py to narrow their IAM policies."
+            )
     return warnings
 
 
-def newest_state_machine(project: Project, config: Config, clients: Clients,
-                         name: str | None = None) -> machines.DeployedStateMachine:
+def newest_state_machine(
+    project: Project, config: Config, clients: Clients, name: str | None = None
+) -> machines.DeployedStateMachine:
     """The newest deployed machine of the named definition (the only one, when there is one)."""
     names = [spec.name for spec in discover_state_machines(project.state_machines)]
     if name is None:
@@ -133,8 +160,10 @@ def delete(project: Project, config: Config, clients: Clients, on_event: EventCa
     prefixes = [state_machine_prefix(config, spec.name) for spec in discover_state_machines(project.state_machines)]
     busy = [name for prefix in prefixes for name in machines.running(clients.stepfunctions, prefix)]
     if busy:
-        raise DeployError(f"executions are running on {', '.join(busy)}; wait for them or stop them in the Step "
-                          "Functions console, then run 'fab delete' again. Nothing was deleted.")
+        raise DeployError(
+            f"executions are running on {', '.join(busy)}; wait for them or stop them in the Step "
+            "Functions console, then run 'fab delete' again. Nothing was deleted."
+        )
     removed = []
     for prefix in prefixes:
         gone, _ = machines.remove_old(clients.stepfunctions, prefix, keep=0)

@@ -2,8 +2,10 @@
 
 Discovery turns files into these specs; the template builder and the stack stage only read them.
 """
+
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

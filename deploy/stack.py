@@ -3,11 +3,13 @@
 Only this module and ``state_machines.py`` talk to AWS. Waiting uses botocore waiters; stack events are shown by a
 watcher thread while the waiter blocks. Service errors become StackError with the stack, resource and reason.
 """
+
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -42,31 +44,51 @@ def ensure_deployment_bucket(s3: Any, bucket: str, region: str) -> bool:
         return False
     except ClientError as error:
         if error_code(error) in ("403", "AccessDenied"):
-            raise DeployError(f"deployment bucket {bucket} exists but this account cannot use it; change APP_NAME "
-                              "or USER_EMAIL in fabfile_config.py to get another name") from None
+            raise DeployError(
+                f"deployment bucket {bucket} exists but this account cannot use it; change APP_NAME "
+                "or USER_EMAIL in fabfile_config.py to get another name"
+            ) from None
         if error_code(error) not in ("404", "NoSuchBucket"):
             raise
     create: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":  # us-east-1 is the one region that rejects its own LocationConstraint
         create["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**create)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
     s3.put_bucket_policy(Bucket=bucket, Policy=_deny_insecure_transport(bucket, partition_of(region)))
     return True
 
 
 def _deny_insecure_transport(bucket: str, partition: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 def upload_package(s3: Any, bucket: str, package: Package) -> bool:
@@ -108,27 +130,38 @@ def stack_outputs(stack: dict[str, Any]) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def deploy_stack(cfn: Any, stack_name: str, template_url: str, change_set_name: str,
-                 on_event: EventCallback) -> StackResult:
+def deploy_stack(
+    cfn: Any, stack_name: str, template_url: str, change_set_name: str, on_event: EventCallback
+) -> StackResult:
     """Create or update the stack through a change set and wait for it; "no changes" is a result, not an error."""
     stack = describe_stack(cfn, stack_name)
     if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         # A stack that never got created cannot be updated; CloudFormation's own advice is to delete it.
-        on_event({"LogicalResourceId": stack_name, "ResourceStatus": stack["StackStatus"],
-                  "ResourceStatusReason": "never created; deleting it before creating it again"})
+        on_event(
+            {
+                "LogicalResourceId": stack_name,
+                "ResourceStatus": stack["StackStatus"],
+                "ResourceStatusReason": "never created; deleting it before creating it again",
+            }
+        )
         delete_stack(cfn, stack_name, on_event)
         stack = None
     change_set_type = "CREATE" if stack is None else "UPDATE"
     history = _event_ids(cfn, stack_name) if stack else set()
     try:
         change_set = cfn.create_change_set(
-            StackName=stack_name, ChangeSetName=change_set_name, ChangeSetType=change_set_type,
-            TemplateURL=template_url, Capabilities=CAPABILITIES)
+            StackName=stack_name,
+            ChangeSetName=change_set_name,
+            ChangeSetType=change_set_type,
+            TemplateURL=template_url,
+            Capabilities=CAPABILITIES,
+        )
     except ClientError as error:
         raise StackError(f"stack {stack_name}: CloudFormation refused the change set: {error}") from None
     try:
         cfn.get_waiter("change_set_create_complete").wait(
-            ChangeSetName=change_set["Id"], StackName=stack_name, WaiterConfig={"Delay": 2, "MaxAttempts": 300})
+            ChangeSetName=change_set["Id"], StackName=stack_name, WaiterConfig={"Delay": 2, "MaxAttempts": 300}
+        )
     except WaiterError:
         described = cfn.describe_change_set(ChangeSetName=change_set["Id"], StackName=stack_name)
         reason = described.get("StatusReason", "")
@@ -139,8 +172,9 @@ def deploy_stack(cfn: Any, stack_name: str, template_url: str, change_set_name: 
     cfn.execute_change_set(ChangeSetName=change_set["Id"], StackName=stack_name)
     waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
     _wait_showing_events(cfn, stack_name, waiter, on_event, history)
-    return StackResult("created" if change_set_type == "CREATE" else "updated",
-                       stack_outputs(describe_stack(cfn, stack_name) or {}))
+    return StackResult(
+        "created" if change_set_type == "CREATE" else "updated", stack_outputs(describe_stack(cfn, stack_name) or {})
+    )
 
 
 def delete_stack(cfn: Any, stack_name: str, on_event: EventCallback) -> bool:
@@ -170,8 +204,9 @@ def _new_events(cfn: Any, stack_name: str, seen: set[str]) -> list[dict[str, Any
     return list(reversed(fresh))
 
 
-def _wait_showing_events(cfn: Any, stack_name: str, waiter_name: str, on_event: EventCallback,
-                         history: set[str]) -> None:
+def _wait_showing_events(
+    cfn: Any, stack_name: str, waiter_name: str, on_event: EventCallback, history: set[str]
+) -> None:
     seen = set(history)
     done = threading.Event()
 
@@ -207,8 +242,10 @@ def _failure_message(cfn: Any, stack_name: str, error: WaiterError) -> str:
     try:
         for event in cfn.describe_stack_events(StackName=stack_name)["StackEvents"]:
             if event["ResourceStatus"].endswith("_FAILED"):
-                failures.append(f"{event['LogicalResourceId']} ({event['ResourceType']}): "
-                                f"{event.get('ResourceStatusReason', 'no reason given')}")
+                failures.append(
+                    f"{event['LogicalResourceId']} ({event['ResourceType']}): "
+                    f"{event.get('ResourceStatusReason', 'no reason given')}"
+                )
     except ClientError:
         pass
     detail = "; ".join(reversed(failures)) or str(error)

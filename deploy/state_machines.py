@@ -3,12 +3,14 @@
 Created through the Step Functions API after the stack update, as the 2015 sample did, so executions already
 running finish on the definition they started with while new ones get the new definition.
 """
+
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -30,7 +32,7 @@ class DeployedStateMachine:
 
 def deploy_timestamp(now: datetime) -> str:
     """Sortable and unique to the millisecond: ``20261125T151230123``."""
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     return now.strftime(TIMESTAMP_FORMAT) + f"{now.microsecond // 1000:03d}"
 
 
@@ -53,15 +55,17 @@ def newest(sfn: Any, prefix: str) -> DeployedStateMachine:
     return deployed[-1]
 
 
-def create(sfn: Any, name: str, definition: Mapping[str, Any], role_arn: str,
-           sleep: Callable[[float], None] = time.sleep) -> DeployedStateMachine:
+def create(
+    sfn: Any, name: str, definition: Mapping[str, Any], role_arn: str, sleep: Callable[[float], None] = time.sleep
+) -> DeployedStateMachine:
     """Create one state machine; waits out IAM propagation of a role that was created moments ago."""
     deadline = time.monotonic() + ROLE_PROPAGATION_SECONDS
     delay = 2.0
     while True:
         try:
-            response = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn,
-                                                type="STANDARD")
+            response = sfn.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn=role_arn, type="STANDARD"
+            )
             return DeployedStateMachine(name, response["stateMachineArn"])
         except ClientError as error:
             code = error.response["Error"]["Code"]
@@ -69,8 +73,9 @@ def create(sfn: Any, name: str, definition: Mapping[str, Any], role_arn: str,
                 sleep(delay)  # no waiter exists for "role is assumable"; back off and try again
                 delay = min(delay * 2, 15.0)
                 continue
-            raise StackError(f"state machine {name} could not be created: {code}: "
-                             f"{error.response['Error'].get('Message', '')}") from None
+            raise StackError(
+                f"state machine {name} could not be created: {code}: {error.response['Error'].get('Message', '')}"
+            ) from None
 
 
 def has_running_execution(sfn: Any, arn: str) -> bool:
@@ -84,7 +89,7 @@ def remove_old(sfn: Any, prefix: str, keep: int) -> tuple[list[str], list[str]]:
     """
     deleted, busy = [], []
     deployed = list_deployed(sfn, prefix)
-    for machine in deployed[:max(len(deployed) - keep, 0)]:
+    for machine in deployed[: max(len(deployed) - keep, 0)]:
         if has_running_execution(sfn, machine.arn):
             busy.append(machine.name)
         else:

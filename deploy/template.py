@@ -6,10 +6,12 @@ from ``logical_id``. State machines themselves are created through the Step Func
 configured region's partition (``Config.partition``, from botocore's data), never a hard-coded ``aws``. A template
 that IAM, Lambda or CloudFormation would refuse is refused here, before anything is uploaded (``limits.py``).
 """
+
 import copy
 import json
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from . import limits
 from .config import Config, alias_name, is_key_arn
@@ -54,6 +56,7 @@ def resource_placeholders(config: Config, state_machine_prefix_all: str) -> dict
     ``{kms_keys}`` stands here for the key ARNs of KMS_KEYS only; its aliases become a statement of their own
     (``kms_alias_statements``), since a policy can name a key only by its key ARN.
     """
+
     def buckets(patterns: tuple[str, ...]) -> list[str]:
         return [s3_arn(config, pattern) for pattern in (patterns or (ANY_BUCKET,))]
 
@@ -94,8 +97,9 @@ def kms_alias_grants(config: Config) -> list[tuple[Any, list[str]]]:
     return [({"Fn::Sub": resource} if "${" in resource else resource, names) for resource, names in grants.items()]
 
 
-def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where: str,
-                        alias_grants: Sequence[tuple[Any, list[str]]] = ()) -> Any:
+def expand_placeholders(
+    policies: Any, placeholders: dict[str, list[Any]], where: str, alias_grants: Sequence[tuple[Any, list[str]]] = ()
+) -> Any:
     """Replace every Resource placeholder in inline policy statements; managed policy names pass through.
 
     A statement left with no Resource (``{kms_keys}`` with KMS_KEYS unset) grants nothing and is dropped, and so is
@@ -106,9 +110,11 @@ def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where
     expanded = []
     for policy in policies:
         if isinstance(policy, dict) and "Statement" in policy:
-            statements = [expanded_statement
-                          for statement in _as_list(policy["Statement"])
-                          for expanded_statement in _expand_statement(statement, placeholders, where, alias_grants)]
+            statements = [
+                expanded_statement
+                for statement in _as_list(policy["Statement"])
+                for expanded_statement in _expand_statement(statement, placeholders, where, alias_grants)
+            ]
             if not statements:
                 continue
             policy = {**policy, "Statement": statements}
@@ -116,15 +122,20 @@ def expand_placeholders(policies: Any, placeholders: dict[str, list[Any]], where
     return expanded
 
 
-def _expand_statement(statement: dict[str, Any], placeholders: dict[str, list[Any]], where: str,
-                      alias_grants: Sequence[tuple[Any, list[str]]]) -> list[dict[str, Any]]:
+def _expand_statement(
+    statement: dict[str, Any],
+    placeholders: dict[str, list[Any]],
+    where: str,
+    alias_grants: Sequence[tuple[Any, list[str]]],
+) -> list[dict[str, Any]]:
     resources = _as_list(statement.get("Resource", []))
     concrete: list[Any] = []
     for resource in resources:
         if isinstance(resource, str) and resource.startswith("{"):
             if resource not in placeholders:
-                raise FrontMatterError(f"{where}: unknown Resource placeholder {resource}; known: "
-                                       f"{', '.join(sorted(placeholders))}")
+                raise FrontMatterError(
+                    f"{where}: unknown Resource placeholder {resource}; known: {', '.join(sorted(placeholders))}"
+                )
             concrete += placeholders[resource]
         else:
             concrete.append(resource)
@@ -137,18 +148,23 @@ def _expand_statement(statement: dict[str, Any], placeholders: dict[str, list[An
     return statements
 
 
-def _alias_statements(statement: dict[str, Any], alias_grants: Sequence[tuple[Any, list[str]]],
-                      where: str) -> list[dict[str, Any]]:
+def _alias_statements(
+    statement: dict[str, Any], alias_grants: Sequence[tuple[Any, list[str]]], where: str
+) -> list[dict[str, Any]]:
     """The statement again for each alias grant: the account's keys, on condition that an alias matches."""
     condition = statement.get("Condition", {})
     if "kms:ResourceAliases" in condition.get("ForAnyValue:StringEquals", {}):
-        raise FrontMatterError(f"{where}: a statement with Resource {KMS_KEYS_PLACEHOLDER} may not set "
-                               "ForAnyValue:StringEquals kms:ResourceAliases itself: the toolkit sets it from "
-                               "KMS_KEYS")
+        raise FrontMatterError(
+            f"{where}: a statement with Resource {KMS_KEYS_PLACEHOLDER} may not set "
+            "ForAnyValue:StringEquals kms:ResourceAliases itself: the toolkit sets it from "
+            "KMS_KEYS"
+        )
     statements = []
     for number, (resource, names) in enumerate(alias_grants, start=1):
-        merged = {**condition, "ForAnyValue:StringEquals": {**condition.get("ForAnyValue:StringEquals", {}),
-                                                            "kms:ResourceAliases": names}}
+        merged = {
+            **condition,
+            "ForAnyValue:StringEquals": {**condition.get("ForAnyValue:StringEquals", {}), "kms:ResourceAliases": names},
+        }
         alias_statement = {**statement, "Resource": resource, "Condition": merged}
         if "Sid" in statement:  # a Sid names one statement of a policy
             alias_statement["Sid"] = f"{statement['Sid']}Aliases{number}"
@@ -183,8 +199,9 @@ def role_output(state_machine: str) -> str:
     return logical_id(state_machine, "StateMachineRoleArn")
 
 
-def build_template(config: Config, functions: Iterable[FunctionSpec], state_machines: Iterable[StateMachineSpec],
-                   package: Package) -> dict[str, Any]:
+def build_template(
+    config: Config, functions: Iterable[FunctionSpec], state_machines: Iterable[StateMachineSpec], package: Package
+) -> dict[str, Any]:
     functions = list(functions)
     state_machines = list(state_machines)
     _check_unique_ids([logical_id(f.name, "Function") for f in functions], "Lambda file")
@@ -217,13 +234,18 @@ def build_template(config: Config, functions: Iterable[FunctionSpec], state_mach
 
 def check_limits(config: Config, template: Mapping[str, Any], state_machines: Iterable[StateMachineSpec]) -> None:
     """Refuse, with LimitError, a template that IAM, Lambda, Step Functions or CloudFormation would refuse."""
-    names = {logical_id: resource["Properties"]["FunctionName"]
-             for logical_id, resource in template["Resources"].items()
-             if resource["Type"] == "AWS::Serverless::Function"}
-    limits.check_template(template, render_template(template),
-                          limits.Resolver(config.partition, config.region, names),
-                          {spec.name: state_machine_prefix(config, spec.name) for spec in state_machines},
-                          TIMESTAMP_CHARACTERS)
+    names = {
+        logical_id: resource["Properties"]["FunctionName"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    limits.check_template(
+        template,
+        render_template(template),
+        limits.Resolver(config.partition, config.region, names),
+        {spec.name: state_machine_prefix(config, spec.name) for spec in state_machines},
+        TIMESTAMP_CHARACTERS,
+    )
 
 
 def render_template(template: Mapping[str, Any]) -> str:
@@ -245,8 +267,12 @@ def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> 
     }
     variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
     variables.update(toolkit_environment(config))
-    properties["Policies"] = expand_placeholders(properties.get("Policies"), resource_placeholders(
-        config, f"{config.app_name}-"), f"lambda_functions/{spec.name}.py", kms_alias_grants(config))
+    properties["Policies"] = expand_placeholders(
+        properties.get("Policies"),
+        resource_placeholders(config, f"{config.app_name}-"),
+        f"lambda_functions/{spec.name}.py",
+        kms_alias_grants(config),
+    )
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 
@@ -256,7 +282,8 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
         if name not in known_functions:
             raise StateMachineDefinitionError(
                 f"state_machines/{spec.name}.yaml: state '{state}' names Lambda '{name}', but there is no "
-                f"lambda_functions/{name}.py with front matter")
+                f"lambda_functions/{name}.py with front matter"
+            )
     statements: list[dict[str, Any]] = []
     if referenced:
         arns = [{"Fn::GetAtt": [logical_id(name, "Function"), "Arn"]} for name in referenced]
@@ -266,34 +293,51 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
     if uses_distributed_map(spec.definition):
         prefix = state_machine_prefix(config, spec.name)
         states = f"arn:{config.partition}:states:${{AWS::Region}}:${{AWS::AccountId}}"
-        statements.append({
-            "Effect": "Allow",
-            "Action": "states:StartExecution",
-            "Resource": {"Fn::Sub": f"{states}:stateMachine:{prefix}*"},
-        })
-        statements.append({
-            "Effect": "Allow",
-            "Action": ["states:DescribeExecution", "states:StopExecution"],
-            "Resource": {"Fn::Sub": f"{states}:execution:{prefix}*"},
-        })
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": "states:StartExecution",
+                "Resource": {"Fn::Sub": f"{states}:stateMachine:{prefix}*"},
+            }
+        )
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
+                "Resource": {"Fn::Sub": f"{states}:execution:{prefix}*"},
+            }
+        )
         # The Distributed Maps read their items (plan batches) from the deployment bucket, and nothing else.
-        statements.append({"Effect": "Allow", "Action": "s3:ListBucket",
-                           "Resource": s3_arn(config, config.deployment_bucket)})
-        statements.append({"Effect": "Allow", "Action": "s3:GetObject",
-                           "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*")})
+        statements.append(
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": s3_arn(config, config.deployment_bucket)}
+        )
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*"),
+            }
+        )
     if check_result_writers(config, spec):
-        statements.append({"Effect": "Allow", "Action": RESULT_WRITER_ACTIONS,
-                           "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*")})
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": RESULT_WRITER_ACTIONS,
+                "Resource": s3_arn(config, f"{config.deployment_bucket}/{RESULT_WRITER_FOLDER}*"),
+            }
+        )
     role: dict[str, Any] = {
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
-                           "Action": "sts:AssumeRole"}],
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
         },
     }
     if statements:
-        role["Policies"] = [{"PolicyName": f"{spec.name}-states",
-                             "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
+        role["Policies"] = [
+            {"PolicyName": f"{spec.name}-states", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+        ]
     return {"Type": "AWS::IAM::Role", "Properties": role}
 
 
@@ -321,16 +365,21 @@ def check_result_writers(config: Config, spec: StateMachineSpec) -> bool:
         found = True
         where = f"state_machines/{spec.name}.yaml: state '{state}'"
         if not RESULT_WRITER_RESOURCE.match(str(writer.get("Resource", ""))):
-            raise StateMachineDefinitionError(f"{where} has a ResultWriter whose Resource is not "
-                                              "arn:aws:states:::s3:putObject")
+            raise StateMachineDefinitionError(
+                f"{where} has a ResultWriter whose Resource is not arn:aws:states:::s3:putObject"
+            )
         arguments = writer.get("Parameters", writer.get("Arguments", {}))
         bucket, folder = arguments.get("Bucket"), arguments.get("Prefix")
         if bucket is not None and bucket != config.deployment_bucket:
-            raise StateMachineDefinitionError(f"{where} writes its results to bucket {bucket!r}; a ResultWriter "
-                                              f"may write only to the deployment bucket (Bucket.$: $.run.workBucket)")
+            raise StateMachineDefinitionError(
+                f"{where} writes its results to bucket {bucket!r}; a ResultWriter "
+                f"may write only to the deployment bucket (Bucket.$: $.run.workBucket)"
+            )
         if folder is not None and not str(folder).startswith(RESULT_WRITER_FOLDER):
-            raise StateMachineDefinitionError(f"{where} writes its results under {folder!r}; a ResultWriter may "
-                                              f"write only under {RESULT_WRITER_FOLDER} of the deployment bucket")
+            raise StateMachineDefinitionError(
+                f"{where} writes its results under {folder!r}; a ResultWriter may "
+                f"write only under {RESULT_WRITER_FOLDER} of the deployment bucket"
+            )
     return found
 
 
@@ -349,8 +398,9 @@ def state_machine_prefix(config: Config, name: str) -> str:
     return f"{config.app_name}-{name}-"
 
 
-def resolve_definition(definition: Mapping[str, Any], function_arns: Mapping[str, str],
-                       partition: str = "aws") -> dict[str, Any]:
+def resolve_definition(
+    definition: Mapping[str, Any], function_arns: Mapping[str, str], partition: str = "aws"
+) -> dict[str, Any]:
     """A copy of ``definition`` with every Lambda file name in a Task replaced by that function's ARN, and every
     service integration (``arn:aws:states:::s3:listObjectsV2``, ``...:lambda:invoke``) in ``partition``."""
     resolved = copy.deepcopy(dict(definition))

@@ -18,6 +18,7 @@ Input: ``{"run": {...}, "copyBatches": n}``. Output: ``{"copiesFailed": n, "requ
 of the copy results (their names carry their failure counts); a copy batch without a result counts all its keys
 as failed, so a crashed worker holds the deletions back too.
 """
+
 from bucket_sync.clients import S3Clients
 from bucket_sync.outcomes import count_failed
 from bucket_sync.run import SyncRun

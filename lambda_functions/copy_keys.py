@@ -42,6 +42,7 @@ the others: every failure of one object (S3's refusal, a source changed, SlowDow
 that object's outcome. The invocation starts no new copy within ``HANDOVER_SECONDS`` of its timeout, keeps what
 it did and answers ``"done": false``; the state machine calls it again from ``next``.
 """
+
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -63,15 +64,21 @@ logger = logging.getLogger()
 
 def copy_one(item, run, clients, settings):
     try:
-        result = copy_object(clients.for_region(run.source_region, run.requester_pays),
-                             clients.for_region(run.destination_region, run.requester_pays),
-                             run.source, run.destination, entry_of(item), settings)
+        result = copy_object(
+            clients.for_region(run.source_region, run.requester_pays),
+            clients.for_region(run.destination_region, run.requester_pays),
+            run.source,
+            run.destination,
+            entry_of(item),
+            settings,
+        )
     except ArchivedObjectError as error:
         return outcome(item, "copy", SKIPPED, str(error))
     except SyncError as error:
         return outcome(item, "copy", FAILED, f"{type(error).__name__}: {error}")
-    return outcome(item, "copy", COPIED, sourceEtag=item["entry"]["etag"], etag=result.destination_etag,
-                   multipart=result.multipart)
+    return outcome(
+        item, "copy", COPIED, sourceEtag=item["entry"]["etag"], etag=result.destination_etag, multipart=result.multipart
+    )
 
 
 def copy_all(items, run, clients, settings, out_of_time):
@@ -100,13 +107,21 @@ def copy_all(items, run, clients, settings, out_of_time):
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
-    settings = CopySettings(multipart_threshold_bytes=run.settings.multipart_threshold_bytes,
-                            abort_stale_uploads=event.get("attempt", 0) > 0)
+    settings = CopySettings(
+        multipart_threshold_bytes=run.settings.multipart_threshold_bytes,
+        abort_stale_uploads=event.get("attempt", 0) > 0,
+    )
 
     def out_of_time():
         return context.get_remaining_time_in_millis() < HANDOVER_SECONDS * 1000
 
     counts = work_on(event, run, clients, lambda items: copy_all(items, run, clients, settings, out_of_time))
-    logger.info("%s: copied %d, failed %d, skipped %d, done %s", event.get("batch", "inline plan"),
-                counts["copied"], counts["failed"], counts["skipped"], counts["done"])
+    logger.info(
+        "%s: copied %d, failed %d, skipped %d, done %s",
+        event.get("batch", "inline plan"),
+        counts["copied"],
+        counts["failed"],
+        counts["skipped"],
+        counts["done"],
+    )
     return counts

@@ -21,6 +21,7 @@ Output: the counts (``deleted``, ``failed``, ...); for a batch, each key's outco
 versioned destination this leaves delete markers: no version is lost. A batch is one DeleteObjects request per
 1,000 keys, so it never needs a time budget of its own.
 """
+
 import logging
 import re
 
@@ -51,7 +52,7 @@ def delete_batch(s3, bucket, items):
     bulk = [item for item in items if not needs_single_delete(item["key"])]
     by_key = {}
     for start in range(0, len(bulk), MAX_KEYS_PER_REQUEST):
-        by_key.update(_delete_many(s3, bucket, bulk[start:start + MAX_KEYS_PER_REQUEST]))
+        by_key.update(_delete_many(s3, bucket, bulk[start : start + MAX_KEYS_PER_REQUEST]))
     for item in items:
         if needs_single_delete(item["key"]):
             by_key[item["key"]] = _delete_one(s3, bucket, item)
@@ -60,13 +61,18 @@ def delete_batch(s3, bucket, items):
 
 def _delete_many(s3, bucket, chunk):
     try:
-        response = s3.delete_objects(Bucket=bucket, Delete={
-            "Objects": [{"Key": item["key"]} for item in chunk], "Quiet": True})
+        response = s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": item["key"]} for item in chunk], "Quiet": True}
+        )
     except (ClientError, BotoCoreError) as error:
         return {item["key"]: outcome(item, "delete", FAILED, _error_text(error)) for item in chunk}
     errors = {e["Key"]: f"{e.get('Code')}: {e.get('Message', '')}" for e in response.get("Errors", [])}
-    return {item["key"]: outcome(item, "delete", FAILED, errors[item["key"]]) if item["key"] in errors
-            else outcome(item, "delete", DELETED) for item in chunk}
+    return {
+        item["key"]: outcome(item, "delete", FAILED, errors[item["key"]])
+        if item["key"] in errors
+        else outcome(item, "delete", DELETED)
+        for item in chunk
+    }
 
 
 def _delete_one(s3, bucket, item):

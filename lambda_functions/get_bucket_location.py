@@ -11,11 +11,12 @@
 # ---
 """FindSourceRegion / FindDestinationRegion.
 
-Input: ``{"bucket": name, "requesterPays": bool}``. Output: the region's name, e.g. ``"eu-west-1"``, which the
-state machine puts in the run. One request, HeadBucket: it answers with the bucket's region, and it fails unless the bucket exists and this
-function may list it, so a sync that could not list a bucket stops here, before anything is written.
+Input: ``{"bucket": name, "requesterPays": bool}``. Output: the region's name, e.g. ``"eu-west-1"``, which the state
+machine puts in the run. One request, HeadBucket: it answers with the bucket's region, and it fails unless the bucket
+exists and this function may list it, so a sync that could not list a bucket stops here, before anything is written.
 Raises BucketNotFoundError or BucketAccessError, naming the bucket.
 """
+
 from bucket_sync.buckets import bucket_region
 from bucket_sync.clients import S3Clients
 

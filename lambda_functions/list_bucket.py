@@ -17,10 +17,11 @@
 # ---
 """ListBucket (the PlanSync loop's body): decide keys from the cursor until done or out of time.
 
-Input: ``{"run": {...}, "plan": {...} | null, "attempt": <the state's retry count>}``. Output: the next plan state ``{"cursor", "done", "rounds",
-"copyBatches", "deleteBatches", "skipBatches", "totals", "requests"}``; the state machine calls again until
-``done``. Each call stops HANDOVER_SECONDS before its timeout, so no bucket is too big for a round.
+Input: ``{"run": {...}, "plan": {...} | null, "attempt": <the state's retry count>}``. Output: the next plan state
+``{"cursor", "done", "rounds", "copyBatches", "deleteBatches", "skipBatches", "totals", "requests"}``; the state machine
+calls again until ``done``. Each call stops HANDOVER_SECONDS before its timeout, so no bucket is too big for a round.
 """
+
 import logging
 
 from bucket_sync.clients import S3Clients
@@ -39,7 +40,8 @@ def handler(event, context):
     state = PlanState.from_json(event.get("plan"), run)
     clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
     next_state = plan_round(
-        run, state,
+        run,
+        state,
         source_s3=clients.for_region(run.source_region, run.requester_pays),
         destination_s3=clients.for_region(run.destination_region, run.requester_pays),
         work_s3=clients.for_region(""),
@@ -47,6 +49,12 @@ def handler(event, context):
         attempt=event.get("attempt", 0),
     )
     requests = merge_counts(next_state.requests, clients.counter.snapshot())
-    logger.info("round %d of %s: cursor %r done=%s totals=%s", next_state.rounds, run.run_id, next_state.cursor,
-                next_state.done, next_state.totals)
+    logger.info(
+        "round %d of %s: cursor %r done=%s totals=%s",
+        next_state.rounds,
+        run.run_id,
+        next_state.cursor,
+        next_state.done,
+        next_state.totals,
+    )
     return PlanState.to_json(next_state) | {"requests": requests}

@@ -16,6 +16,7 @@ releases the lock itself. A run that is stopped or times out runs neither; the n
 Input: ``{"run": {...}, "lock": {"etag", ...}}``. Output: ``{"released": bool}`` (false when the lock is no
 longer the one this execution took).
 """
+
 import boto3
 
 from bucket_sync import concurrency

@@ -22,6 +22,7 @@ Raises InvalidInputError (a field is wrong, or names a bucket this deployment ma
 (a sync into the same destination is running); either way nothing was written. From here on, every path of the
 state machine releases the lock (bucket_sync/concurrency.py).
 """
+
 import logging
 
 import boto3

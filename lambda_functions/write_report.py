@@ -26,6 +26,7 @@ workers' compact results when the plan was small enough to travel in the state).
 "Output"). Raises SyncFailedError, with the counts and the report location, when any action failed. Either way it
 releases the destination's lock last (bucket_sync/concurrency.py): the run has changed all it will.
 """
+
 import json
 import logging
 
@@ -47,8 +48,10 @@ logger = logging.getLogger()
 
 
 def held_back(lines, copies_failed):
-    reason = (f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
-              "the next run deletes it")
+    reason = (
+        f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
+        "the next run deletes it"
+    )
     return [{**line, "result": SKIPPED, "error": reason} for line in lines]
 
 
@@ -100,13 +103,19 @@ def summarize(run, plan, lines, requests, report_uri):
         return sum(1 for line in lines if line["action"] == action and line["result"] == result)
 
     return {
-        "runId": run.run_id, "source": run.source, "destination": run.destination, "prefix": run.prefix,
-        "startAfter": run.start_after, "dryRun": run.dry_run,
-        "copied": count("copy", COPIED), "deleted": count("delete", DELETED),
+        "runId": run.run_id,
+        "source": run.source,
+        "destination": run.destination,
+        "prefix": run.prefix,
+        "startAfter": run.start_after,
+        "dryRun": run.dry_run,
+        "copied": count("copy", COPIED),
+        "deleted": count("delete", DELETED),
         "unchanged": plan.totals.get("unchanged", 0),
         "skipped": sum(1 for line in lines if line["result"] == SKIPPED),
         "failed": sum(1 for line in lines if line["result"] == FAILED),
-        "toCopy": plan.totals.get("toCopy", 0), "toDelete": plan.totals.get("toDelete", 0),
+        "toCopy": plan.totals.get("toCopy", 0),
+        "toDelete": plan.totals.get("toDelete", 0),
         "bytesCopied": sum(line["size"] for line in lines if line["result"] == COPIED),
         "s3Requests": split_retries(requests)[0],
         "s3Retries": split_retries(requests)[1],
@@ -140,27 +149,40 @@ def report(run, event, clients, lock):
     copy_check = event.get("copyCheck") or {}
     work = clients.for_region("")
     if plan.inline is not None:
-        lines, worker_requests = gather_inline(run, plan, event.get("inlineCopies") or {},
-                                               event.get("inlineDeletes") or {})
+        lines, worker_requests = gather_inline(
+            run, plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {}
+        )
     else:
         lines, worker_requests = gather(run, plan, work, copy_check.get("copiesFailed", 0))
     report_uri = None
     if lines:  # a sync with nothing to do writes nothing, and costs nothing beyond its listings
         body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
-        work.put_object(Bucket=run.work_bucket, Key=run.report_key, Body=body.encode("utf-8"),
-                        ContentType="application/x-ndjson")
+        work.put_object(
+            Bucket=run.work_bucket, Key=run.report_key, Body=body.encode("utf-8"), ContentType="application/x-ndjson"
+        )
         report_uri = f"s3://{run.work_bucket}/{run.report_key}"
     lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
-    requests = merge_counts(LOCATION_REQUESTS, lock_requests, plan.requests, copy_check.get("requests", {}), *worker_requests,
-                            clients.counter.snapshot())
-    pairs = [(line["key"], line["sourceEtag"], line["etag"]) for line in lines
-             if line["result"] == COPIED and line.get("sourceEtag") and line["etag"] != line["sourceEtag"]]
+    requests = merge_counts(
+        LOCATION_REQUESTS,
+        lock_requests,
+        plan.requests,
+        copy_check.get("requests", {}),
+        *worker_requests,
+        clients.counter.snapshot(),
+    )
+    pairs = [
+        (line["key"], line["sourceEtag"], line["etag"])
+        for line in lines
+        if line["result"] == COPIED and line.get("sourceEtag") and line["etag"] != line["sourceEtag"]
+    ]
     if record(work, run.work_bucket, run.destination, run.run_id, pairs):
         requests = merge_counts(requests, {"PutObject": 1})
     summary = summarize(run, plan, lines, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     if summary["failed"]:
-        raise SyncFailedError(f"{summary['failed']} object(s) failed ({summary['copied']} copied, "
-                              f"{summary['deleted']} deleted); see the report at {report_uri}. "
-                              f"Summary: {json.dumps(summary)}")
+        raise SyncFailedError(
+            f"{summary['failed']} object(s) failed ({summary['copied']} copied, "
+            f"{summary['deleted']} deleted); see the report at {report_uri}. "
+            f"Summary: {json.dumps(summary)}"
+        )
     return summary

@@ -3,24 +3,45 @@
 It lets anyone count what a sync really cost at the endpoint, independent of what a tool says about itself.
 Columns: time, method, host, path, query, status, service, operation.
 """
+
 import io
 import re
 import threading
 import time
-from typing import Any, Callable, Iterable, TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
-_S3_BUCKET_SUBRESOURCES = ("acl", "cors", "encryption", "lifecycle", "location", "logging", "notification",
-                           "ownershipControls", "policy", "publicAccessBlock", "replication", "tagging",
-                           "versioning", "website", "object-lock", "accelerate", "requestPayment")
+_S3_BUCKET_SUBRESOURCES = (
+    "acl",
+    "cors",
+    "encryption",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "ownershipControls",
+    "policy",
+    "publicAccessBlock",
+    "replication",
+    "tagging",
+    "versioning",
+    "website",
+    "object-lock",
+    "accelerate",
+    "requestPayment",
+)
 
 
 def _pascal(subresource: str) -> str:
-    return {"publicAccessBlock": "PublicAccessBlock", "ownershipControls": "OwnershipControls",
-            "object-lock": "ObjectLockConfiguration", "location": "Location"}.get(
-        subresource, subresource[:1].upper() + subresource[1:])
+    return {
+        "publicAccessBlock": "PublicAccessBlock",
+        "ownershipControls": "OwnershipControls",
+        "object-lock": "ObjectLockConfiguration",
+        "location": "Location",
+    }.get(subresource, subresource[:1].upper() + subresource[1:])
 
 
 def s3_operation(method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> str:
@@ -36,7 +57,8 @@ def s3_operation(method: str, path: str, query: dict[str, list[str]], headers: d
             if method == "PUT":
                 return "UploadPartCopy" if "x-amz-copy-source" in headers else "UploadPart"
             return {"POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload", "GET": "ListParts"}.get(
-                method, method)
+                method, method
+            )
         for sub in ("tagging", "acl", "retention", "legal-hold", "attributes", "restore"):
             if sub in query:
                 verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "POST": ""}[method]
@@ -71,8 +93,7 @@ def operation_of(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
         return service, target.rsplit(".", 1)[-1]
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     if service == "s3":
-        return service, s3_operation(environ["REQUEST_METHOD"], unquote(environ.get("PATH_INFO", "")), query,
-                                     headers)
+        return service, s3_operation(environ["REQUEST_METHOD"], unquote(environ.get("PATH_INFO", "")), query, headers)
     if "Action" in query:
         return service, query["Action"][0]
     if body[:7] == b"Action=":
@@ -100,11 +121,18 @@ class AccessLog:
 
         result = self._app(environ, recording_start_response)
         service, operation = operation_of(environ, body)
-        line = "\t".join([
-            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
-            environ.get("REQUEST_METHOD", ""), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""), status_holder[0] if status_holder else "", service, operation,
-        ])
+        line = "\t".join(
+            [
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("HTTP_HOST", ""),
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+                status_holder[0] if status_holder else "",
+                service,
+                operation,
+            ]
+        )
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()

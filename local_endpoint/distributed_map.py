@@ -44,14 +44,16 @@ Still different from AWS: children are not separate executions (no ListExecution
 history); a tolerated failed child's place in the output array is ``null``; ``WriterConfig`` and ``ItemBatcher``
 are refused by moto's grammar; the legacy ``Iterator`` field in DISTRIBUTED mode keeps moto's behaviour.
 """
+
 from __future__ import annotations
 
 import datetime
 import json
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.api import (
@@ -82,15 +84,15 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.item
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record import (
     MapRunRecord,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import Job, JobPool
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iteration_worker import IterationWorker
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import Job, JobPool
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.max_concurrency import (
     DEFAULT_MAX_CONCURRENCY_VALUE,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (  # noqa: E501
     ResourceEvalS3 as ResultWriterS3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
     ToleratedFailureCountDecl,
@@ -136,27 +138,31 @@ def _current_state() -> StateMap | None:
     return states[-1] if states else None
 
 
-def _current_run() -> "MapRun | None":
+def _current_run() -> MapRun | None:
     runs = _stack("runs")
     return runs[-1] if runs else None
 
 
 def _now() -> str:
-    return datetime.datetime.now(tz=datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
     """A state failure Retry and Catch see as ``error`` (event type as moto's own catchable state errors)."""
-    return FailureEventException(failure_event=FailureEvent(
-        env=env,
-        error_name=StatesErrorName(typ=error),
-        event_type=HistoryEventType.TaskFailed,
-        event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
-            error=error.to_name(), cause=cause)),
-    ))
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(error=error.to_name(), cause=cause)
+            ),
+        )
+    )
 
 
 # --- rule 1: definition forms -------------------------------------------------------------------------------------
+
 
 class InvalidToleranceError(ASLParserException):
     """A static failure threshold AWS refuses at CreateStateMachine."""
@@ -195,8 +201,11 @@ def normalise_definition(definition: str) -> str:
             raise InvalidToleranceError(["ToleratedFailureCount must be a non-negative integer"])
         reader = state.get("ItemReader")
         config = reader.get("ReaderConfig") if isinstance(reader, dict) else None
-        if isinstance(config, dict) and "InputType" not in config and \
-                str(reader.get("Resource", "")).lower().endswith(":s3:listobjectsv2"):
+        if (
+            isinstance(config, dict)
+            and "InputType" not in config
+            and str(reader.get("Resource", "")).lower().endswith(":s3:listobjectsv2")
+        ):
             # A listing has no InputType, but moto's grammar wants one; the listing reader below ignores it.
             config["InputType"] = "JSON"
             changed = True
@@ -214,9 +223,11 @@ def _patch_definition_forms() -> None:
 
 # --- rules 2 and 3: the Map Run, its threshold and its aborted children -------------------------------------------
 
+
 @dataclass
 class ChildResult:
     """How one child execution ended, for the ResultWriter's files."""
+
     name: str
     input: Any
     status: str
@@ -230,6 +241,7 @@ class ChildResult:
 @dataclass
 class MapRun:
     """One Map Run's children as they start and end, and its failure threshold."""
+
     record: MapRunRecord
     items: list[Any]
     count_declared: bool
@@ -264,8 +276,12 @@ class MapRun:
     def _count(self, status: str) -> None:
         for counter in (self.record.item_counter, self.record.execution_counter):
             counter.running.offset(-1)
-            {SUCCEEDED: counter.succeeded, FAILED: counter.failed, TIMED_OUT: counter.timed_out,
-             ABORTED: counter.aborted}[status].count()
+            {
+                SUCCEEDED: counter.succeeded,
+                FAILED: counter.failed,
+                TIMED_OUT: counter.timed_out,
+                ABORTED: counter.aborted,
+            }[status].count()
             if status == SUCCEEDED:
                 counter.results_written.count()
 
@@ -275,18 +291,22 @@ class MapRun:
         if not self.count_declared and not self.percentage_declared:
             return failures > 0
         over_count = self.count_declared and failures > self.record.tolerated_failure_count
-        over_percentage = self.percentage_declared and bool(self.items) and (
-            failures * 100.0 / len(self.items) > self.record.tolerated_failure_percentage)
+        over_percentage = (
+            self.percentage_declared
+            and bool(self.items)
+            and (failures * 100.0 / len(self.items) > self.record.tolerated_failure_percentage)
+        )
         return over_count or over_percentage
 
     def _fail(self) -> None:
         """No child starts from now on; running ones are stopped and counted as aborted; the Map Run ends."""
         self.exceeded = True
-        stop_date = datetime.datetime.now(tz=datetime.timezone.utc)
+        stop_date = datetime.datetime.now(tz=datetime.UTC)
         for index, frame in list(self.running.items()):
             frame.set_stop(stop_date=stop_date, cause=ABORTED_CAUSE, error=None)
-            self.results[index] = ChildResult(name=uuid.uuid4().hex, input=self.items[index], status=ABORTED,
-                                              start_date=_now(), stop_date=_now())
+            self.results[index] = ChildResult(
+                name=uuid.uuid4().hex, input=self.items[index], status=ABORTED, start_date=_now(), stop_date=_now()
+            )
             self._count(ABORTED)
         self.running.clear()
         if self.pool is not None:
@@ -339,9 +359,12 @@ def _map_run(self: DistributedIterationComponent, env: Environment, eval_input: 
     """moto's Map Run with a gated pool; fails with States.ExceedToleratedFailureThreshold past the threshold."""
     items: list[Any] = env.stack.pop()
     state = _current_state()
-    run = MapRun(record=eval_input.map_run_record, items=items,
-                 count_declared=_declared(state, "tolerated_count_declared"),
-                 percentage_declared=_declared(state, "tolerated_percentage_declared"))
+    run = MapRun(
+        record=eval_input.map_run_record,
+        items=items,
+        count_declared=_declared(state, "tolerated_count_declared"),
+        percentage_declared=_declared(state, "tolerated_percentage_declared"),
+    )
     for counter in (run.record.item_counter, run.record.execution_counter):
         counter.total.count(len(items))
         counter.pending.count(len(items))
@@ -370,8 +393,10 @@ def _eval_body(self: DistributedIterationComponent, env: Environment) -> None:
     eval_input = env.stack.pop()
     record: MapRunRecord = eval_input.map_run_record
     env.event_manager.add_event(
-        context=env.event_history_context, event_type=HistoryEventType.MapRunStarted,
-        event_details=EventDetails(mapRunStartedEventDetails=MapRunStartedEventDetails(mapRunArn=record.map_run_arn)))
+        context=env.event_history_context,
+        event_type=HistoryEventType.MapRunStarted,
+        event_details=EventDetails(mapRunStartedEventDetails=MapRunStartedEventDetails(mapRunArn=record.map_run_arn)),
+    )
     parent_event_manager = env.event_manager
     runs = _stack("runs")
     depth = len(runs)
@@ -391,8 +416,11 @@ def _eval_body(self: DistributedIterationComponent, env: Environment) -> None:
                 details["error"] = pair[0]
             if pair[1]:
                 details["cause"] = pair[1]
-        env.event_manager.add_event(context=env.event_history_context, event_type=HistoryEventType.MapRunFailed,
-                                    event_details=EventDetails(mapRunFailedEventDetails=details))
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=details),
+        )
         record.set_stop(status=MapRunStatus.FAILED)
         del runs[depth:]
         raise
@@ -411,8 +439,16 @@ def _child_result(env: Environment, child_input: Any, status: str, start_date: s
     program_state = env.program_state()
     if isinstance(program_state, ProgramError) and program_state.error:
         error, cause = program_state.error.get("error"), program_state.error.get("cause")
-    return ChildResult(name=str(uuid.uuid4()), input=child_input, status=status, start_date=start_date,
-                       stop_date=_now(), output=output, error=error, cause=cause)
+    return ChildResult(
+        name=str(uuid.uuid4()),
+        input=child_input,
+        status=status,
+        start_date=start_date,
+        stop_date=_now(),
+        output=output,
+        error=error,
+        cause=cause,
+    )
 
 
 def _eval_job(self: DistributedItemProcessorWorker, env: Environment, job: Job) -> None:
@@ -426,8 +462,9 @@ def _eval_job(self: DistributedItemProcessorWorker, env: Environment, job: Job) 
     job_output = None
     status = FAILED
     try:
-        env.states.context_object.context_object_data["Map"] = {"Item": {"Index": job.job_index,
-                                                                         "Value": job.job_input}}
+        env.states.context_object.context_object_data["Map"] = {
+            "Item": {"Index": job.job_index, "Value": job.job_input}
+        }
         env.states.reset(job.job_input)
         env.stack.append(env.states.get_input())
         self._eval_input(env_frame=env)
@@ -465,6 +502,7 @@ def _patch_map_run() -> None:
 
 # --- rules 4 and 5: the payload limit, and what States.ALL does not catch ------------------------------------------
 
+
 def payload_bytes(value: Any) -> int:
     """How Step Functions measures a payload: the UTF-8 bytes of its JSON."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
@@ -472,9 +510,12 @@ def payload_bytes(value: Any) -> int:
 
 def _check_payload_size(env: Environment, state_name: str, value: Any) -> None:
     if payload_bytes(value) > MAX_PAYLOAD_BYTES:
-        raise _failure(env, StatesErrorNameType.StatesStatesDataLimitExceeded,
-                       f"The state/task '{state_name}' returned a result with a size exceeding the maximum number "
-                       "of bytes service limit.")
+        raise _failure(
+            env,
+            StatesErrorNameType.StatesStatesDataLimitExceeded,
+            f"The state/task '{state_name}' returned a result with a size exceeding the maximum number "
+            "of bytes service limit.",
+        )
 
 
 def _patch_states_all() -> None:
@@ -495,13 +536,19 @@ def _patch_states_all() -> None:
 
 # --- rule 6: the S3 listObjectsV2 ItemReader -----------------------------------------------------------------------
 
+
 def _listed_item(entry: dict[str, Any]) -> dict[str, Any]:
     """One ItemReader item: the fields of a ListObjectsV2 Contents entry, as JSON."""
     last_modified = entry["LastModified"]
     if isinstance(last_modified, datetime.datetime):
-        last_modified = last_modified.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-    return {"Key": entry["Key"], "Size": entry["Size"], "ETag": entry["ETag"], "LastModified": last_modified,
-            "StorageClass": entry.get("StorageClass", "STANDARD")}
+        last_modified = last_modified.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "Key": entry["Key"],
+        "Size": entry["Size"],
+        "ETag": entry["ETag"],
+        "LastModified": last_modified,
+        "StorageClass": entry.get("StorageClass", "STANDARD"),
+    }
 
 
 def list_all_objects(client: Any, parameters: dict[str, Any], max_items: int) -> list[dict[str, Any]]:
@@ -520,8 +567,10 @@ def list_all_objects(client: Any, parameters: dict[str, Any], max_items: int) ->
 
 def _is_list_objects(reader: ItemReader) -> bool:
     resource = reader.resource
-    return getattr(resource, "service_name", None) == "s3" and \
-        str(getattr(resource, "api_action", "")).lower() == LIST_OBJECTS_V2_ACTION
+    return (
+        getattr(resource, "service_name", None) == "s3"
+        and str(getattr(resource, "api_action", "")).lower() == LIST_OBJECTS_V2_ACTION
+    )
 
 
 def _patch_item_reader() -> None:
@@ -542,8 +591,10 @@ def _patch_item_reader() -> None:
             parameters = {}
         self.resource.eval(env=env)
         runtime_part: ResourceRuntimePart = env.stack.pop()
-        client = ItemReaderS3._get_s3_client(resource_runtime_part=runtime_part, state_credentials=StateCredentials(
-            role_arn=env.aws_execution_details.role_arn))
+        client = ItemReaderS3._get_s3_client(
+            resource_runtime_part=runtime_part,
+            state_credentials=StateCredentials(role_arn=env.aws_execution_details.role_arn),
+        )
         try:
             env.stack.append(list_all_objects(client, parameters, max_items))
         except ClientError as error:  # moto let it become States.Runtime, which no Catch of States.ALL matches
@@ -554,13 +605,19 @@ def _patch_item_reader() -> None:
 
 # --- rule 7: ResultWriter --------------------------------------------------------------------------------------------
 
+
 def _result_entry(run: MapRun, result: ChildResult) -> dict[str, Any]:
     """One child in a result file, with the fields of DescribeExecution that AWS writes there."""
     execution_arn = f"{run.record.map_state_machine_arn.replace(':stateMachine:', ':execution:')}:{result.name}"
     entry: dict[str, Any] = {
-        "ExecutionArn": execution_arn, "Input": json.dumps(result.input), "InputDetails": {"Included": True},
-        "Name": result.name, "StartDate": result.start_date, "StateMachineArn": run.record.map_state_machine_arn,
-        "Status": result.status, "StopDate": result.stop_date,
+        "ExecutionArn": execution_arn,
+        "Input": json.dumps(result.input),
+        "InputDetails": {"Included": True},
+        "Name": result.name,
+        "StartDate": result.start_date,
+        "StateMachineArn": run.record.map_state_machine_arn,
+        "Status": result.status,
+        "StopDate": result.stop_date,
     }
     if result.status == SUCCEEDED:
         entry.update(Output=json.dumps(result.output), OutputDetails={"Included": True})
@@ -575,8 +632,9 @@ def result_files(run: MapRun) -> dict[str, list[dict[str, Any]]]:
     for index, item in enumerate(run.items):
         result = run.results.get(index)
         if result is None:
-            files["PENDING"].append({"Input": json.dumps(item), "InputDetails": {"Included": True},
-                                     "Status": "PENDING"})
+            files["PENDING"].append(
+                {"Input": json.dumps(item), "InputDetails": {"Included": True}, "Status": "PENDING"}
+            )
         else:
             files[SUCCEEDED if result.status == SUCCEEDED else FAILED].append(_result_entry(run, result))
     return files
@@ -594,8 +652,11 @@ def _write_results(env: Environment, runtime_part: ResourceRuntimePart, credenti
     run_id = run.record.map_run_arn.split(":")[-1]
     folder = f"{prefix.rstrip('/')}/{run_id}/" if prefix else f"{run_id}/"
     client = ResultWriterS3._get_s3_client(resource_runtime_part=runtime_part, state_credentials=credentials)
-    manifest: dict[str, Any] = {"DestinationBucket": bucket, "MapRunArn": run.record.map_run_arn,
-                                "ResultFiles": {status: [] for status in RESULT_STATUSES}}
+    manifest: dict[str, Any] = {
+        "DestinationBucket": bucket,
+        "MapRunArn": run.record.map_run_arn,
+        "ResultFiles": {status: [] for status in RESULT_STATUSES},
+    }
     try:
         for status, entries in result_files(run).items():
             if not entries:
@@ -608,8 +669,9 @@ def _write_results(env: Environment, runtime_part: ResourceRuntimePart, credenti
         client.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode("utf-8"))
     except ClientError as error:
         raise _failure(env, StatesErrorNameType.StatesResultWriterFailed, str(error)) from None
-    env.stack.append({"MapRunArn": run.record.map_run_arn,
-                      "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
+    env.stack.append(
+        {"MapRunArn": run.record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+    )
 
 
 def _eval_result_writer(self: ResultWriter, env: Environment) -> None:

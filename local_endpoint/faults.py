@@ -49,14 +49,16 @@ Faults:
    - ``delay``: the invocation waits ``afterSeconds`` before the handler gets its event, then runs normally; a
      slow invocation, to catch an execution half-way.
 """
+
 import json
 import random
 import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from .access_log import operation_of
 from .iam_enforcement import is_lambda_worker_key
@@ -84,28 +86,38 @@ class S3Faults:
     errors: tuple[str, ...]
     delay_seconds: float
     access_key_id: str
-    operations: Optional[frozenset[str]]
+    operations: frozenset[str] | None
     """None: every operation."""
     seed: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"rate": self.rate, "errors": list(self.errors), "delaySeconds": self.delay_seconds,
-                "accessKeyId": self.access_key_id,
-                "operations": sorted(self.operations) if self.operations is not None else None, "seed": self.seed}
+        return {
+            "rate": self.rate,
+            "errors": list(self.errors),
+            "delaySeconds": self.delay_seconds,
+            "accessKeyId": self.access_key_id,
+            "operations": sorted(self.operations) if self.operations is not None else None,
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)
 class LambdaFaultRule:
     function_suffix: str
     fault: InvocationFault
-    count: Optional[int]
+    count: int | None
     """How many invocations it takes; None: all."""
     skip: int
     """How many matching invocations it lets through before it takes any."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"function": self.function_suffix, "fault": self.fault.kind,
-                "afterSeconds": self.fault.after_seconds, "count": self.count, "skip": self.skip}
+        return {
+            "function": self.function_suffix,
+            "fault": self.fault.kind,
+            "afterSeconds": self.fault.after_seconds,
+            "count": self.count,
+            "skip": self.skip,
+        }
 
 
 def _number(value: Any, where: str, low: float, high: float) -> float:
@@ -132,16 +144,21 @@ def parse_s3_faults(document: Any) -> S3Faults:
     if not isinstance(access_key_id, str) or not access_key_id:
         raise FaultPlanError(f"s3.accessKeyId must be an access key id, not {access_key_id!r}")
     operations = fields.get("operations")
-    if operations is not None and (not isinstance(operations, list)
-                                   or not all(isinstance(o, str) and o for o in operations)):
+    if operations is not None and (
+        not isinstance(operations, list) or not all(isinstance(o, str) and o for o in operations)
+    ):
         raise FaultPlanError(f"s3.operations must be a list of S3 operation names, not {operations!r}")
     seed = fields.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise FaultPlanError(f"s3.seed must be a whole number, not {seed!r}")
-    return S3Faults(rate=_number(fields.get("rate", 0), "s3.rate", 0, 1), errors=tuple(errors),
-                    delay_seconds=_number(fields.get("delaySeconds", 0), "s3.delaySeconds", 0, 60),
-                    access_key_id=access_key_id,
-                    operations=frozenset(operations) if operations is not None else None, seed=seed)
+    return S3Faults(
+        rate=_number(fields.get("rate", 0), "s3.rate", 0, 1),
+        errors=tuple(errors),
+        delay_seconds=_number(fields.get("delaySeconds", 0), "s3.delaySeconds", 0, 60),
+        access_key_id=access_key_id,
+        operations=frozenset(operations) if operations is not None else None,
+        seed=seed,
+    )
 
 
 def parse_lambda_rule(document: Any, where: str) -> LambdaFaultRule:
@@ -170,10 +187,10 @@ class FaultPlan:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._s3: Optional[S3Faults] = None
+        self._s3: S3Faults | None = None
         self._random = random.Random(0)
         self._rules: list[LambdaFaultRule] = []
-        self._left: list[Optional[int]] = []
+        self._left: list[int | None] = []
         self._to_skip: list[int] = []
         self._injected: dict[str, int] = {}
 
@@ -198,13 +215,17 @@ class FaultPlan:
 
     def describe(self) -> dict[str, Any]:
         """The plan in the admin route's JSON, with ``injected``: how often each fault was injected so far
-        (``s3:CopyObject:SlowDown``, ``lambda:crash:-copy_keys``, ...) and ``left``: invocations each rule may still take."""
+        (``s3:CopyObject:SlowDown``, ``lambda:crash:-copy_keys``, ...) and ``left``: invocations each rule may
+        still take."""
         with self._lock:
-            return {"s3": self._s3.to_json() if self._s3 else None,
-                    "lambda": [rule.to_json() for rule in self._rules],
-                    "left": list(self._left), "injected": dict(sorted(self._injected.items()))}
+            return {
+                "s3": self._s3.to_json() if self._s3 else None,
+                "lambda": [rule.to_json() for rule in self._rules],
+                "left": list(self._left),
+                "injected": dict(sorted(self._injected.items())),
+            }
 
-    def s3_fault_for(self, access_key_id: str, operation: str) -> tuple[float, Optional[str]]:
+    def s3_fault_for(self, access_key_id: str, operation: str) -> tuple[float, str | None]:
         """(seconds to hold the request back, the S3 error to answer it with or None to let it through)."""
         with self._lock:
             faults = self._s3
@@ -219,7 +240,7 @@ class FaultPlan:
             self._count(f"s3:{operation}:{pick}")
             return faults.delay_seconds, pick
 
-    def next_fault(self, function_name: str) -> Optional[InvocationFault]:
+    def next_fault(self, function_name: str) -> InvocationFault | None:
         with self._lock:
             for index, rule in enumerate(self._rules):
                 left = self._left[index]
@@ -252,9 +273,11 @@ def access_key_id_of(environ: dict[str, Any]) -> str:
 
 def s3_error_document(code: str, resource: str, request_id: str) -> bytes:
     message = S3_ERRORS[code][1]
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{message}</Message><Resource>{_xml_escape(resource)}</Resource>"
-            f"<RequestId>{request_id}</RequestId><HostId>fault-injection</HostId></Error>").encode("utf-8")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message><Resource>{_xml_escape(resource)}</Resource>"
+        f"<RequestId>{request_id}</RequestId><HostId>fault-injection</HostId></Error>"
+    ).encode()
 
 
 def _xml_escape(text: str) -> str:
@@ -286,8 +309,10 @@ class FaultInjection:
         body = s3_error_document(code, environ.get("PATH_INFO", ""), request_id)
         if environ.get("REQUEST_METHOD") == "HEAD":
             body = b""  # S3 answers HEAD errors without a body; botocore goes by the status
-        start_response(S3_ERRORS[code][0], [("Content-Type", "application/xml"), ("x-amz-request-id", request_id),
-                                           ("Content-Length", str(len(body)))])
+        start_response(
+            S3_ERRORS[code][0],
+            [("Content-Type", "application/xml"), ("x-amz-request-id", request_id), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -59,20 +59,22 @@ Known differences from AWS (not enforced): permissions boundaries, SCPs, ACLs, c
 own keys (they act as administrators), policy variables (``${aws:username}``), session tags, presigned URLs'
 signatures (authorised, not authenticated).
 """
+
 import json
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import boto3
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
-from moto.iam.access_control import PermissionResult, S3IAMRequest
 from moto.iam.access_control import IAMRequest as MotoIAMRequest
+from moto.iam.access_control import PermissionResult, S3IAMRequest
 from moto.iam.models import iam_backends
 from moto.s3.exceptions import S3ClientError
 from moto.s3.models import FakeBucket
@@ -96,18 +98,24 @@ JSON_DENIED_STATUS = 400
 """Step Functions and KMS answer AccessDeniedException with 400, Lambda with 403 (their API references)."""
 
 BUCKET_SUBRESOURCE_ACTIONS = {
-    "GetBucketPolicy": "s3:GetBucketPolicy", "PutBucketPolicy": "s3:PutBucketPolicy",
+    "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
     "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration", "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
-    "GetBucketLifecycle": "s3:GetLifecycleConfiguration", "PutBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "GetBucketLifecycle": "s3:GetLifecycleConfiguration",
+    "PutBucketLifecycle": "s3:PutLifecycleConfiguration",
     "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
-    "GetBucketCors": "s3:GetBucketCORS", "PutBucketCors": "s3:PutBucketCORS", "DeleteBucketCors": "s3:PutBucketCORS",
+    "GetBucketCors": "s3:GetBucketCORS",
+    "PutBucketCors": "s3:PutBucketCORS",
+    "DeleteBucketCors": "s3:PutBucketCORS",
     "DeleteBucketTagging": "s3:PutBucketTagging",
     "GetBucketReplication": "s3:GetReplicationConfiguration",
     "PutBucketReplication": "s3:PutReplicationConfiguration",
     "DeleteBucketReplication": "s3:PutReplicationConfiguration",
-    "GetBucketAccelerate": "s3:GetAccelerateConfiguration", "PutBucketAccelerate": "s3:PutAccelerateConfiguration",
+    "GetBucketAccelerate": "s3:GetAccelerateConfiguration",
+    "PutBucketAccelerate": "s3:PutAccelerateConfiguration",
     "GetBucketObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "PutBucketObjectLockConfiguration": "s3:PutBucketObjectLockConfiguration",
     "DeleteBucketWebsite": "s3:DeleteBucketWebsite",
@@ -116,33 +124,56 @@ BUCKET_SUBRESOURCE_ACTIONS = {
 }
 """Bucket operations whose action is not ``s3:<operation>`` (the others are: GetBucketTagging, ...)."""
 S3_OPERATION_ACTIONS = {
-    "ListBuckets": "s3:ListAllMyBuckets", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
-    "ListObjectsV2": "s3:ListBucket", "ListObjectVersions": "s3:ListBucketVersions",
-    "ListMultipartUploads": "s3:ListBucketMultipartUploads", "GetBucketLocation": "s3:GetBucketLocation",
-    "CreateBucket": "s3:CreateBucket", "DeleteBucket": "s3:DeleteBucket",
-    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
-    "DeleteObject": "s3:DeleteObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject", "AbortMultipartUpload": "s3:AbortMultipartUpload",
-    "ListParts": "s3:ListMultipartUploadParts", "GetObjectTagging": "s3:GetObjectTagging",
-    "PutObjectTagging": "s3:PutObjectTagging", "DeleteObjectTagging": "s3:DeleteObjectTagging",
-    "GetObjectAcl": "s3:GetObjectAcl", "PutObjectAcl": "s3:PutObjectAcl", "RestoreObject": "s3:RestoreObject",
-    "GetObjectRetention": "s3:GetObjectRetention", "PutObjectRetention": "s3:PutObjectRetention",
-    "GetObjectLegalHold": "s3:GetObjectLegalHold", "PutObjectLegalHold": "s3:PutObjectLegalHold",
+    "ListBuckets": "s3:ListAllMyBuckets",
+    "HeadBucket": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "GetBucketLocation": "s3:GetBucketLocation",
+    "CreateBucket": "s3:CreateBucket",
+    "DeleteBucket": "s3:DeleteBucket",
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "ListParts": "s3:ListMultipartUploadParts",
+    "GetObjectTagging": "s3:GetObjectTagging",
+    "PutObjectTagging": "s3:PutObjectTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectTagging",
+    "GetObjectAcl": "s3:GetObjectAcl",
+    "PutObjectAcl": "s3:PutObjectAcl",
+    "RestoreObject": "s3:RestoreObject",
+    "GetObjectRetention": "s3:GetObjectRetention",
+    "PutObjectRetention": "s3:PutObjectRetention",
+    "GetObjectLegalHold": "s3:GetObjectLegalHold",
+    "PutObjectLegalHold": "s3:PutObjectLegalHold",
     "GetObjectAttributes": "s3:GetObjectAttributes",
     **BUCKET_SUBRESOURCE_ACTIONS,
 }
-VERSIONED_ACTIONS = {"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion",
-                     "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
-                     "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
-                     "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
-                     "s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl"}
+VERSIONED_ACTIONS = {
+    "s3:GetObject": "s3:GetObjectVersion",
+    "s3:DeleteObject": "s3:DeleteObjectVersion",
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+    "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+}
 """What an object action becomes when the request names a version (``versionId``)."""
 KMS_READ_OPERATIONS = frozenset({"GetObject", "CopyObject", "UploadPartCopy"})
 """Reading an object's bytes under SSE-KMS: Decrypt (a copy reads its source)."""
 KMS_WRITE_OPERATIONS = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 """Writing under SSE-KMS: GenerateDataKey (a multipart upload also Decrypt, to complete it)."""
-LAMBDA_OPERATION_ACTIONS = {"Invoke": "lambda:InvokeFunction", "InvokeAsync": "lambda:InvokeFunction",
-                            "InvokeWithResponseStream": "lambda:InvokeFunction"}
+LAMBDA_OPERATION_ACTIONS = {
+    "Invoke": "lambda:InvokeFunction",
+    "InvokeAsync": "lambda:InvokeFunction",
+    "InvokeWithResponseStream": "lambda:InvokeFunction",
+}
 STATES_RESOURCE_FIELDS = ("executionArn", "stateMachineArn", "mapRunArn", "activityArn", "resourceArn")
 KMS_KEY_FIELDS = ("KeyId", "TargetKeyId", "DestinationKeyId")
 _LAMBDA_FUNCTION_PATH = re.compile(r"/functions/([^/]+)")
@@ -170,7 +201,7 @@ class Caller:
     partition: str
     role_arn: str
     session_arn: str
-    session_policy: Optional[str]
+    session_policy: str | None
 
     @property
     def role_name(self) -> str:
@@ -183,7 +214,7 @@ class Need:
 
     action: str
     resource: str
-    resource_policy: Optional[str] = None
+    resource_policy: str | None = None
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     kind: str = "identity"
     """``identity``: an Allow in either kind of policy suffices (S3, same account); ``kms``: the key policy
@@ -204,7 +235,7 @@ _issued: dict[tuple[str, str], Any] = {}
 """(role ARN, service) -> moto's AssumedRole: the credentials handed out, renewed before they expire."""
 
 
-def role_credentials(role_arn: str) -> Optional[Credentials]:
+def role_credentials(role_arn: str) -> Credentials | None:
     """Temporary credentials for a function's execution role, as Lambda gives its code (cached per role)."""
     return _credentials_for(role_arn, LAMBDA_SERVICE)
 
@@ -217,8 +248,10 @@ def state_machine_credentials(role_arn: str) -> Credentials:
 def is_lambda_worker_key(access_key_id: str) -> bool:
     """True for a key the endpoint issued to Lambda code (what fault plans target by default)."""
     with _issue_lock:
-        return any(service == LAMBDA_SERVICE and assumed.access_key_id == access_key_id
-                   for (_, service), assumed in _issued.items())
+        return any(
+            service == LAMBDA_SERVICE and assumed.access_key_id == access_key_id
+            for (_, service), assumed in _issued.items()
+        )
 
 
 def _credentials_for(role_arn: str, service: str) -> Credentials:
@@ -247,8 +280,13 @@ def _assume(role_arn: str, service: str) -> Any:
     session_name = service.split(".", 1)[0]  # Lambda names the session after the function; one per role here
     duration = max(SESSION_SECONDS, int(getattr(role, "max_session_duration", SESSION_SECONDS) or SESSION_SECONDS))
     return sts_backends[account_id][partition].assume_role(
-        region_name=_partition_region(partition), role_session_name=session_name, role_arn=role_arn, policy=None,
-        duration=duration, external_id=None)
+        region_name=_partition_region(partition),
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,
+        duration=duration,
+        external_id=None,
+    )
 
 
 def _arn_account(arn: str) -> str:
@@ -274,7 +312,8 @@ def _role(account_id: str, partition: str, role_name: str) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 # Who signed a request
 
-def caller_of(headers: Mapping[str, str], query: Mapping[str, list[str]]) -> Optional[Caller]:
+
+def caller_of(headers: Mapping[str, str], query: Mapping[str, list[str]]) -> Caller | None:
     """The assumed-role session behind a request's key, or None: the key is not one the endpoint issued."""
     key = _access_key_id(headers, query)
     if not key.startswith(ISSUED_KEY_PREFIX):
@@ -283,8 +322,14 @@ def caller_of(headers: Mapping[str, str], query: Mapping[str, list[str]]) -> Opt
         for partition in list(sts_backends[account_id].keys()):
             assumed = sts_backends[account_id][partition].get_assumed_role_from_access_key(key)
             if assumed is not None:
-                return Caller(access_key_id=key, account_id=account_id, partition=partition,
-                              role_arn=assumed.role_arn, session_arn=assumed.arn, session_policy=assumed.policy)
+                return Caller(
+                    access_key_id=key,
+                    account_id=account_id,
+                    partition=partition,
+                    role_arn=assumed.role_arn,
+                    session_arn=assumed.arn,
+                    session_policy=assumed.policy,
+                )
     return None
 
 
@@ -303,14 +348,21 @@ def _verify_signature(response: Any, request_class: type) -> None:
         return  # presigned: moto's check reads the Authorization header only
     parsed = urlparse(response.uri)
     path = response.raw_path + (f"?{parsed.query}" if parsed.query else "")
-    request = request_class(account_id=response.current_account, method=response.method, path=path,
-                            data=response.data, body=response.raw_body, headers=response.headers,
-                            action=response._get_action())
+    request = request_class(
+        account_id=response.current_account,
+        method=response.method,
+        path=path,
+        data=response.data,
+        body=response.raw_body,
+        headers=response.headers,
+        action=response._get_action(),
+    )
     request.check_signature()
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Policies
+
 
 class _ServicePrincipal:
     """A service assuming a role (trust policies name it under ``Principal.Service``)."""
@@ -382,8 +434,9 @@ def _matches_any(patterns: Any, value: str, ignore_case: bool = False) -> bool:
     return any(_wildcard(str(pattern), value, ignore_case) for pattern in _as_list(patterns))
 
 
-def _statement_applies(statement: Mapping[str, Any], action: str, resource: str,
-                       context: Mapping[str, tuple[str, ...]], principal: Any) -> bool:
+def _statement_applies(
+    statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, tuple[str, ...]], principal: Any
+) -> bool:
     if "NotAction" in statement:
         if _matches_any(statement["NotAction"], action, ignore_case=True):
             return False
@@ -404,8 +457,13 @@ def _statement_applies(statement: Mapping[str, Any], action: str, resource: str,
     return conditions_hold(statement.get("Condition") or {}, context)
 
 
-def evaluate(document: Mapping[str, Any], action: str, resource: str, context: Mapping[str, tuple[str, ...]],
-             principal: Any = None) -> Effect:
+def evaluate(
+    document: Mapping[str, Any],
+    action: str,
+    resource: str,
+    context: Mapping[str, tuple[str, ...]],
+    principal: Any = None,
+) -> Effect:
     """One policy's verdict on one request: DENY if a Deny applies, else ALLOW if an Allow does, else NONE."""
     effect = Effect.NONE
     for statement in _statements(document):
@@ -458,9 +516,14 @@ _STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
     "NumericGreaterThan": lambda value, expected: _number(value) > _number(expected),
     "NumericGreaterThanEquals": lambda value, expected: _number(value) >= _number(expected),
 }
-_NEGATED = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
-            "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike",
-            "NumericNotEquals": "NumericEquals"}
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+    "NumericNotEquals": "NumericEquals",
+}
 
 
 def _number(text: str) -> float:
@@ -473,14 +536,17 @@ def _number(text: str) -> float:
 def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, tuple[str, ...]]) -> bool:
     """Every operator's every key holds (AND); a key's values are alternatives (OR), as IAM evaluates them."""
     lowered = {key.lower(): values for key, values in context.items()}
-    return all(_condition_holds(operator, key, expected, lowered.get(key.lower()))
-               for operator, block in conditions.items() for key, expected in block.items())
+    return all(
+        _condition_holds(operator, key, expected, lowered.get(key.lower()))
+        for operator, block in conditions.items()
+        for key, expected in block.items()
+    )
 
 
-def _condition_holds(operator: str, key: str, expected: Any, values: Optional[tuple[str, ...]]) -> bool:
+def _condition_holds(operator: str, key: str, expected: Any, values: tuple[str, ...] | None) -> bool:
     set_operator, _, base = operator.rpartition(":")
     if_exists = base.endswith("IfExists")
-    base = base[:-len("IfExists")] if if_exists else base
+    base = base[: -len("IfExists")] if if_exists else base
     expected_values = [str(value).lower() if isinstance(value, bool) else str(value) for value in _as_list(expected)]
     if base == "Null":  # "true": the key must be absent; "false": present
         return (values is None) == (expected_values[0].lower() == "true") if expected_values else False
@@ -515,16 +581,22 @@ def base_context(caller: Caller, region: str) -> dict[str, tuple[str, ...]]:
 # ----------------------------------------------------------------------------------------------------------------
 # Decisions
 
-def decide(caller: Caller, need: Need) -> Optional[str]:
+
+def decide(caller: Caller, need: Need) -> str | None:
     """None if ``caller`` may do ``need``; otherwise AWS's sentence saying why not."""
     identity = _combine([evaluate(doc, need.action, need.resource, need.context) for doc in identity_documents(caller)])
-    session = (evaluate(_document(caller.session_policy), need.action, need.resource, need.context)
-               if caller.session_policy else Effect.ALLOW)
+    session = (
+        evaluate(_document(caller.session_policy), need.action, need.resource, need.context)
+        if caller.session_policy
+        else Effect.ALLOW
+    )
     principal = _RolePrincipal(caller)
-    resource = (evaluate(_document(need.resource_policy), need.action, need.resource, need.context, principal)
-                if need.resource_policy else Effect.NONE)
-    prefix = (f"User: {caller.session_arn} is not authorized to perform: {need.action} on resource: "
-              f"\"{need.resource}\"")
+    resource = (
+        evaluate(_document(need.resource_policy), need.action, need.resource, need.context, principal)
+        if need.resource_policy
+        else Effect.NONE
+    )
+    prefix = f'User: {caller.session_arn} is not authorized to perform: {need.action} on resource: "{need.resource}"'
     if identity is Effect.DENY or session is Effect.DENY:
         return f"{prefix} with an explicit deny in an identity-based policy"
     if resource is Effect.DENY:
@@ -548,9 +620,11 @@ def _key_policy_enables_iam(need: Need, principal: _RolePrincipal) -> bool:
     for statement in _statements(_document(need.resource_policy)):
         if statement.get("Effect") != "Allow" or not principal.is_account_root(statement.get("Principal")):
             continue
-        if _matches_any(statement.get("Action"), need.action, ignore_case=True) and \
-                _matches_any(statement.get("Resource", "*"), need.resource) and \
-                conditions_hold(statement.get("Condition") or {}, need.context):
+        if (
+            _matches_any(statement.get("Action"), need.action, ignore_case=True)
+            and _matches_any(statement.get("Resource", "*"), need.resource)
+            and conditions_hold(statement.get("Condition") or {}, need.context)
+        ):
             return True
     return False
 
@@ -558,9 +632,11 @@ def _key_policy_enables_iam(need: Need, principal: _RolePrincipal) -> bool:
 # ----------------------------------------------------------------------------------------------------------------
 # S3
 
+
 def _lower_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    return {str(key).lower(): value.decode() if isinstance(value, bytes) else str(value)
-            for key, value in headers.items()}
+    return {
+        str(key).lower(): value.decode() if isinstance(value, bytes) else str(value) for key, value in headers.items()
+    }
 
 
 def _object_arn(partition: str, bucket: str, key: str) -> str:
@@ -571,7 +647,7 @@ def _bucket_arn(partition: str, bucket: str) -> str:
     return f"arn:{partition}:s3:::{bucket}"
 
 
-def _bucket_policy(backend: Any, bucket: str) -> Optional[str]:
+def _bucket_policy(backend: Any, bucket: str) -> str | None:
     try:
         policy = backend.get_bucket(bucket).policy
     except Exception:  # no such bucket: moto answers NoSuchBucket itself after authorisation
@@ -579,32 +655,47 @@ def _bucket_policy(backend: Any, bucket: str) -> Optional[str]:
     return policy.decode("utf-8") if isinstance(policy, bytes) else policy
 
 
-def parse_copy_source(header: str) -> tuple[str, str, Optional[str]]:
+def parse_copy_source(header: str) -> tuple[str, str, str | None]:
     """(bucket, key, version id) of an ``x-amz-copy-source`` header (URL-encoded, leading slash optional)."""
     parsed = urlparse(header)
     bucket, _, key = unquote(parsed.path).lstrip("/").partition("/")
     return bucket, key, parse_qs(parsed.query).get("versionId", [None])[0]
 
 
-def _s3_request_context(caller: Caller, region: str, query: Mapping[str, list[str]],
-                        headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+def _s3_request_context(
+    caller: Caller, region: str, query: Mapping[str, list[str]], headers: Mapping[str, str]
+) -> dict[str, tuple[str, ...]]:
     context = base_context(caller, region)
     for name in ("prefix", "delimiter", "max-keys"):
         if name in query:
             context[f"s3:{name}"] = tuple(query[name])
-    for name in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-acl",
-                 "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-storage-class"):
+    for name in (
+        "x-amz-server-side-encryption",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-acl",
+        "x-amz-copy-source",
+        "x-amz-metadata-directive",
+        "x-amz-storage-class",
+    ):
         if name in headers:
             context[f"s3:{name}"] = (headers[name],)
     return context
 
 
-def _versioned(action: str, version_id: Optional[str]) -> str:
+def _versioned(action: str, version_id: str | None) -> str:
     return VERSIONED_ACTIONS.get(action, action) if version_id else action
 
 
-def s3_needs(operation: str, caller: Caller, backend: Any, region: str, bucket: Optional[str], key: Optional[str],
-             query: Mapping[str, list[str]], headers: Mapping[str, str]) -> list[Need]:
+def s3_needs(
+    operation: str,
+    caller: Caller,
+    backend: Any,
+    region: str,
+    bucket: str | None,
+    key: str | None,
+    query: Mapping[str, list[str]],
+    headers: Mapping[str, str],
+) -> list[Need]:
     """Every permission an S3 request needs, per AWS's mapping (module docstring, rule 3)."""
     partition = caller.partition
     context = _s3_request_context(caller, region, query, headers)
@@ -631,20 +722,30 @@ def s3_needs(operation: str, caller: Caller, backend: Any, region: str, bucket: 
     return [Need(action, _bucket_arn(partition, bucket), policy, context)]
 
 
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+def _header(headers: Mapping[str, str], name: str) -> str | None:
     """A request header by name, whatever its case."""
     return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
-def _copy_needs(operation: str, caller: Caller, backend: Any, bucket: str, key: str, headers: Mapping[str, str],
-                context: Mapping[str, tuple[str, ...]], policy: Optional[str]) -> list[Need]:
+def _copy_needs(
+    operation: str,
+    caller: Caller,
+    backend: Any,
+    bucket: str,
+    key: str,
+    headers: Mapping[str, str],
+    context: Mapping[str, tuple[str, ...]],
+    policy: str | None,
+) -> list[Need]:
     partition = caller.partition
     source_bucket, source_key, source_version = parse_copy_source(headers.get("x-amz-copy-source", ""))
     source_arn = _object_arn(partition, source_bucket, source_key)
     destination_arn = _object_arn(partition, bucket, key)
     source_policy = _bucket_policy(backend, source_bucket)
-    needs = [Need(_versioned("s3:GetObject", source_version), source_arn, source_policy, context),
-             Need("s3:PutObject", destination_arn, policy, context)]
+    needs = [
+        Need(_versioned("s3:GetObject", source_version), source_arn, source_policy, context),
+        Need("s3:PutObject", destination_arn, policy, context),
+    ]
     if operation == "CopyObject":
         directive = headers.get("x-amz-tagging-directive", "COPY").upper()
         if directive == "COPY" and _has_tags(backend, source_bucket, source_key, source_version):
@@ -661,14 +762,14 @@ def _copy_needs(operation: str, caller: Caller, backend: Any, bucket: str, key: 
     return needs
 
 
-def _fake_key(backend: Any, bucket: str, key: str, version_id: Optional[str]) -> Any:
+def _fake_key(backend: Any, bucket: str, key: str, version_id: str | None) -> Any:
     try:
         return backend.get_object(bucket, key, version_id=version_id)
     except Exception:  # missing source or bucket: moto answers NoSuchKey/NoSuchBucket after authorisation
         return None
 
 
-def _has_tags(backend: Any, bucket: str, key: str, version_id: Optional[str]) -> bool:
+def _has_tags(backend: Any, bucket: str, key: str, version_id: str | None) -> bool:
     source = _fake_key(backend, bucket, key, version_id)
     return source is not None and bool(backend.get_object_tagging(source).get("Tags"))
 
@@ -676,8 +777,17 @@ def _has_tags(backend: Any, bucket: str, key: str, version_id: Optional[str]) ->
 # ----------------------------------------------------------------------------------------------------------------
 # SSE-KMS through S3 (rule 9)
 
-def _kms_needs_of_object(operation: str, caller: Caller, backend: Any, bucket: str, key: str,
-                         version_id: Optional[str], headers: Mapping[str, str], region: str) -> list[Need]:
+
+def _kms_needs_of_object(
+    operation: str,
+    caller: Caller,
+    backend: Any,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    headers: Mapping[str, str],
+    region: str,
+) -> list[Need]:
     needs: list[Need] = []
     if operation in KMS_READ_OPERATIONS:
         stored = _fake_key(backend, bucket, key, version_id)
@@ -691,11 +801,11 @@ def _kms_needs_of_object(operation: str, caller: Caller, backend: Any, bucket: s
     return needs
 
 
-def _object_kms_key(stored: Any) -> Optional[str]:
+def _object_kms_key(stored: Any) -> str | None:
     return stored.kms_key_id if getattr(stored, "encryption", None) == "aws:kms" else None
 
 
-def _write_kms_key(backend: Any, bucket: str, headers: Mapping[str, str]) -> Optional[str]:
+def _write_kms_key(backend: Any, bucket: str, headers: Mapping[str, str]) -> str | None:
     """The KMS key a write encrypts under: the request's, else the bucket's default encryption's."""
     if headers.get("x-amz-server-side-encryption") == "aws:kms":
         return headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
@@ -713,7 +823,7 @@ def _write_kms_key(backend: Any, bucket: str, headers: Mapping[str, str]) -> Opt
     return None
 
 
-def _kms_need(caller: Caller, action: str, key_id: Optional[str], region: str) -> list[Need]:
+def _kms_need(caller: Caller, action: str, key_id: str | None, region: str) -> list[Need]:
     """The KMS permission S3 asks for on the caller's behalf, for a customer-managed key; none otherwise."""
     if not key_id:
         return []  # the AWS managed key aws/s3, whose policy allows every principal of the account via S3
@@ -727,6 +837,7 @@ def _kms_need(caller: Caller, action: str, key_id: Optional[str], region: str) -
 
 def _kms_key(caller: Caller, key_id: str, region: str) -> Any:
     from moto.kms.models import kms_backends
+
     key_region = key_id.split(":")[3] if key_id.startswith("arn:") else region
     backend = kms_backends[caller.account_id][key_region]
     try:
@@ -736,19 +847,22 @@ def _kms_key(caller: Caller, key_id: str, region: str) -> Any:
 
 
 def _kms_context(caller: Caller, key: Any) -> dict[str, tuple[str, ...]]:
-    return {"kms:CallerAccount": (caller.account_id,),
-            "kms:ResourceAliases": tuple(sorted(key.aliases)) if getattr(key, "aliases", None) else ()}
+    return {
+        "kms:CallerAccount": (caller.account_id,),
+        "kms:ResourceAliases": tuple(sorted(key.aliases)) if getattr(key, "aliases", None) else (),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Hooks into moto
+
 
 def _s3_query(response: Any) -> dict[str, list[str]]:
     query = getattr(response, "querystring", None) or {}
     return {name: list(values) if isinstance(values, list) else [values] for name, values in query.items()}
 
 
-def authorize_s3(response: S3Response, bucket_name: Optional[str] = None, key_name: Optional[str] = None) -> None:
+def authorize_s3(response: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
     """Replaces ``_authenticate_and_authorize_s3_action``: raise AccessDenied unless the caller may."""
     query = _s3_query(response)
     caller = caller_of(response.headers, query)
@@ -758,8 +872,7 @@ def authorize_s3(response: S3Response, bucket_name: Optional[str] = None, key_na
     headers = _lower_headers(response.headers)
     path = f"/{bucket_name}/{key_name}" if bucket_name and key_name else f"/{bucket_name or ''}"
     operation = s3_operation(response.method, path, query, headers)
-    for need in s3_needs(operation, caller, response.backend, response.region, bucket_name, key_name, query,
-                         headers):
+    for need in s3_needs(operation, caller, response.backend, response.region, bucket_name, key_name, query, headers):
         reason = decide(caller, need)
         if reason is not None:
             raise AccessDenied(reason)
@@ -768,8 +881,12 @@ def authorize_s3(response: S3Response, bucket_name: Optional[str] = None, key_na
 _request = threading.local()
 """The S3 request this server thread is answering (``response``) and whether it is in DeleteObjects' per-key
 loop (``deleting``): moto asks ``FakeBucket.get_permission`` without saying who is asking."""
-OBJECT_METHOD_ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
-                         "DELETE": "s3:DeleteObject"}
+OBJECT_METHOD_ACTIONS = {
+    "GET": "s3:GetObject",
+    "HEAD": "s3:GetObject",
+    "PUT": "s3:PutObject",
+    "DELETE": "s3:DeleteObject",
+}
 """moto's bucket-policy pre-check names its action ``s3:<Method>Object`` (``s3:HeadObject``); AWS's names."""
 
 
@@ -850,7 +967,7 @@ def _json_body(response: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def service_need(response: Any, caller: Caller) -> Optional[Need]:
+def service_need(response: Any, caller: Caller) -> Need | None:
     """The permission a non-S3 request needs; None for calls anyone may make (sts:GetCallerIdentity)."""
     region, service = _credential_scope(response.headers)
     operation = response._get_action() or ""
@@ -871,8 +988,9 @@ def service_need(response: Any, caller: Caller) -> Optional[Need]:
     return Need(f"{service}:{operation}", "*", context=context)
 
 
-def _lambda_need(response: Any, caller: Caller, region: str, operation: str,
-                 context: Mapping[str, tuple[str, ...]]) -> Need:
+def _lambda_need(
+    response: Any, caller: Caller, region: str, operation: str, context: Mapping[str, tuple[str, ...]]
+) -> Need:
     action = LAMBDA_OPERATION_ACTIONS.get(operation, f"lambda:{operation}")
     match = _LAMBDA_FUNCTION_PATH.search(unquote(response.path))
     if not match:
@@ -892,18 +1010,18 @@ def _lambda_need(response: Any, caller: Caller, region: str, operation: str,
     return Need(action, resource, context=context)
 
 
-def _kms_api_need(response: Any, caller: Caller, region: str, operation: str,
-                  context: Mapping[str, tuple[str, ...]]) -> Need:
+def _kms_api_need(
+    response: Any, caller: Caller, region: str, operation: str, context: Mapping[str, tuple[str, ...]]
+) -> Need:
     body = _json_body(response)
     key_id = next((body[field] for field in KMS_KEY_FIELDS if isinstance(body.get(field), str)), None)
     key = _kms_key(caller, key_id, region) if key_id else None
     if key is None:
         return Need(f"kms:{operation}", "*", context=context)
-    return Need(f"kms:{operation}", key.arn, key.policy, {**context, **_kms_context(caller, key)},
-                kind="kms")
+    return Need(f"kms:{operation}", key.arn, key.policy, {**context, **_kms_context(caller, key)}, kind="kms")
 
 
-def _trust_policy(role_arn: str) -> Optional[str]:
+def _trust_policy(role_arn: str) -> str | None:
     if not role_arn.startswith("arn:"):
         return None
     role = _role(_arn_account(role_arn), _arn_partition(role_arn), role_arn.rsplit("/", 1)[-1])
@@ -933,6 +1051,7 @@ def authorize_service(response: Any, resource: str = "*") -> None:
     if reason is not None:
         if service in ("sts", "iam"):
             from moto.core.exceptions import AccessDeniedError
+
             raise AccessDeniedError(user_arn=caller.session_arn, action=need.action)
         raise _denied_error(service, reason)
 
@@ -946,10 +1065,15 @@ def _client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
         if not role_arn:
             return client
         credentials = state_machine_credentials(role_arn)
-        return boto3.client(service_name=service, region_name=region, endpoint_url=client.meta.endpoint_url,
-                            aws_access_key_id=credentials.access_key_id,
-                            aws_secret_access_key=credentials.secret_access_key,
-                            aws_session_token=credentials.session_token, config=client.meta.config)
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            config=client.meta.config,
+        )
 
     boto_client_for.__wrapped__ = original  # type: ignore[attr-defined]
     return boto_client_for
@@ -963,6 +1087,7 @@ def _patch_step_functions_clients() -> None:
 
     import moto.stepfunctions.parser.asl as asl
     from moto.stepfunctions.parser.asl.utils import boto_client
+
     original = boto_client.boto_client_for
     if hasattr(original, "__wrapped__"):
         return
@@ -981,6 +1106,7 @@ def install() -> None:
     """Turn enforcement on in this (the endpoint's) process: rules 1 to 9 of the module docstring."""
     ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize_s3  # type: ignore[method-assign]
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = (  # type: ignore[method-assign]
-        authorize_service)
+        authorize_service
+    )
     _patch_bucket_permissions()
     _patch_step_functions_clients()

@@ -35,6 +35,7 @@ an optional ``InvocationFaults`` object (``faults.FaultPlan`` in the endpoint) i
 whether to crash, time out or delay it; without one, or when it answers None, nothing changes. It reads process
 memory from Linux's /proc, so it runs on Linux only.
 """
+
 import hashlib
 import io
 import json
@@ -52,7 +53,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
@@ -170,7 +171,7 @@ class InvocationFault:
 class InvocationFaults(Protocol):
     """Asked once per invocation; None (the usual answer) leaves the invocation alone."""
 
-    def next_fault(self, function_name: str) -> Optional[InvocationFault]: ...
+    def next_fault(self, function_name: str) -> InvocationFault | None: ...
 
 
 class _FaultFired(Exception):
@@ -221,8 +222,15 @@ def _response_too_large_error() -> dict[str, str]:
     }
 
 
-def _report_line(request_id: str, duration_ms: float, memory_mb: int, peak_kb: int,
-                 init_duration_ms: Optional[float], status: Optional[str], error_type: Optional[str]) -> str:
+def _report_line(
+    request_id: str,
+    duration_ms: float,
+    memory_mb: int,
+    peak_kb: int,
+    init_duration_ms: float | None,
+    status: str | None,
+    error_type: str | None,
+) -> str:
     """Lambda's REPORT line, tab-separated as in CloudWatch; billed time is rounded up to the millisecond."""
     fields = [
         f"REPORT RequestId: {request_id}",
@@ -287,7 +295,7 @@ class _MemoryMeter:
             except OSError:  # ended while scanning
                 continue
             # The command name may hold spaces and parentheses: the fields start after its last ")".
-            fields = data[data.rindex(b")") + 2:].split()
+            fields = data[data.rindex(b")") + 2 :].split()
             process_group, resident_pages = int(fields[2]), int(fields[21])
             if process_group != int(entry.name):  # the leader is the worker, measured by its peak
                 children[process_group] = children.get(process_group, 0) + resident_pages * self._page_kb
@@ -318,7 +326,7 @@ class _Worker:
         self._released = False
         self.ready = False
         self.started_at = time.monotonic()
-        self.ready_at: Optional[float] = None
+        self.ready_at: float | None = None
         self.init_logs = ""
         """Output of the init phase, which Lambda logs before the first invocation's START line."""
         self.peak_kb = 0
@@ -424,17 +432,23 @@ class _Outcome:
     """Whether the worker may serve again: only after an answer (a result or the handler's own error)."""
     platform_log: str = ""
     """Lines the Lambda platform logs itself, e.g. the exit error of a runtime that died."""
-    status: Optional[str] = None
+    status: str | None = None
     """The REPORT line's Status: None for an answer, "error" or "timeout" when the runtime failed."""
-    error_type: Optional[str] = None
+    error_type: str | None = None
 
 
 class LambdaRuntime:
     """Invokes functions in warm worker processes, one pool per function configuration."""
 
-    def __init__(self, workdir: Path, max_idle_workers_per_function: int = 4, *,
-                 access_key_id: str = FAKE_CREDENTIAL, faults: Optional[InvocationFaults] = None,
-                 sdk_dir: Optional[Path] = None):
+    def __init__(
+        self,
+        workdir: Path,
+        max_idle_workers_per_function: int = 4,
+        *,
+        access_key_id: str = FAKE_CREDENTIAL,
+        faults: InvocationFaults | None = None,
+        sdk_dir: Path | None = None,
+    ):
         """``sdk_dir`` holds the runtime's boto3 and friends; by default the pinned set, installed on first use."""
         if not (PROC / "self" / "status").is_file():
             raise LambdaRuntimeError("the Lambda runtime reads workers' memory from /proc, which only Linux has")
@@ -479,10 +493,13 @@ class LambdaRuntime:
         # A cold start's init phase is reported apart, as Init Duration, and is not part of Duration.
         duration_ms = (time.monotonic() - max(begun_at, worker.ready_at or begun_at)) * 1000
         init_ms = (worker.ready_at - worker.started_at) * 1000 if cold and worker.ready_at is not None else None
-        report = _report_line(request_id, duration_ms, function.memory_mb, worker.peak_kb, init_ms,
-                              outcome.status, outcome.error_type)
-        logs = (f"{worker.init_logs}START RequestId: {request_id} Version: $LATEST\n{worker.take_logs()}"
-                f"{outcome.platform_log}END RequestId: {request_id}\n{report}\n")
+        report = _report_line(
+            request_id, duration_ms, function.memory_mb, worker.peak_kb, init_ms, outcome.status, outcome.error_type
+        )
+        logs = (
+            f"{worker.init_logs}START RequestId: {request_id} Version: $LATEST\n{worker.take_logs()}"
+            f"{outcome.platform_log}END RequestId: {request_id}\n{report}\n"
+        )
         worker.init_logs = ""
         result = InvokeResult(payload=outcome.payload, errored=outcome.errored, logs=logs)
         if outcome.reusable:
@@ -504,8 +521,9 @@ class LambdaRuntime:
             worker.kill()  # its invocation sees the worker die, reports an error and retires it
         shutil.rmtree(self._root, ignore_errors=True)
 
-    def _run(self, worker: _Worker, function: FunctionConfig, request_id: str, event: str,
-             fault: Optional[InvocationFault]) -> _Outcome:
+    def _run(
+        self, worker: _Worker, function: FunctionConfig, request_id: str, event: str, fault: InvocationFault | None
+    ) -> _Outcome:
         """One invocation on ``worker``: what it answered, or how it broke."""
         cut_after = fault.after_seconds if fault is not None and fault.kind in CUTTING_FAULTS else None
 
@@ -520,8 +538,12 @@ class LambdaRuntime:
                 worker.init_logs = worker.take_logs()
                 if not reply["ready"]:
                     init_error = reply["initError"]
-                    return _Outcome(json.dumps(init_error, ensure_ascii=False), errored=True, status="error",
-                                    error_type=init_error["errorType"])
+                    return _Outcome(
+                        json.dumps(init_error, ensure_ascii=False),
+                        errored=True,
+                        status="error",
+                        error_type=init_error["errorType"],
+                    )
                 worker.ready = True
                 worker.ready_at = time.monotonic()
             worker.send(
@@ -546,8 +568,12 @@ class LambdaRuntime:
         except _WorkerTimedOut:
             worker.kill()
             error = _timeout_error(function.timeout_seconds if worker.ready else INIT_TIMEOUT_SECONDS)
-            return _Outcome(json.dumps(error), errored=True, platform_log=f"{request_id} {error['errorMessage']}\n",
-                            status="timeout")
+            return _Outcome(
+                json.dumps(error),
+                errored=True,
+                platform_log=f"{request_id} {error['errorMessage']}\n",
+                status="timeout",
+            )
         except _WorkerOutOfMemory:
             worker.kill()
             return self._broken(_out_of_memory_error(request_id))
@@ -557,8 +583,9 @@ class LambdaRuntime:
             # The runtime cannot hand the response over and exits (Lambda's REPORT then says Runtime.ExitError),
             # so the environment is not reused either.
             worker.kill()
-            return _Outcome(json.dumps(_response_too_large_error()), errored=True, status="error",
-                            error_type="Runtime.ExitError")
+            return _Outcome(
+                json.dumps(_response_too_large_error()), errored=True, status="error", error_type="Runtime.ExitError"
+            )
         return _Outcome(reply["payload"], errored=reply["errored"], reusable=True)
 
     def _faulted(self, worker: _Worker, request_id: str, fault: InvocationFault) -> _Outcome:
@@ -566,17 +593,26 @@ class LambdaRuntime:
         worker.kill()
         if fault.kind == TIMEOUT:
             error = _timeout_error(fault.after_seconds)
-            return _Outcome(json.dumps(error), errored=True, platform_log=f"{request_id} {error['errorMessage']}\n",
-                            status="timeout")
+            return _Outcome(
+                json.dumps(error),
+                errored=True,
+                platform_log=f"{request_id} {error['errorMessage']}\n",
+                status="timeout",
+            )
         return self._broken(_exit_error(request_id, worker.exit_status()))
 
     @staticmethod
     def _broken(error: dict[str, str]) -> _Outcome:
         """The runtime died: Lambda logs the error's message and type, and the REPORT line names the type."""
-        return _Outcome(json.dumps(error), errored=True, platform_log=f"{error['errorMessage']}\n{error['errorType']}\n",
-                        status="error", error_type=error["errorType"])
+        return _Outcome(
+            json.dumps(error),
+            errored=True,
+            platform_log=f"{error['errorMessage']}\n{error['errorType']}\n",
+            status="error",
+            error_type=error["errorType"],
+        )
 
-    def _take_idle(self, arn: str, key: Hashable) -> Optional[_Worker]:
+    def _take_idle(self, arn: str, key: Hashable) -> _Worker | None:
         stale: list[_Worker] = []
         worker = None
         with self._lock:
@@ -654,7 +690,7 @@ class LambdaRuntime:
 
     def _worker_environment(self, function: FunctionConfig, code_dir: Path) -> dict[str, str]:
         """Lambda's variables plus the function's own; of the parent's, only PATH, so no real credentials leak."""
-        log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         credentials = function.credentials or Credentials(self._access_key_id, FAKE_CREDENTIAL, FAKE_CREDENTIAL)
         environment = {
             "PATH": os.environ.get("PATH", os.defpath),

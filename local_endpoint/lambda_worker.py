@@ -13,6 +13,7 @@ libraries (boto3 and friends) on ``sys.path``. The protocol, one JSON object per
 It must not import anything outside the standard library (it runs before ``sys.path`` holds more), write protocol
 messages to stdout or stderr, or outlive its parent: it exits when stdin closes.
 """
+
 import argparse
 import decimal
 import importlib
@@ -23,7 +24,8 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 """Lambda's text log format, so local logs read like CloudWatch's."""
@@ -36,7 +38,7 @@ Handler = Callable[[Any, "LambdaContext"], Any]
 class RuntimeFault(Exception):
     """A failure the Lambda runtime itself reports, with a ``Runtime.*`` error type instead of a class name."""
 
-    def __init__(self, error_type: str, message: str, stack_trace: Optional[list[str]] = None):
+    def __init__(self, error_type: str, message: str, stack_trace: list[str] | None = None):
         super().__init__(message)
         self.error_type = error_type
         self.message = message
@@ -213,7 +215,7 @@ def handle_request(
 def send(reply_fd: int, message: dict[str, Any]) -> None:
     data = (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
     while data:
-        data = data[os.write(reply_fd, data):]
+        data = data[os.write(reply_fd, data) :]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

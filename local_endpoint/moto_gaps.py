@@ -49,12 +49,14 @@ Gaps bridged:
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and ``WriterConfig`` and
 cannot run JSONata; Distributed Map children are not executions of their own.
 """
+
 import json
 import os
 import types
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import moto.awslambda.responses
@@ -83,6 +85,7 @@ INVALID_EXECUTION_INPUT_MESSAGE = "The provided JSON input data is not valid."
 def managed_policy_map() -> dict[str, str]:
     """aws-sam-translator asks IAM for managed policy ARNs; moto ships the list, so no call is needed."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
+
     policies = json.loads(aws_managed_policies_data)
     return {name: f"arn:aws:iam::aws:policy{policy.get('Path', '/')}{name}" for name, policy in policies.items()}
 
@@ -160,8 +163,14 @@ def _patch_start_execution() -> None:
     """Gaps 5 and 13: an unnamed execution gets a UUID; input that is not JSON is InvalidExecutionInput."""
     original = StepFunctionsParserBackend.start_execution
 
-    def start_execution(self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None,
-                        execution_input: str | None = None, *args: Any, **kwargs: Any) -> Any:
+    def start_execution(
+        self: StepFunctionsParserBackend,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         if execution_input is not None and not _is_json(execution_input):
             raise InvalidExecutionInput(INVALID_EXECUTION_INPUT_MESSAGE)
         return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)
@@ -180,7 +189,10 @@ def patch_s3_copy_semantics() -> None:
     """Gaps 6 and 7: copy preconditions and HeadObject of a part, as AWS answers them. Also used in process by
     the functional tests, which is why it is public."""
     copy_object, upload_part_copy, head_object = (
-        S3Response.copy_object, S3Response.upload_part_copy, S3Response.head_object)
+        S3Response.copy_object,
+        S3Response.upload_part_copy,
+        S3Response.head_object,
+    )
 
     def checked_copy_object(self: S3Response) -> Any:
         _check_copy_source_if_match(self)
@@ -190,8 +202,9 @@ def patch_s3_copy_semantics() -> None:
         _check_copy_source_if_match(self)
         return upload_part_copy(self)
 
-    def head_part(self: S3Response, bucket_name: str, query: dict[str, Any], key_name: str,
-                  headers: dict[str, Any]) -> Any:
+    def head_part(
+        self: S3Response, bucket_name: str, query: dict[str, Any], key_name: str, headers: dict[str, Any]
+    ) -> Any:
         part_number = int(query.get("partNumber", [0])[0])
         if not part_number:
             return head_object(self, bucket_name, query, key_name, headers)

@@ -11,6 +11,7 @@ It must not import the SDK it installs (the endpoint's own boto3 is another vers
 does not pin (``--no-deps``), write outside its cache directory, or print on stdout (``fab server`` prints the
 endpoint's URL there, and the tests read it).
 """
+
 import fcntl
 import hashlib
 import os
@@ -19,9 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 REQUIREMENTS_FILE = Path(__file__).with_name("lambda-runtime-requirements.txt")
 CACHE_DIR_NAME = "lambda-runtime-sdk"
@@ -38,7 +39,7 @@ class RuntimeSdkError(Exception):
     """The Lambda runtime's SDK is not installed and could not be installed; the message says what to do."""
 
 
-def ensure_runtime_sdk(requirements: Path = REQUIREMENTS_FILE, cache_root: Optional[Path] = None) -> Path:
+def ensure_runtime_sdk(requirements: Path = REQUIREMENTS_FILE, cache_root: Path | None = None) -> Path:
     """The directory holding the pinned SDK (``boto3/``, ``botocore/``, ...), installing it on first use.
 
     Safe to call from several processes at once (parallel test sessions, two endpoints): one installs, the
@@ -121,8 +122,11 @@ def _staging_dirs(root: Path) -> Iterator[Path]:
 def _install(requirements: Path, pins: dict[str, str], target: Path) -> None:
     """pip install into a staging directory, then rename it into place, so no reader sees half an install."""
     wanted = " ".join(f"{name}=={version}" for name, version in pins.items())
-    print(f"Installing the Lambda runtime's SDK for the endpoint's workers ({wanted}) into {target} ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"Installing the Lambda runtime's SDK for the endpoint's workers ({wanted}) into {target} ...",
+        file=sys.stderr,
+        flush=True,
+    )
     staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=target.parent))
     try:
         _run_pip(requirements, staging)
@@ -136,25 +140,43 @@ def _install(requirements: Path, pins: dict[str, str], target: Path) -> None:
 
 def _run_pip(requirements: Path, staging: Path) -> None:
     command = [
-        sys.executable, "-m", "pip", "install",
-        "--requirement", str(requirements),
-        "--target", str(staging),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--requirement",
+        str(requirements),
+        "--target",
+        str(staging),
         "--no-deps",  # the file lists the whole set, as the runtime has it; pip must not pick versions itself
-        "--only-binary", ":all:",
-        "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--quiet",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-warn-script-location",
+        "--quiet",
     ]
-    advice = (f"The endpoint runs Lambda code against the SDK pinned in {requirements}. Make sure PyPI (or your "
-              f"pip index) is reachable and try again, or install it yourself: "
-              f"{sys.executable} -m pip install --no-deps --target DIR -r {requirements}, then move DIR to "
-              f"{staging.parent / _cache_key(requirements)} and create the file {COMPLETE_MARKER} in it.")
+    advice = (
+        f"The endpoint runs Lambda code against the SDK pinned in {requirements}. Make sure PyPI (or your "
+        f"pip index) is reachable and try again, or install it yourself: "
+        f"{sys.executable} -m pip install --no-deps --target DIR -r {requirements}, then move DIR to "
+        f"{staging.parent / _cache_key(requirements)} and create the file {COMPLETE_MARKER} in it."
+    )
     try:
-        completed = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, timeout=INSTALL_TIMEOUT_SECONDS)
+        completed = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=INSTALL_TIMEOUT_SECONDS,
+        )
     except FileNotFoundError as error:
         raise RuntimeSdkError(f"cannot run pip ({error}). {advice}") from error
     except subprocess.TimeoutExpired as error:
         raise RuntimeSdkError(f"pip did not finish within {INSTALL_TIMEOUT_SECONDS} s. {advice}") from error
     if completed.returncode != 0:
         output = completed.stdout.strip()[-PIP_OUTPUT_TAIL_CHARS:]
-        raise RuntimeSdkError(f"installing the Lambda runtime's SDK failed (pip exited with "
-                              f"{completed.returncode}):\n{output}\n{advice}")
+        raise RuntimeSdkError(
+            f"installing the Lambda runtime's SDK failed (pip exited with {completed.returncode}):\n{output}\n{advice}"
+        )

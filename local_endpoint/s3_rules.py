@@ -43,9 +43,11 @@ The restore's progress is moto's own state machine for ``s3::keyrestore`` (immed
 manual through moto's state-manager API to see a restore in progress). This module must not change what any
 request without these headers or elements gets, and must not be imported by the deploy toolkit or Lambda code.
 """
+
 import datetime
 import enum
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -74,9 +76,10 @@ NO_SUCH_KEY_MESSAGE = "The specified key does not exist."
 
 class SourceObjectInvalidState(S3ClientError):
     """CopyObject / UploadPartCopy of an archived source that is not restored (S3: 403 InvalidObjectState)."""
+
     code = "InvalidObjectState"
 
-    def __init__(self, storage_class: Optional[str]):
+    def __init__(self, storage_class: str | None):
         super().__init__("Operation is not valid for the source object's storage class")
         self.storage_class = storage_class
 
@@ -84,14 +87,17 @@ class SourceObjectInvalidState(S3ClientError):
 def error_response(status: int, code: str, message: str, **details: str) -> TYPE_RESPONSE:
     """An S3 error document for errors moto's service model does not know (501, 409), so its status is kept."""
     extra = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in details.items())
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}'
-            f"</Message>{extra}<RequestId>0</RequestId></Error>")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}'
+        f"</Message>{extra}<RequestId>0</RequestId></Error>"
+    )
     return status, {"Content-Type": "application/xml"}, body
 
 
 def not_implemented(header: str) -> TYPE_RESPONSE:
-    return error_response(501, "NotImplemented", "A header you provided implies functionality that is not "
-                          "implemented", Header=header)
+    return error_response(
+        501, "NotImplemented", "A header you provided implies functionality that is not implemented", Header=header
+    )
 
 
 def is_etag_match(expected: str, actual: str) -> bool:
@@ -101,14 +107,14 @@ def is_etag_match(expected: str, actual: str) -> bool:
 
 # --- restores (11.7, 11.8, 11.9, 11.10) -------------------------------------------------------------------------
 
+
 class RestoreState(enum.Enum):
-    ARCHIVED = "archived"          # never restored, or its restored copy expired
+    ARCHIVED = "archived"  # never restored, or its restored copy expired
     IN_PROGRESS = "in progress"
     RESTORED = "restored"
 
 
-def restore_state(expiry: Optional[datetime.datetime], status: Optional[str],
-                  now: datetime.datetime) -> RestoreState:
+def restore_state(expiry: datetime.datetime | None, status: str | None, now: datetime.datetime) -> RestoreState:
     """Where a restore stands, from moto's expiry date and restore status (naive UTC datetimes)."""
     if expiry is None:
         return RestoreState.ARCHIVED
@@ -129,14 +135,16 @@ def is_readable(key: FakeKey) -> bool:
     return key.storage_class not in ARCHIVE_STORAGE_CLASSES or key_restore_state(key) is RestoreState.RESTORED
 
 
-def restore_status(key: FakeKey) -> Optional[dict[str, Any]]:
+def restore_status(key: FakeKey) -> dict[str, Any] | None:
     """The listing's RestoreStatus element: absent for an object never restored (or expired)."""
     state = key_restore_state(key)
     if state is RestoreState.IN_PROGRESS:
         return {"IsRestoreInProgress": True}
     if state is RestoreState.RESTORED:
-        return {"IsRestoreInProgress": False,
-                "RestoreExpiryDate": iso_8601_datetime_without_milliseconds_s3(key._expiry)}
+        return {
+            "IsRestoreInProgress": False,
+            "RestoreExpiryDate": iso_8601_datetime_without_milliseconds_s3(key._expiry),
+        }
     return None
 
 
@@ -185,7 +193,7 @@ def _with_restore_status(listing: Callable[[S3Response], TYPE_RESPONSE]) -> Call
     return list_objects
 
 
-def copy_source_key(response: S3Response) -> Optional[FakeKey]:
+def copy_source_key(response: S3Response) -> FakeKey | None:
     """The source object a copy request names, parsed as moto's copy handlers parse it (moto_gaps uses it too)."""
     copy_source = response.headers.get("x-amz-copy-source")
     if isinstance(copy_source, bytes):
@@ -206,7 +214,7 @@ def _refuse_unrestored_source(copy: Callable[[S3Response], TYPE_RESPONSE]) -> Ca
     return checked
 
 
-def _restore_object(self: S3Response, bucket_name: str, key_name: str) -> Optional[TYPE_RESPONSE]:
+def _restore_object(self: S3Response, bucket_name: str, key_name: str) -> TYPE_RESPONSE | None:
     """11.10 and 11.8 for RestoreObject: an answer of its own, or None to let moto restore."""
     key = self.backend.get_object(bucket_name, key_name)
     if key is None or key.storage_class not in ARCHIVE_STORAGE_CLASSES:
@@ -222,7 +230,8 @@ def _restore_object(self: S3Response, bucket_name: str, key_name: str) -> Option
 
 # --- conditional writes (11.6) ---------------------------------------------------------------------------------
 
-def _check_if_none_match(response: S3Response) -> Optional[TYPE_RESPONSE]:
+
+def _check_if_none_match(response: S3Response) -> TYPE_RESPONSE | None:
     value = response.headers.get("If-None-Match")
     if value is not None and value != ANY_ETAG:
         return not_implemented("If-None-Match")
@@ -243,6 +252,7 @@ def _complete_multipart_if_match(self: S3Response, bucket_name: str, key_name: s
 
 
 # --- conditional deletes (11.4, 11.5) ----------------------------------------------------------------------------
+
 
 def _without_header(headers: Any, name: str) -> Headers:
     copied = Headers(list(headers.items()))
@@ -266,11 +276,12 @@ def _delete_object(original: Callable[[S3Response], TYPE_RESPONSE]) -> Callable[
 
 # --- DeleteObjects (11.1, 11.2, 11.3, 11.5) ---------------------------------------------------------------------
 
+
 def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _child_text(element: ElementTree.Element, name: str) -> Optional[str]:
+def _child_text(element: ElementTree.Element, name: str) -> str | None:
     for child in element:
         if _local_name(child.tag) == name:
             return child.text or ""
@@ -280,7 +291,7 @@ def _child_text(element: ElementTree.Element, name: str) -> Optional[str]:
 class DeleteRequest:
     """A DeleteObjects body as S3's schema reads it: the objects (key, version, ETag, other elements) and Quiet."""
 
-    def __init__(self, objects: list[dict[str, Optional[str]]], quiet: bool):
+    def __init__(self, objects: list[dict[str, str | None]], quiet: bool):
         self.objects = objects
         self.quiet = quiet
 
@@ -306,7 +317,7 @@ def parse_delete_request(body: bytes) -> DeleteRequest:
     return DeleteRequest(objects, (_child_text(root, "Quiet") or "").strip().lower() == "true")
 
 
-def _delete_body(objects: Iterable[dict[str, Optional[str]]]) -> bytes:
+def _delete_body(objects: Iterable[dict[str, str | None]]) -> bytes:
     """The body moto is given for the objects whose preconditions held (\\r kept as a reference, not newline)."""
     entities = {"\r": "&#13;"}
     parts = []
@@ -314,11 +325,10 @@ def _delete_body(objects: Iterable[dict[str, Optional[str]]]) -> bytes:
         version = fields.get("VersionId")
         version_xml = f"<VersionId>{escape(version, entities)}</VersionId>" if version else ""
         parts.append(f"<Object><Key>{escape(fields['Key'] or '', entities)}</Key>{version_xml}</Object>")
-    return f'<?xml version="1.0" encoding="UTF-8"?><Delete>{"".join(parts)}</Delete>'.encode("utf-8")
+    return f'<?xml version="1.0" encoding="UTF-8"?><Delete>{"".join(parts)}</Delete>'.encode()
 
 
-def _precondition_error(self: S3Response, bucket_name: str,
-                        fields: dict[str, Optional[str]]) -> Optional[dict[str, str]]:
+def _precondition_error(self: S3Response, bucket_name: str, fields: dict[str, str | None]) -> dict[str, str] | None:
     """The per-key error an object's <ETag> earns, or None when it holds (or there is none)."""
     expected = fields.get("ETag")
     if expected is None:
@@ -366,17 +376,18 @@ def _delete_objects(original: Callable[..., TYPE_RESPONSE]) -> Callable[..., TYP
                 return status, _, body
             deleted, errors = _parse_delete_result(body)
         self.data["Action"] = "DeleteObjects"
-        return self.serialized(ActionResult({"Deleted": [] if request.quiet else deleted,
-                                             "Errors": errors + failed}))
+        return self.serialized(ActionResult({"Deleted": [] if request.quiet else deleted, "Errors": errors + failed}))
 
     return delete_keys
 
 
 # --- POST on a key: CompleteMultipartUpload, RestoreObject ------------------------------------------------------
 
+
 def _key_post(original: Callable[..., TYPE_RESPONSE]) -> Callable[..., TYPE_RESPONSE]:
-    def key_response_post(self: S3Response, request: Any, body: bytes, bucket_name: str, query: dict[str, Any],
-                          key_name: str) -> TYPE_RESPONSE:
+    def key_response_post(
+        self: S3Response, request: Any, body: bytes, bucket_name: str, query: dict[str, Any], key_name: str
+    ) -> TYPE_RESPONSE:
         if query.get("uploadId") and "uploads" not in query:
             refused = _check_if_none_match(self)
             if refused is not None:
@@ -405,9 +416,11 @@ def install() -> None:
     S3Response.list_objects = _with_restore_status(S3Response.list_objects)  # type: ignore[method-assign]
     S3Response.copy_object = _refuse_unrestored_source(S3Response.copy_object)  # type: ignore[method-assign]
     S3Response.upload_part_copy = _refuse_unrestored_source(  # type: ignore[method-assign]
-        S3Response.upload_part_copy)
+        S3Response.upload_part_copy
+    )
     S3Response._key_response_post = _key_post(S3Response._key_response_post)  # type: ignore[method-assign]
     S3Response.put_object = _put_object(S3Response.put_object)  # type: ignore[method-assign]
     S3Response.delete_object = _delete_object(S3Response.delete_object)  # type: ignore[method-assign]
     S3Response._bucket_response_delete_keys = _delete_objects(  # type: ignore[method-assign]
-        S3Response._bucket_response_delete_keys)
+        S3Response._bucket_response_delete_keys
+    )

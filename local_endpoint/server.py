@@ -8,6 +8,7 @@ Its terminal stays readable: moto's loggers (the ASL interpreter dumps every fai
 a log file, and a failed execution is one line on stderr (its name, state machine, error and the first line of its
 cause), also in that file.
 """
+
 import ipaddress
 import json
 import logging
@@ -45,8 +46,14 @@ class EndpointError(Exception):
 class Endpoint:
     """One endpoint process's server. ``start`` binds and returns the URL; ``stop`` ends it and its workers."""
 
-    def __init__(self, port: int = 0, host: str = LOOPBACK, access_log: Path | None = None, log: Path | None = None,
-                 failures: TextIO | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = LOOPBACK,
+        access_log: Path | None = None,
+        log: Path | None = None,
+        failures: TextIO | None = None,
+    ):
         """``log``: where moto's and the endpoint's log records go (default: a file in the endpoint's temp dir,
         removed when it stops); ``failures``: a stream that gets one line per failed execution (default: none)."""
         if not ipaddress.ip_address(host).is_loopback:
@@ -137,7 +144,7 @@ def first_line(cause: str | None) -> str:
     if isinstance(lambda_error, dict) and isinstance(lambda_error.get("errorMessage"), str):
         text = lambda_error["errorMessage"].strip()
     line = text.splitlines()[0] if text else "(no cause)"
-    return line if len(line) <= MAX_CAUSE_CHARACTERS else line[:MAX_CAUSE_CHARACTERS - 3] + "..."
+    return line if len(line) <= MAX_CAUSE_CHARACTERS else line[: MAX_CAUSE_CHARACTERS - 3] + "..."
 
 
 def _report_failed_executions() -> None:
@@ -151,9 +158,13 @@ def _report_failed_executions() -> None:
         original(self)
         execution = self.execution
         if execution.exec_status == ExecutionStatus.FAILED:
-            EXECUTIONS_LOGGER.warning("Execution %s of %s failed: %s: %s", execution.name,
-                                      execution.state_machine.name, execution.error or "(no error)",
-                                      first_line(execution.cause))
+            EXECUTIONS_LOGGER.warning(
+                "Execution %s of %s failed: %s: %s",
+                execution.name,
+                execution.state_machine.name,
+                execution.error or "(no error)",
+                first_line(execution.cause),
+            )
 
     terminated.reports_failures = True  # type: ignore[attr-defined]
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
@@ -163,21 +174,30 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the endpoint as cleanly as Ctrl-C does
 
 
-def serve(port: int = 0, access_log: Path | None = None, log: Path | None = None, out: TextIO = sys.stdout,
-          failures: TextIO = sys.stderr) -> None:
+def serve(
+    port: int = 0,
+    access_log: Path | None = None,
+    log: Path | None = None,
+    out: TextIO = sys.stdout,
+    failures: TextIO = sys.stderr,
+) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM), printing the AWS_ENDPOINT_URL to use first, then the exports and
     the log file, and an empty line; then one line per failed execution on ``failures``; then stop cleanly."""
     endpoint = Endpoint(port=port, access_log=access_log, log=log, failures=failures)
     url = endpoint.start()
-    kept = ("  (a temporary file, removed when the endpoint stops; fab server --log FILE keeps it)\n"
-            if log is None else "")
+    kept = (
+        "  (a temporary file, removed when the endpoint stops; fab server --log FILE keeps it)\n" if log is None else ""
+    )
     try:  # from here on, Ctrl-C or SIGTERM stops cleanly, even while the banner is being printed
         signal.signal(signal.SIGTERM, _interrupt)
-        print(f"AWS_ENDPOINT_URL={url}\n"
-              "Point fab and the AWS CLI at it, from any shell:\n"
-              f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
-              f"Failed executions are listed here, one line each; details in {endpoint.log_path}\n{kept}",
-              file=out, flush=True)
+        print(
+            f"AWS_ENDPOINT_URL={url}\n"
+            "Point fab and the AWS CLI at it, from any shell:\n"
+            f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+            f"Failed executions are listed here, one line each; details in {endpoint.log_path}\n{kept}",
+            file=out,
+            flush=True,
+        )
         endpoint.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -1,4 +1,5 @@
 """Keys that break naive S3 code, shared by every test that moves objects (moto's own tests use the like)."""
+
 import unicodedata
 
 import pytest

@@ -1,4 +1,5 @@
 """Shared fixtures. Credentials are fake and set before any boto3 client exists, as moto's docs advise."""
+
 import shutil
 from pathlib import Path
 

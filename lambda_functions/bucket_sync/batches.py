@@ -1,6 +1,8 @@
 """Plan and result files in the work bucket: JSON documents of at most a batch each, read and written whole."""
+
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .decide import Decision
 from .listing import Entry
@@ -16,8 +18,12 @@ def entry_of(item: dict[str, Any]) -> Entry:
 
 
 def put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document, ensure_ascii=False).encode("utf-8"),
-                  ContentType="application/json")
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(document, ensure_ascii=False).encode("utf-8"),
+        ContentType="application/json",
+    )
 
 
 def get_json(s3: Any, bucket: str, key: str) -> Any:

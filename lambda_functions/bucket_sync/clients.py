@@ -5,6 +5,7 @@ exponential backoff per request, and a client-side rate limiter that slows every
 answers SlowDown, so a worker's copies back off together instead of each hammering on. The sync code never writes
 its own retry loop.
 """
+
 from typing import Any
 
 import boto3
@@ -19,8 +20,9 @@ MAX_POOL_CONNECTIONS = 64
 
 def retry_config(max_attempts: int = MAX_ATTEMPTS) -> Config:
     # total_max_attempts counts the first attempt; botocore's max_attempts would count only the retries.
-    return Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts},
-                  max_pool_connections=MAX_POOL_CONNECTIONS)
+    return Config(
+        retries={"mode": "adaptive", "total_max_attempts": max_attempts}, max_pool_connections=MAX_POOL_CONNECTIONS
+    )
 
 
 RETRY_CONFIG = retry_config()
@@ -32,6 +34,7 @@ REQUEST_PAYER_HEADER = "x-amz-request-payer"
 def pay_for_requests(client: Any) -> Any:
     """Every request ``client`` sends says the requester pays, as requester-pays buckets of another account
     require; one hook rather than a RequestPayer parameter per call, so no operation can forget it."""
+
     def add(request: Any, **_: Any) -> None:
         request.headers[REQUEST_PAYER_HEADER] = "requester"
 

@@ -12,9 +12,11 @@ taken over since: one request.
 The conditional headers go on the requests through botocore's event hooks rather than as parameters: the
 Lambda runtime's boto3 may predate PutObject's ``IfNoneMatch`` and ``IfMatch`` and DeleteObject's ``IfMatch``.
 """
+
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -41,6 +43,7 @@ def lock_key(destination: str) -> str:
 @contextmanager
 def conditional(s3: Any, operation: str, headers: dict[str, str]) -> Iterator[None]:
     """Send ``headers`` on the ``operation`` requests made inside the block (one thread only)."""
+
     def add(request: Any, **_: Any) -> None:
         for name, value in headers.items():
             request.headers[name] = value
@@ -106,12 +109,15 @@ def take(s3: Any, sfn: Any, bucket: str, destination: str, execution_arn: str) -
         if _is_running(sfn, holder):
             raise ConcurrentSyncError(
                 f"another sync into {destination!r} is running ({holder}); wait for it to end or stop it, then "
-                "start this one again. Nothing was changed.")
+                "start this one again. Nothing was changed."
+            )
         etag = _write(s3, bucket, key, body, {"If-Match": held_etag})
         if etag:
             return etag  # the holder ended without releasing (stopped, timed out): taken over
-    raise LockError(f"the lock s3://{bucket}/{key} kept changing while this sync tried to take it; start it again. "
-                    "Nothing was changed.")
+    raise LockError(
+        f"the lock s3://{bucket}/{key} kept changing while this sync tried to take it; start it again. "
+        "Nothing was changed."
+    )
 
 
 def release(s3: Any, bucket: str, destination: str, etag: str) -> bool:

@@ -23,18 +23,26 @@ Known gaps, by design:
   CopyObject limit: PutObject cannot store more) gets a layout chosen here, so its destination ETag differs.
 - ETags equal MD5-based ETags only for unencrypted and SSE-S3 objects; with SSE-KMS they differ anyway.
 """
+
 import logging
 import math
+from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .errors import (ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError, SyncError,
-                     TransientS3Error)
+from .errors import (
+    ArchivedObjectError,
+    CopyFailedError,
+    SourceChangedError,
+    SourceMissingError,
+    SyncError,
+    TransientS3Error,
+)
 from .listing import Entry
 
 logger = logging.getLogger(__name__)
@@ -49,15 +57,30 @@ MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 """HeadObject has no body, so its 404 arrives as the bare status code; CopyObject's says NoSuchKey."""
 ARCHIVED_CODES = frozenset({"InvalidObjectState", "ObjectNotInActiveTierError"})
 """S3 answers a copy of an unrestored GLACIER or DEEP_ARCHIVE object with either, depending on the API."""
-TRANSIENT_CODES = frozenset({
-    "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled",
-    "TooManyRequestsException", "RequestTimeout", "InternalError", "ServiceUnavailable",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+)
 """Errors botocore retried until it gave up: the object fails with TransientS3Error and the others go on."""
 
 METADATA_FIELDS = (
-    "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType", "Expires",
-    "Metadata", "WebsiteRedirectLocation",
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "Metadata",
+    "WebsiteRedirectLocation",
 )
 """HeadObject response fields that CreateMultipartUpload takes under the same name."""
 
@@ -113,8 +136,10 @@ def plan_parts(size: int, part_size: int) -> list[PartRange]:
     """Parts of ``part_size`` bytes and a smaller last part, as SDKs upload; one part for an empty object."""
     if size == 0:
         return [PartRange(1, 0, -1)]
-    return [PartRange(number, first, min(first + part_size, size) - 1)
-            for number, first in enumerate(range(0, size, part_size), start=1)]
+    return [
+        PartRange(number, first, min(first + part_size, size) - 1)
+        for number, first in enumerate(range(0, size, part_size), start=1)
+    ]
 
 
 def chosen_part_size(size: int, settings: CopySettings) -> int:
@@ -122,8 +147,14 @@ def chosen_part_size(size: int, settings: CopySettings) -> int:
     return max(settings.multipart_threshold_bytes, math.ceil(size / MAX_PARTS))
 
 
-def copy_object(source_s3: Any, destination_s3: Any, source_bucket: str, destination_bucket: str, entry: Entry,
-                settings: CopySettings = CopySettings()) -> CopyResult:
+def copy_object(
+    source_s3: Any,
+    destination_s3: Any,
+    source_bucket: str,
+    destination_bucket: str,
+    entry: Entry,
+    settings: CopySettings = CopySettings(),
+) -> CopyResult:
     """Copy one listed object, on the condition that its ETag is still ``entry.etag``.
 
     ``source_s3`` is a client in the source bucket's region, ``destination_s3`` one in the destination's: copies
@@ -156,8 +187,14 @@ def _copy_single(destination_s3: Any, source_bucket: str, destination_bucket: st
     return CopyResult(response["CopyObjectResult"]["ETag"], entry.size, multipart=False, requests=1)
 
 
-def _copy_multipart(source_s3: Any, destination_s3: Any, source_bucket: str, destination_bucket: str,
-                    entry: Entry, settings: CopySettings) -> CopyResult:
+def _copy_multipart(
+    source_s3: Any,
+    destination_s3: Any,
+    source_bucket: str,
+    destination_bucket: str,
+    entry: Entry,
+    settings: CopySettings,
+) -> CopyResult:
     copy_source = {"Bucket": source_bucket, "Key": entry.key}
     # PartNumber=1 makes one HEAD tell the first part's size and the part count along with the object's headers.
     with _named_errors("HeadObject", source_bucket, entry.key):
@@ -166,8 +203,9 @@ def _copy_multipart(source_s3: Any, destination_s3: Any, source_bucket: str, des
     if "PartsCount" in head:
         parts = plan_parts(entry.size, head["ContentLength"])
         if len(parts) != head["PartsCount"]:
-            logger.warning("s3://%s/%s has uneven parts: its copy is correct but gets a different ETag",
-                           source_bucket, entry.key)
+            logger.warning(
+                "s3://%s/%s has uneven parts: its copy is correct but gets a different ETag", source_bucket, entry.key
+            )
     else:
         parts = plan_parts(entry.size, chosen_part_size(entry.size, settings))
 
@@ -182,17 +220,24 @@ def _copy_multipart(source_s3: Any, destination_s3: Any, source_bucket: str, des
     if settings.abort_stale_uploads:
         requests += abort_stale_uploads(destination_s3, destination_bucket, entry.key)
     with _named_errors("CreateMultipartUpload", destination_bucket, entry.key):
-        upload_id = destination_s3.create_multipart_upload(
-            Bucket=destination_bucket, Key=entry.key, **create)["UploadId"]
+        upload_id = destination_s3.create_multipart_upload(Bucket=destination_bucket, Key=entry.key, **create)[
+            "UploadId"
+        ]
     requests += 1
     try:
         etags = _copy_parts(destination_s3, destination_bucket, entry, copy_source, upload_id, parts, settings)
         requests += len(parts)
         with _named_errors("CompleteMultipartUpload", destination_bucket, entry.key):
             completed = destination_s3.complete_multipart_upload(
-                Bucket=destination_bucket, Key=entry.key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": part.number, "ETag": etag}
-                                           for part, etag in zip(parts, etags)]})
+                Bucket=destination_bucket,
+                Key=entry.key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [
+                        {"PartNumber": part.number, "ETag": etag} for part, etag in zip(parts, etags, strict=True)
+                    ]
+                },
+            )
         requests += 1
     except BaseException:
         _abort(destination_s3, destination_bucket, entry.key, upload_id)
@@ -206,8 +251,9 @@ def abort_stale_uploads(destination_s3: Any, destination_bucket: str, key: str) 
     requests = 0
     stale = []
     with _named_errors("ListMultipartUploads", destination_bucket, key):
-        for page in destination_s3.get_paginator("list_multipart_uploads").paginate(Bucket=destination_bucket,
-                                                                                      Prefix=key):
+        for page in destination_s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=destination_bucket, Prefix=key
+        ):
             requests += 1
             stale += [upload["UploadId"] for upload in page.get("Uploads", []) if upload["Key"] == key]
     for upload_id in stale:
@@ -216,14 +262,25 @@ def abort_stale_uploads(destination_s3: Any, destination_bucket: str, key: str) 
     return requests
 
 
-def _copy_parts(destination_s3: Any, destination_bucket: str, entry: Entry, copy_source: dict[str, str],
-                upload_id: str, parts: list[PartRange], settings: CopySettings) -> list[str]:
+def _copy_parts(
+    destination_s3: Any,
+    destination_bucket: str,
+    entry: Entry,
+    copy_source: dict[str, str],
+    upload_id: str,
+    parts: list[PartRange],
+    settings: CopySettings,
+) -> list[str]:
     """UploadPartCopy every part, some at a time; on the first failure, start no more and raise it."""
 
     def copy_part(part: PartRange) -> str:
         parameters = {
-            "Bucket": destination_bucket, "Key": entry.key, "UploadId": upload_id, "PartNumber": part.number,
-            "CopySource": copy_source, "CopySourceIfMatch": entry.etag,
+            "Bucket": destination_bucket,
+            "Key": entry.key,
+            "UploadId": upload_id,
+            "PartNumber": part.number,
+            "CopySource": copy_source,
+            "CopySourceIfMatch": entry.etag,
         }
         if part.last_byte >= part.first_byte:  # an empty object is copied whole: it has no byte range
             parameters["CopySourceRange"] = part.copy_source_range
@@ -247,8 +304,12 @@ def _abort(destination_s3: Any, destination_bucket: str, key: str, upload_id: st
     try:
         destination_s3.abort_multipart_upload(Bucket=destination_bucket, Key=key, UploadId=upload_id)
     except Exception:
-        logger.exception("could not abort multipart upload %s of %s/%s; a lifecycle rule must clean it up",
-                         upload_id, destination_bucket, key)
+        logger.exception(
+            "could not abort multipart upload %s of %s/%s; a lifecycle rule must clean it up",
+            upload_id,
+            destination_bucket,
+            key,
+        )
 
 
 def _metadata_arguments(head: dict[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from the source), unchanged, or skip (cannot be copied, with the reason). Listin
 byte order of the keys. An out-of-order listing is a broken invariant and fails loudly, because a merge-join over
 it would delete objects that exist.
 """
+
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from enum import Enum
-from typing import Callable, Iterable, Iterator
+from enum import StrEnum
 
 from .listing import RESTORED, RESTORING, Entry
 
@@ -15,14 +16,14 @@ ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 """Objects here cannot be copied until restored; Glacier Instant Retrieval can be, so it is not listed."""
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     COPY = "copy"
     DELETE = "delete"
     UNCHANGED = "unchanged"
     SKIP = "skip"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     MISSING = "missing from destination"
     SIZE_DIFFERS = "size differs"
     CONTENT_DIFFERS = "content differs (ETag)"
@@ -69,8 +70,7 @@ def compare(source: Entry, destination: Entry, recorded: RecordedPairs = _nothin
     if source.etag != destination.etag:
         # A record can only vouch for a destination written after its source (as this sync's copies are), and
         # is looked at only then: a source rewritten since costs no look-up.
-        if (source.last_modified > destination.last_modified
-                or recorded(source.key) != (source.etag, destination.etag)):
+        if source.last_modified > destination.last_modified or recorded(source.key) != (source.etag, destination.etag):
             return Decision(source.key, Action.COPY, Reason.CONTENT_DIFFERS.value, source, destination)
         same = Reason.SAME_AS_COPIED
     if source.last_modified > destination.last_modified:
@@ -83,16 +83,19 @@ def is_readable(entry: Entry) -> bool:
     return entry.storage_class not in ARCHIVED_STORAGE_CLASSES or entry.restore == RESTORED
 
 
-def copy_or_skip(source: Entry, destination: Entry | None,
-                 recorded: RecordedPairs = _nothing_recorded) -> Decision:
+def copy_or_skip(source: Entry, destination: Entry | None, recorded: RecordedPairs = _nothing_recorded) -> Decision:
     """Copy what differs; an archived source that is not readable is skipped, but only if it needed a copy: one
     whose destination is already equal is unchanged, whatever its storage class."""
-    decision = (Decision(source.key, Action.COPY, Reason.MISSING.value, source, None) if destination is None
-                else compare(source, destination, recorded))
+    decision = (
+        Decision(source.key, Action.COPY, Reason.MISSING.value, source, None)
+        if destination is None
+        else compare(source, destination, recorded)
+    )
     if decision.action is Action.COPY and not is_readable(source):
         why = Reason.RESTORING if source.restore == RESTORING else Reason.ARCHIVED
-        return Decision(source.key, Action.SKIP, why.value.format(storage_class=source.storage_class), source,
-                        destination)
+        return Decision(
+            source.key, Action.SKIP, why.value.format(storage_class=source.storage_class), source, destination
+        )
     return decision
 
 
@@ -106,8 +109,9 @@ def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:
         yield entry
 
 
-def march(source: Iterable[Entry], destination: Iterable[Entry],
-          recorded: RecordedPairs = _nothing_recorded) -> Iterator[Decision]:
+def march(
+    source: Iterable[Entry], destination: Iterable[Entry], recorded: RecordedPairs = _nothing_recorded
+) -> Iterator[Decision]:
     """Walk both sorted listings together and decide every key, in key order, lazily."""
     sources, destinations = _ordered(source, "source"), _ordered(destination, "destination")
     src, dst = next(sources, None), next(destinations, None)

@@ -7,8 +7,10 @@ the planner reads the records only when it meets a key whose ETags differ at equ
 unchanged when both ETags are exactly the recorded pair. Either side changing breaks the pair, so a changed
 object is always copied again.
 """
+
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .batches import get_json, list_keys, put_json
 
@@ -19,8 +21,9 @@ def folder(destination: str) -> str:
     return f"{FOLDER}{destination}/"
 
 
-def record(s3: Any, work_bucket: str, destination: str, run_id: str,
-           pairs: Iterable[tuple[str, str, str]]) -> str | None:
+def record(
+    s3: Any, work_bucket: str, destination: str, run_id: str, pairs: Iterable[tuple[str, str, str]]
+) -> str | None:
     """Store one run's (key, source ETag, destination ETag) triples; returns the record's key, or None if none."""
     rows = sorted(pairs)
     if not rows:

@@ -3,17 +3,28 @@
 Pure: no AWS calls. The same checks run in ``fab sync`` before an execution starts and in the state machine's
 first step, so the console and the command line give the same messages.
 """
+
 import fnmatch
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidInputError
 from .run import Settings, SyncRun, camel_case
 
-FIELDS = {"source", "destination", "prefix", "startAfter", "dryRun", "allowDeleteAll", "maxDeletes", "requesterPays",
-          "settings"}
+FIELDS = {
+    "source",
+    "destination",
+    "prefix",
+    "startAfter",
+    "dryRun",
+    "allowDeleteAll",
+    "maxDeletes",
+    "requesterPays",
+    "settings",
+}
 MAX_KEY_BYTES = 1024
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -26,15 +37,19 @@ RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", ".mrap", "--table-s3")
 def bucket_name_problem(name: str) -> str | None:
     """Why S3 would reject ``name`` as a bucket name, or None."""
     if not BUCKET_NAME.fullmatch(name):
-        return ("must be 3 to 63 characters of lower case letters, digits, '.' and '-', starting and ending with a "
-                "letter or digit (give the bucket's name, not an s3:// URL or ARN)")
+        return (
+            "must be 3 to 63 characters of lower case letters, digits, '.' and '-', starting and ending with a "
+            "letter or digit (give the bucket's name, not an s3:// URL or ARN)"
+        )
     if ".." in name or ".-" in name or "-." in name:
         return "must not contain '..', '.-' or '-.'"
     if IP_ADDRESS.fullmatch(name):
         return "must not look like an IP address"
     if name.startswith(RESERVED_PREFIXES) or name.endswith(RESERVED_SUFFIXES):
-        return (f"uses a prefix or suffix S3 reserves ({', '.join(RESERVED_PREFIXES + RESERVED_SUFFIXES)}), so no "
-                "general purpose bucket can have it")
+        return (
+            f"uses a prefix or suffix S3 reserves ({', '.join(RESERVED_PREFIXES + RESERVED_SUFFIXES)}), so no "
+            "general purpose bucket can have it"
+        )
     return None
 
 
@@ -53,26 +68,30 @@ class Limits:
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Limits":
         def patterns(name: str) -> tuple[str, ...]:
             return tuple(p for p in environ.get(name, "").split(",") if p)
+
         max_deletes = environ.get("MAX_DELETES", "")
-        return cls(patterns("SOURCE_BUCKETS"), patterns("DESTINATION_BUCKETS"),
-                   int(max_deletes) if max_deletes else -1)
+        return cls(patterns("SOURCE_BUCKETS"), patterns("DESTINATION_BUCKETS"), int(max_deletes) if max_deletes else -1)
 
 
 def _check_allowed(side: str, bucket: str, patterns: tuple[str, ...], setting: str) -> None:
     if patterns and not any(fnmatch.fnmatchcase(bucket, pattern) for pattern in patterns):
-        raise InvalidInputError(f"{side!r} is {bucket!r}, which this deployment may not use: {setting} allows "
-                                f"{', '.join(patterns)}. Add it to {setting} in fabfile_config.py and deploy again, "
-                                "or name an allowed bucket")
+        raise InvalidInputError(
+            f"{side!r} is {bucket!r}, which this deployment may not use: {setting} allows "
+            f"{', '.join(patterns)}. Add it to {setting} in fabfile_config.py and deploy again, "
+            "or name an allowed bucket"
+        )
 
 
 def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limits()) -> SyncRun:
     if not isinstance(event, dict):
-        raise InvalidInputError('the input must be a JSON object such as {"source": "my-bucket", '
-                                '"destination": "my-copy"}')
+        raise InvalidInputError(
+            'the input must be a JSON object such as {"source": "my-bucket", "destination": "my-copy"}'
+        )
     unknown = sorted(set(event) - FIELDS)
     if unknown:
-        raise InvalidInputError(f"unknown field {unknown[0]!r}: the input takes {', '.join(sorted(FIELDS))}; "
-                                "check the spelling")
+        raise InvalidInputError(
+            f"unknown field {unknown[0]!r}: the input takes {', '.join(sorted(FIELDS))}; check the spelling"
+        )
     buckets = {}
     for name in ("source", "destination"):
         value = event.get(name)
@@ -87,8 +106,10 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
     _check_allowed("source", buckets["source"], limits.source_buckets, "SOURCE_BUCKETS")
     _check_allowed("destination", buckets["destination"], limits.destination_buckets, "DESTINATION_BUCKETS")
     if buckets["source"] == buckets["destination"]:
-        raise InvalidInputError("'source' and 'destination' are the same bucket; a sync into itself would read "
-                                "and write the same objects. Name two different buckets.")
+        raise InvalidInputError(
+            "'source' and 'destination' are the same bucket; a sync into itself would read "
+            "and write the same objects. Name two different buckets."
+        )
     scope = {}
     for name in ("prefix", "startAfter"):
         value = event.get(name, "")
@@ -104,13 +125,22 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
             raise InvalidInputError(f"{name!r} must be true or false, not {flags[name]!r}")
     max_deletes = event.get("maxDeletes", limits.max_deletes)
     if not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < -1:
-        raise InvalidInputError(f"'maxDeletes' must be a whole number of at least 0 (or -1 for no limit), "
-                                f"not {max_deletes!r}")
-    return SyncRun(run_id=run_id, source=buckets["source"], destination=buckets["destination"],
-                   prefix=scope["prefix"], start_after=scope["startAfter"], dry_run=flags["dryRun"],
-                   allow_delete_all=flags["allowDeleteAll"], max_deletes=max_deletes,
-                   requester_pays=flags["requesterPays"],
-                   work_bucket=work_bucket, settings=parse_settings(event.get("settings", {})))
+        raise InvalidInputError(
+            f"'maxDeletes' must be a whole number of at least 0 (or -1 for no limit), not {max_deletes!r}"
+        )
+    return SyncRun(
+        run_id=run_id,
+        source=buckets["source"],
+        destination=buckets["destination"],
+        prefix=scope["prefix"],
+        start_after=scope["startAfter"],
+        dry_run=flags["dryRun"],
+        allow_delete_all=flags["allowDeleteAll"],
+        max_deletes=max_deletes,
+        requester_pays=flags["requesterPays"],
+        work_bucket=work_bucket,
+        settings=parse_settings(event.get("settings", {})),
+    )
 
 
 MAX_COPY_THREADS = 64
@@ -118,9 +148,12 @@ MAX_MAP_CONCURRENCY = 10_000
 SETTING_LIMITS = {
     "pageSize": (1000, "S3 lists at most 1,000 keys a request"),
     "deleteBatchKeys": (1000, "S3 deletes at most 1,000 keys a request"),
-    "copyThreads": (MAX_COPY_THREADS, "a copy_keys invocation has 64 connections, and each multipart copy runs "
-                                      "8 part copies in threads of its own, which keeps it far under Lambda's "
-                                      "1,024 processes and threads"),
+    "copyThreads": (
+        MAX_COPY_THREADS,
+        "a copy_keys invocation has 64 connections, and each multipart copy runs "
+        "8 part copies in threads of its own, which keeps it far under Lambda's "
+        "1,024 processes and threads",
+    ),
     "maxConcurrency": (MAX_MAP_CONCURRENCY, "a Distributed Map runs at most 10,000 child executions at a time"),
     "multipartThresholdBytes": (5 * 1024**3, "CopyObject copies at most 5 GiB"),
     "s3MaxAttempts": (20, "with backoff up to 20 s each, more would outlast a copy invocation's time budget"),
@@ -144,6 +177,8 @@ def parse_settings(value: Any) -> Settings:
         if values.get(known[key], 0) > limit:
             raise InvalidInputError(f"setting {key!r} is at most {limit:,}: {why}")
     if values.get("inline_plan_bytes", 0) > 128 * 1024:
-        raise InvalidInputError("setting 'inlinePlanBytes' is at most 131072: with its results the plan must stay "
-                                "far below Step Functions' 256 KB state limit")
+        raise InvalidInputError(
+            "setting 'inlinePlanBytes' is at most 131072: with its results the plan must stay "
+            "far below Step Functions' 256 KB state limit"
+        )
     return Settings(**values)

@@ -3,11 +3,13 @@
 Lists with ListObjectsV2; boto3 asks for ``EncodingType=url`` and decodes every key, so no key is mangled by
 XML (control characters, trailing spaces). Makes LIST requests and nothing else.
 """
+
 import queue
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import timezone
-from typing import Any, Iterable, Iterator
+from datetime import UTC
+from typing import Any
 
 MAX_KEYS_PER_PAGE = 1000
 """S3's own maximum: fewer pages means fewer requests."""
@@ -52,7 +54,7 @@ class Entry:
             key=item["Key"],
             size=item["Size"],
             etag=item["ETag"],
-            last_modified=item["LastModified"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            last_modified=item["LastModified"].astimezone(UTC).isoformat(timespec="milliseconds"),
             storage_class=item.get("StorageClass", "STANDARD"),
             restore=_restore_of(item.get("RestoreStatus")),
         )
@@ -65,8 +67,14 @@ def _restore_of(status: dict[str, Any] | None) -> str:
     return RESTORING if status.get("IsRestoreInProgress") else RESTORED
 
 
-def list_entries(s3: Any, bucket: str, prefix: str = "", start_after: str = "",
-                 page_size: int = MAX_KEYS_PER_PAGE, restore_status: bool = False) -> Iterator[Entry]:
+def list_entries(
+    s3: Any,
+    bucket: str,
+    prefix: str = "",
+    start_after: str = "",
+    page_size: int = MAX_KEYS_PER_PAGE,
+    restore_status: bool = False,
+) -> Iterator[Entry]:
     """Every object whose key starts with ``prefix`` and sorts after ``start_after``, in order, lazily;
     ``restore_status`` asks S3 to say, per archived object, whether it is restored (no extra request)."""
     parameters: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}

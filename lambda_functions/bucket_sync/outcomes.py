@@ -4,10 +4,12 @@ Results are read back from the work bucket; a plan batch without a result (its w
 after every retry) counts each of its keys as failed, so no failure is ever silent. Plan batches are numbered, so
 only the results are listed: one LIST per 1,000 batches finds them all, with their failure counts in their names.
 """
+
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .batches import get_json, list_keys
 from .run import SyncRun, parse_result_key
@@ -16,12 +18,16 @@ COPIED, DELETED, FAILED, SKIPPED, PLANNED = "copied", "deleted", "failed", "skip
 MISSING_RESULT = "its worker did not finish (no result for its batch after every retry)"
 
 
-def outcome(item: dict[str, Any], action: str, result: str, error: str | None = None,
-            **extra: Any) -> dict[str, Any]:
+def outcome(item: dict[str, Any], action: str, result: str, error: str | None = None, **extra: Any) -> dict[str, Any]:
     """One report line: key, action, result, reason, size and, for failures, the error."""
     entry = item.get("entry") or {}
-    line = {"key": item["key"], "action": action, "result": result, "reason": item["reason"],
-            "size": entry.get("size", 0)}
+    line = {
+        "key": item["key"],
+        "action": action,
+        "result": result,
+        "reason": item["reason"],
+        "size": entry.get("size", 0),
+    }
     if error:
         line["error"] = error
     line.update(extra)
@@ -51,9 +57,12 @@ def count_failed(run: SyncRun, work_s3: Any, kind: str, batches: int) -> int:
     """How many keys of the ``kind`` batches 1..``batches`` failed: the result names tell, and a batch without a
     result counts all its keys (its plan file is read to know how many)."""
     results = batch_results(run, work_s3, kind)
-    return sum(results[number][1] if number in results
-               else len(get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"])
-               for number in range(1, batches + 1))
+    return sum(
+        results[number][1]
+        if number in results
+        else len(get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"])
+        for number in range(1, batches + 1)
+    )
 
 
 def collect(run: SyncRun, work_s3: Any, kind: str, batches: int) -> Collected:
@@ -107,9 +116,9 @@ def clip(text: str, max_bytes: int = MAX_RESULT_ERROR_BYTES) -> str:
     if json_bytes(text) <= max_bytes:
         return text
     keep = len(text)
-    while keep and json_bytes(text[:keep // 2] + CLIP + text[len(text) - (keep - keep // 2):]) > max_bytes:
+    while keep and json_bytes(text[: keep // 2] + CLIP + text[len(text) - (keep - keep // 2) :]) > max_bytes:
         keep -= max(1, keep // 16)
-    return text[:keep // 2] + CLIP + text[len(text) - (keep - keep // 2):]
+    return text[: keep // 2] + CLIP + text[len(text) - (keep - keep // 2) :]
 
 
 def compact(line: dict[str, Any]) -> list[Any]:

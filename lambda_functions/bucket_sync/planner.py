@@ -5,9 +5,11 @@ is spent, handing the cursor to the next round. It writes plan batches (copy, de
 and returns counts; it never copies or deletes anything itself. Unchanged keys cost nothing but their share of
 LIST pages, and a round with nothing to do writes nothing.
 """
+
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from .batches import decision_to_json, list_keys, put_json
 from .decide import Action, Decision, march
@@ -40,25 +42,41 @@ class PlanState:
         return {"copy": self.copy_batches, "delete": self.delete_batches, "skip": self.skip_batches}
 
     def to_json(self) -> dict[str, Any]:
-        return {"cursor": self.cursor, "done": self.done, "rounds": self.rounds, "copyBatches": self.copy_batches,
-                "deleteBatches": self.delete_batches, "skipBatches": self.skip_batches, "totals": self.totals,
-                "requests": self.requests, "inline": self.inline}
+        return {
+            "cursor": self.cursor,
+            "done": self.done,
+            "rounds": self.rounds,
+            "copyBatches": self.copy_batches,
+            "deleteBatches": self.delete_batches,
+            "skipBatches": self.skip_batches,
+            "totals": self.totals,
+            "requests": self.requests,
+            "inline": self.inline,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None, run: SyncRun) -> "PlanState":
         if not data:
             return cls(cursor=run.start_after)
-        return cls(cursor=data["cursor"], done=data["done"], rounds=data["rounds"],
-                   copy_batches=data["copyBatches"], delete_batches=data["deleteBatches"],
-                   skip_batches=data["skipBatches"], totals=dict(data["totals"]), requests=dict(data["requests"]),
-                   inline=data.get("inline"))
+        return cls(
+            cursor=data["cursor"],
+            done=data["done"],
+            rounds=data["rounds"],
+            copy_batches=data["copyBatches"],
+            delete_batches=data["deleteBatches"],
+            skip_batches=data["skipBatches"],
+            totals=dict(data["totals"]),
+            requests=dict(data["requests"]),
+            inline=data.get("inline"),
+        )
 
 
 class _BatchWriter:
     """Collects decisions of one kind and writes them in batches of bounded keys and bytes."""
 
-    def __init__(self, kind: str, run: SyncRun, work_s3: Any, batches_before: int, max_keys: int,
-                 max_bytes: int | None = None):
+    def __init__(
+        self, kind: str, run: SyncRun, work_s3: Any, batches_before: int, max_keys: int, max_bytes: int | None = None
+    ):
         self.kind, self.run, self.work_s3 = kind, run, work_s3
         self.max_keys, self.max_bytes = max_keys, max_bytes
         self.pending: list[dict[str, Any]] = []
@@ -92,15 +110,25 @@ def forget_attempt(run: SyncRun, state: PlanState, work_s3: Any) -> None:
     """Delete what an earlier attempt of this round wrote (the batches numbered after those of the rounds before
     it): a retry may hand over sooner than the attempt that died, and its keys would otherwise be planned twice."""
     for kind, batches in state.batches().items():
-        stale = list(list_keys(work_s3, run.work_bucket, run.plan_prefix(kind),
-                               start_after=run.plan_key(kind, batches)))
+        stale = list(
+            list_keys(work_s3, run.work_bucket, run.plan_prefix(kind), start_after=run.plan_key(kind, batches))
+        )
         for start in range(0, len(stale), 1000):
-            work_s3.delete_objects(Bucket=run.work_bucket, Delete={
-                "Objects": [{"Key": key} for key in stale[start:start + 1000]], "Quiet": True})
+            work_s3.delete_objects(
+                Bucket=run.work_bucket,
+                Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True},
+            )
 
 
-def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: Any, work_s3: Any,
-               out_of_time: Callable[[], bool], attempt: int = 0) -> PlanState:
+def plan_round(
+    run: SyncRun,
+    state: PlanState,
+    source_s3: Any,
+    destination_s3: Any,
+    work_s3: Any,
+    out_of_time: Callable[[], bool],
+    attempt: int = 0,
+) -> PlanState:
     """Decide from ``state.cursor`` until the listings end or a budget is spent; return the next state.
 
     ``attempt`` is the state machine's retry count for this round: a first attempt has nothing to clean up.
@@ -111,16 +139,16 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
         forget_attempt(run, state, work_s3)
     before = state.batches()
     writers = {
-        Action.COPY: _BatchWriter("copy", run, work_s3, before["copy"], settings.copy_batch_keys,
-                                  settings.copy_batch_bytes),
+        Action.COPY: _BatchWriter(
+            "copy", run, work_s3, before["copy"], settings.copy_batch_keys, settings.copy_batch_bytes
+        ),
         Action.DELETE: _BatchWriter("delete", run, work_s3, before["delete"], settings.delete_batch_keys),
         Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys),
     }
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
-    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size,
-                                     restore_status=True))
+    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size, restore_status=True))
     destination = read_ahead(list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size))
     cursor, done, decided = start, True, 0
     recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
@@ -134,17 +162,27 @@ def plan_round(run: SyncRun, state: PlanState, source_s3: Any, destination_s3: A
             break
     inline = None
     pending = {writer.kind: writer.pending for writer in writers.values()}
-    if (done and not state.rounds and not any(writer.written for writer in writers.values())
-            and inline_bytes(pending) <= settings.inline_plan_bytes):
+    if (
+        done
+        and not state.rounds
+        and not any(writer.written for writer in writers.values())
+        and inline_bytes(pending) <= settings.inline_plan_bytes
+    ):
         inline = pending  # the whole plan is small: it travels in the state, not in files
     else:
         for writer in writers.values():
             writer.flush()
     return replace(
-        state, cursor=cursor, done=done, rounds=round_number, inline=inline,
-        copy_batches=writers[Action.COPY].last, delete_batches=writers[Action.DELETE].last,
+        state,
+        cursor=cursor,
+        done=done,
+        rounds=round_number,
+        inline=inline,
+        copy_batches=writers[Action.COPY].last,
+        delete_batches=writers[Action.DELETE].last,
         skip_batches=writers[Action.SKIP].last,
-        totals=dict(sorted(totals.items())))
+        totals=dict(sorted(totals.items())),
+    )
 
 
 def inline_bytes(pending: dict[str, list[dict[str, Any]]]) -> int:

@@ -5,6 +5,7 @@ beyond the first are retries. Counts travel between steps as one flat mapping: `
 requests sent, and ``{"retry:CopyObject": 2}`` for how many of them were retries, so that one ``merge_counts``
 adds up both; ``split_retries`` separates them for the summary.
 """
+
 import threading
 from collections import Counter
 from typing import Any
@@ -52,5 +53,5 @@ def merge_counts(*counts: dict[str, int]) -> dict[str, int]:
 def split_retries(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
     """(requests per operation, retries per operation) from a merged mapping."""
     requests = {op: n for op, n in counts.items() if not op.startswith(RETRY_PREFIX)}
-    retries = {op[len(RETRY_PREFIX):]: n for op, n in counts.items() if op.startswith(RETRY_PREFIX)}
+    retries = {op[len(RETRY_PREFIX) :]: n for op, n in counts.items() if op.startswith(RETRY_PREFIX)}
     return requests, retries

@@ -3,6 +3,7 @@
 States pass this small object and S3 locations, never key lists, so no bucket size or key length can push a
 payload past Step Functions' 256 KB.
 """
+
 import os
 import re
 from dataclasses import asdict, dataclass, field, replace

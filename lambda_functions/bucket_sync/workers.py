@@ -8,7 +8,9 @@ keeps what it did (inline: in its output; a batch: in the batch's partial file) 
 with the index to go on from, and the state machine calls it again from there, as planning rounds hand over.
 Either way the output carries the counts of everything done so far.
 """
-from typing import Any, Callable
+
+from collections.abc import Callable
+from typing import Any
 
 from .batches import get_json, put_json
 from .clients import S3Clients
@@ -40,24 +42,29 @@ def work_on(event: dict[str, Any], run: SyncRun, clients: S3Clients, act: Act) -
     if len(outcomes) < len(items):
         put_json(work, run.work_bucket, partial_key, document)
         return counts | {"done": False, "next": len(outcomes)}
-    put_json(work, run.work_bucket, result_key_for(event["batch"], event.get("attempt", 0), counts["failed"]),
-             document)
+    put_json(work, run.work_bucket, result_key_for(event["batch"], event.get("attempt", 0), counts["failed"]), document)
     return counts | {"done": True}
 
 
-def _work_inline(items: list[dict[str, Any]], previous: dict[str, Any], clients: S3Clients,
-                 act: Act) -> dict[str, Any]:
+def _work_inline(items: list[dict[str, Any]], previous: dict[str, Any], clients: S3Clients, act: Act) -> dict[str, Any]:
     """A small plan's items, from where the ``previous`` invocation's output stopped."""
     results = list(previous.get("results", []))
-    outcomes = act(items[len(results):])
+    outcomes = act(items[len(results) :])
     counts = counts_of(outcomes)
-    return {"results": results + [compact(line) for line in outcomes],
-            "requests": merge_counts(previous.get("requests", {}), clients.counter.snapshot()),
-            **{name: previous.get(name, 0) + counts[name] for name in COUNTS},
-            "done": len(results) + len(outcomes) == len(items)}
+    return {
+        "results": results + [compact(line) for line in outcomes],
+        "requests": merge_counts(previous.get("requests", {}), clients.counter.snapshot()),
+        **{name: previous.get(name, 0) + counts[name] for name in COUNTS},
+        "done": len(results) + len(outcomes) == len(items),
+    }
 
 
 def counts_of(outcomes: list[dict[str, Any]]) -> dict[str, int]:
     counts = tally(outcomes)
-    return {"copied": counts[COPIED], "deleted": counts[DELETED], "skipped": counts[SKIPPED],
-            "failed": counts[FAILED], "bytesCopied": sum(o["size"] for o in outcomes if o["result"] == COPIED)}
+    return {
+        "copied": counts[COPIED],
+        "deleted": counts[DELETED],
+        "skipped": counts[SKIPPED],
+        "failed": counts[FAILED],
+        "bytesCopied": sum(o["size"] for o in outcomes if o["result"] == COPIED),
+    }

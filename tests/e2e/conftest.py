@@ -1,5 +1,6 @@
 """The embedded endpoint, started once per test session as its own process, exactly as ``fab server`` runs it;
 and, for the sync tests (test_sync, test_faults), the repository's project deployed on it and bucket helpers."""
+
 import json
 import os
 import signal
@@ -40,8 +41,13 @@ def endpoint(tmp_path_factory):
     access_log = tmp_path_factory.mktemp("endpoint") / "access.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env["S3_UPLOAD_PART_MIN_SIZE"] = str(MIN_PART_BYTES)  # multipart objects small enough for fast tests
-    process = subprocess.Popen([sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(access_log)],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_endpoint", "--port", "0", "--access-log", str(access_log)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline().strip()
     assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:"), line
     yield RunningEndpoint(line.split("=", 1)[1], access_log, process)
@@ -91,12 +97,14 @@ def machine(endpoint):
 def s3(aws):
     def client(region="us-east-1"):
         return boto3.client("s3", region_name=region, config=READ)
+
     return client
 
 
 @pytest.fixture
 def buckets(s3):
     """A fresh source and destination pair for one test."""
+
     def make(source_region="us-east-1", destination_region="us-east-1"):
         tag = uuid.uuid4().hex[:8]
         pair = []
@@ -106,6 +114,7 @@ def buckets(s3):
             s3(region).create_bucket(Bucket=name, **extra)
             pair.append(name)
         return pair
+
     return make
 
 
@@ -130,14 +139,16 @@ def put_multipart(client, bucket, key, parts=3, part_bytes=MIN_PART_BYTES, **ext
     done = []
     for number in range(1, parts + 1):
         body = bytes([number]) * (part_bytes if number < parts else part_bytes // 2)
-        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number,
-                                  Body=body)["ETag"]
+        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number, Body=body)[
+            "ETag"
+        ]
         done.append({"PartNumber": number, "ETag": etag})
-    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"],
-                                     MultipartUpload={"Parts": done})
+    client.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": done}
+    )
 
 
 def report_lines(s3_client, summary):
     """The run's report, one dict per line."""
-    bucket, key = summary["report"][len("s3://"):].split("/", 1)
+    bucket, key = summary["report"][len("s3://") :].split("/", 1)
     return [json.loads(line) for line in s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]

@@ -1,5 +1,6 @@
 """``fab local`` (what ``make local`` runs, the README's first command) as a newcomer runs it: a real process in the
 repository, no config file, no credentials; the demo's own mirror check must pass and its output say what it did."""
+
 import os
 import subprocess
 import sys

@@ -1,6 +1,7 @@
 """fab deploy's pipeline against the embedded endpoint: a real stack, real handler code, a real execution."""
+
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,8 +20,12 @@ def deploy_once(project, config, events, now=None):
 @pytest.fixture
 def deployed(aws, fixture_project, request):
     """The fixture project deployed under an app name of its own, so tests share one endpoint safely."""
-    config = Config(app_name=f"t-{abs(hash(request.node.name)) % 10**8}", user_email="dev@example.com",
-                    region="us-east-1", keep_state_machines=2)
+    config = Config(
+        app_name=f"t-{abs(hash(request.node.name)) % 10**8}",
+        user_email="dev@example.com",
+        region="us-east-1",
+        keep_state_machines=2,
+    )
     events = []
     result = deploy_once(fixture_project, config, events)
     return config, result, events
@@ -37,7 +42,9 @@ def test_first_deploy_creates_the_stack_with_the_configured_functions(aws, deplo
     assert (function["MemorySize"], function["Timeout"], function["Handler"]) == (256, 20, "write_marker.handler")
     assert function["Environment"]["Variables"]["MARKER_PREFIX"] == "markers/"
     assert function["Environment"]["Variables"]["DEPLOYMENT_BUCKET"] == config.deployment_bucket
-    assert aws("lambda").get_function(FunctionName=f"{config.app_name}-fail_always")["Configuration"]["MemorySize"] == 128
+    assert (
+        aws("lambda").get_function(FunctionName=f"{config.app_name}-fail_always")["Configuration"]["MemorySize"] == 128
+    )
     assert any(event["ResourceStatus"] == "CREATE_COMPLETE" for event in events)
 
 
@@ -47,10 +54,14 @@ def test_deployed_definition_holds_the_real_function_arns(aws, deployed):
     described = aws("stepfunctions").describe_state_machine(stateMachineArn=demo.arn)
     states = json.loads(described["definition"])["States"]
     lam = aws("lambda")
-    assert states["WriteMarker"]["Resource"] == lam.get_function(
-        FunctionName=f"{config.app_name}-write_marker")["Configuration"]["FunctionArn"]
-    assert states["FailAlways"]["Resource"] == lam.get_function(
-        FunctionName=f"{config.app_name}-fail_always")["Configuration"]["FunctionArn"]
+    assert (
+        states["WriteMarker"]["Resource"]
+        == lam.get_function(FunctionName=f"{config.app_name}-write_marker")["Configuration"]["FunctionArn"]
+    )
+    assert (
+        states["FailAlways"]["Resource"]
+        == lam.get_function(FunctionName=f"{config.app_name}-fail_always")["Configuration"]["FunctionArn"]
+    )
     outputs = pipeline.deployed_outputs(config, make_clients(config))
     assert described["roleArn"] == outputs["DemoStateMachineRoleArn"]
     role = aws("iam").get_role(RoleName=described["roleArn"].rsplit("/", 1)[1])["Role"]
@@ -61,8 +72,10 @@ def test_an_execution_runs_the_real_handler_and_a_catch_matches_its_error(aws, d
     _, result, _ = deployed
     s3, sfn = aws("s3"), aws("stepfunctions")
     s3.create_bucket(Bucket="e2e-data")
-    started = sfn.start_execution(stateMachineArn=machine(result, "demo").arn,
-                                  input=json.dumps({"bucket": "e2e-data", "key": "hello.txt", "body": "hi there"}))
+    started = sfn.start_execution(
+        stateMachineArn=machine(result, "demo").arn,
+        input=json.dumps({"bucket": "e2e-data", "key": "hello.txt", "body": "hi there"}),
+    )
     execution = wait_for_execution(sfn, started["executionArn"])
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])
@@ -75,8 +88,9 @@ def test_an_execution_runs_the_real_handler_and_a_catch_matches_its_error(aws, d
     assert "refusing 'hello.txt'" in output["caught"]["Cause"]
 
 
-def test_redeploying_unchanged_code_uploads_nothing_and_adds_a_newer_state_machine(aws, deployed, fixture_project,
-                                                                                   endpoint):
+def test_redeploying_unchanged_code_uploads_nothing_and_adds_a_newer_state_machine(
+    aws, deployed, fixture_project, endpoint
+):
     config, first, _ = deployed
     before = len(endpoint.requests())
     second = deploy_once(fixture_project, config, [])
@@ -104,7 +118,7 @@ def test_old_state_machines_beyond_the_newest_few_are_removed_unless_running(aws
     config, first, _ = deployed
     sfn = aws("stepfunctions")
     running = sfn.start_execution(stateMachineArn=machine(first, "slow").arn)["executionArn"]
-    later = datetime.now(timezone.utc)
+    later = datetime.now(UTC)
     for step in (1, 2, 3):
         result = deploy_once(fixture_project, config, [], now=later + timedelta(seconds=step))
     names = {m["name"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith(config.app_name)}
@@ -151,23 +165,38 @@ def test_the_deployment_bucket_is_private_encrypted_and_tls_only(aws, deployed):
     config, _, _ = deployed
     s3 = aws("s3")
     block = s3.get_public_access_block(Bucket=config.deployment_bucket)["PublicAccessBlockConfiguration"]
-    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                     "RestrictPublicBuckets": True}
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     rules = s3.get_bucket_encryption(Bucket=config.deployment_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     [statement] = json.loads(s3.get_bucket_policy(Bucket=config.deployment_bucket)["Policy"])["Statement"]
     assert (statement["Effect"], statement["Action"], statement["Condition"]) == (
-        "Deny", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
 
 
 def test_a_deploy_aws_would_refuse_for_its_size_changes_nothing(aws, fixture_project, endpoint):
     # Every function carries SOURCE_BUCKETS and DESTINATION_BUCKETS: 70 names of 63 characters are over 4 KB.
     names = [f"bucket-{number:03d}".ljust(63, "x") for number in range(70)]
-    config = Config(app_name="t-too-big", user_email="dev@example.com", region="us-east-1",
-                    source_buckets=tuple(names[:40]), destination_buckets=tuple(names[40:]))
+    config = Config(
+        app_name="t-too-big",
+        user_email="dev@example.com",
+        region="us-east-1",
+        source_buckets=tuple(names[:40]),
+        destination_buckets=tuple(names[40:]),
+    )
     before = len(endpoint.requests())
-    with pytest.raises(LimitError, match=r"Function t-too-big-write_marker has [\d,]+ bytes of environment "
-                                         r"variables .*over Lambda's 4,096"):
+    with pytest.raises(
+        LimitError,
+        match=r"Function t-too-big-write_marker has [\d,]+ bytes of environment "
+        r"variables .*over Lambda's 4,096",
+    ):
         deploy_once(fixture_project, config, [])
     assert endpoint.requests()[before:] == []  # no bucket, no upload, no change set: not one request
     stacks = aws("cloudformation").list_stacks()["StackSummaries"]

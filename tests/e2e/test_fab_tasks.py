@@ -1,4 +1,5 @@
 """The fab tasks as a user runs them: real ``fab`` processes on a copy of the fixture project."""
+
 import json
 import os
 import shutil
@@ -13,7 +14,9 @@ import pytest
 from .conftest import ROOT
 
 FAB = Path(sys.executable).parent / "fab"
-CONFIG = 'USER_EMAIL = "dev@example.com"\nAPP_NAME = "{app}"\nAWS_DEFAULT_PROFILE = None\nAWS_DEFAULT_REGION = "us-east-1"\n'
+CONFIG = (
+    'USER_EMAIL = "dev@example.com"\nAPP_NAME = "{app}"\nAWS_DEFAULT_PROFILE = None\nAWS_DEFAULT_REGION = "us-east-1"\n'
+)
 
 
 @pytest.fixture
@@ -35,8 +38,15 @@ def fab_env(endpoint_url: str | None = None) -> dict[str, str]:
 
 
 def fab(project: Path, *args: str, endpoint_url: str | None = None, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([str(FAB), *args], cwd=project, env=fab_env(endpoint_url), input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(FAB), *args],
+        cwd=project,
+        env=fab_env(endpoint_url),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def fab_into_closed_pipe(project: Path, *args: str, endpoint_url: str | None = None) -> subprocess.CompletedProcess:
@@ -44,8 +54,16 @@ def fab_into_closed_pipe(project: Path, *args: str, endpoint_url: str | None = N
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        return subprocess.run([str(FAB), *args], cwd=project, env=fab_env(endpoint_url), stdin=subprocess.DEVNULL,
-                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120)
+        return subprocess.run(
+            [str(FAB), *args],
+            cwd=project,
+            env=fab_env(endpoint_url),
+            stdin=subprocess.DEVNULL,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(writer)
 
@@ -64,18 +82,30 @@ def test_a_missing_config_file_is_a_sentence_not_a_traceback(fab_project):
     assert "Traceback" not in ran.stderr + ran.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    pytest.param(("status", "--limit", "abc"), "Error: --limit takes a whole number of at least 1, not 'abc'",
-                 id="limit-abc"),
-    pytest.param(("status", "--limit", "0"), "Error: --limit takes a whole number of at least 1, not '0'",
-                 id="limit-0"),
-    pytest.param(("status", "--limit", "-1"), "Error: --limit takes a whole number of at least 1, not '-1'",
-                 id="limit-negative"),
-    pytest.param(("server", "--port", "abc"), "Error: --port takes a whole number from 0 to 65535, not 'abc'",
-                 id="port-abc"),
-    pytest.param(("server", "--port", "80000"), "Error: --port takes a whole number from 0 to 65535, not '80000'",
-                 id="port-too-big"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ("status", "--limit", "abc"), "Error: --limit takes a whole number of at least 1, not 'abc'", id="limit-abc"
+        ),
+        pytest.param(
+            ("status", "--limit", "0"), "Error: --limit takes a whole number of at least 1, not '0'", id="limit-0"
+        ),
+        pytest.param(
+            ("status", "--limit", "-1"),
+            "Error: --limit takes a whole number of at least 1, not '-1'",
+            id="limit-negative",
+        ),
+        pytest.param(
+            ("server", "--port", "abc"), "Error: --port takes a whole number from 0 to 65535, not 'abc'", id="port-abc"
+        ),
+        pytest.param(
+            ("server", "--port", "80000"),
+            "Error: --port takes a whole number from 0 to 65535, not '80000'",
+            id="port-too-big",
+        ),
+    ],
+)
 def test_a_wrong_number_is_a_sentence_not_a_traceback(fab_project, args, message):
     ran = fab(fab_project, *args)
     assert (ran.returncode, ran.stderr, ran.stdout) == (1, message + "\n", "")
@@ -120,11 +150,16 @@ def test_deploy_then_delete_with_typed_confirmation(fab_project, endpoint):
 def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
     log = tmp_path / "access.log"
     own_log = tmp_path / "endpoint.log"
-    process = subprocess.Popen([str(FAB), "server", "--port", "0", "--access-log", str(log), "--log", str(own_log)],
-                               cwd=fab_project, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(FAB), "server", "--port", "0", "--access-log", str(log), "--log", str(own_log)],
+        cwd=fab_project,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     assert line.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
     import boto3
+
     s3 = boto3.client("s3", endpoint_url=line.strip().split("=", 1)[1], region_name="us-east-1")
     s3.create_bucket(Bucket="ctrl-c")
     process.send_signal(signal.SIGINT)
@@ -151,24 +186,36 @@ def repo_project(tmp_path):
 
 def test_sync_prints_progress_and_summary_and_json_on_the_last_line(repo_project, endpoint):
     import boto3
+
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
     s3.create_bucket(Bucket="cli-source")
     s3.create_bucket(Bucket="cli-destination")
     s3.put_object(Bucket="cli-source", Key="a b+c.txt", Body=b"abc")
 
-    shown = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination",
-                endpoint_url=endpoint.url)
+    shown = fab(
+        repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination", endpoint_url=endpoint.url
+    )
     assert shown.returncode == 0, shown.stderr
     assert all(line.strip() for line in shown.stdout.splitlines()), shown.stdout  # no empty line, first or later
     # Off a terminal, a line per change; the last one has the plan and the copies done (bytes included).
-    assert ("  WriteReport · 1 keys compared in 1 round(s): 1 to copy, 0 to delete · copies done 1 of 1 "
-            "(3 B of 3 B), deletions done 0 of 0\n") in shown.stdout
+    assert (
+        "  WriteReport · 1 keys compared in 1 round(s): 1 to copy, 0 to delete · copies done 1 of 1 "
+        "(3 B of 3 B), deletions done 0 of 0\n"
+    ) in shown.stdout
     assert "Sync succeeded:" in shown.stdout
     assert "copied       1" in shown.stdout
 
-    machine = fab(repo_project, "sync", "--source", "cli-source", "--destination", "cli-destination", "--json",
-                  endpoint_url=endpoint.url)
+    machine = fab(
+        repo_project,
+        "sync",
+        "--source",
+        "cli-source",
+        "--destination",
+        "cli-destination",
+        "--json",
+        endpoint_url=endpoint.url,
+    )
     assert machine.returncode == 0, machine.stderr
     summary = json.loads(machine.stdout.strip().splitlines()[-1])
     assert (summary["copied"], summary["unchanged"]) == (0, 1)
@@ -176,8 +223,9 @@ def test_sync_prints_progress_and_summary_and_json_on_the_last_line(repo_project
 
 
 def test_sync_refuses_bad_input_before_starting_anything(repo_project, endpoint):
-    ran = fab(repo_project, "sync", "--source", "Not_A_Bucket", "--destination", "cli-destination",
-              endpoint_url=endpoint.url)
+    ran = fab(
+        repo_project, "sync", "--source", "Not_A_Bucket", "--destination", "cli-destination", endpoint_url=endpoint.url
+    )
     assert ran.returncode == 1
     assert "'source' is 'Not_A_Bucket', which is not a valid bucket name" in ran.stderr
     assert "Nothing was started" in ran.stderr and "Traceback" not in ran.stderr
@@ -189,22 +237,32 @@ def test_sync_refuses_bad_input_before_starting_anything(repo_project, endpoint)
 
 def test_a_missing_bucket_is_named_before_anything_starts(repo_project, endpoint):
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
-    ran = fab(repo_project, "sync", "--source", "no-such-bucket-anywhere", "--destination", "cli-destination",
-              endpoint_url=endpoint.url)
+    ran = fab(
+        repo_project,
+        "sync",
+        "--source",
+        "no-such-bucket-anywhere",
+        "--destination",
+        "cli-destination",
+        endpoint_url=endpoint.url,
+    )
     assert ran.returncode == 1
     assert "source: bucket 'no-such-bucket-anywhere' does not exist; check the name. Nothing was started." in ran.stderr
 
 
 def test_status_and_report_show_what_the_syncs_did(repo_project, endpoint):
     import boto3
+
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
     s3.create_bucket(Bucket="cli-report-src")
     s3.create_bucket(Bucket="cli-report-dst")
     s3.put_object(Bucket="cli-report-src", Key="new file", Body=b"n")
     s3.put_object(Bucket="cli-report-dst", Key="orphan", Body=b"o")
-    assert fab(repo_project, "sync", "-s", "cli-report-src", "-d", "cli-report-dst",
-               endpoint_url=endpoint.url).returncode == 0
+    assert (
+        fab(repo_project, "sync", "-s", "cli-report-src", "-d", "cli-report-dst", endpoint_url=endpoint.url).returncode
+        == 0
+    )
 
     listed = fab(repo_project, "status", endpoint_url=endpoint.url)
     assert listed.returncode == 0, listed.stderr
@@ -223,6 +281,7 @@ def test_status_and_report_show_what_the_syncs_did(repo_project, endpoint):
 def deployed_with_buckets(repo_project, endpoint, *buckets):
     """``fab deploy`` of the repository's project, and the given buckets made: an S3 client of the endpoint."""
     import boto3
+
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
     for bucket in buckets:
@@ -242,23 +301,37 @@ def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
     listed = fab(repo_project, "status", "--limit", "1", endpoint_url=endpoint.url)
     [refused] = listed.stdout.splitlines()[1:]
     assert "FAILED" in refused and "cli-guard-src -> cli-guard-dst" in refused  # from the input: no summary
-    assert refused.endswith("DeleteAllRefusedError: Nothing was changed: the source has no object in scope, so this "
-                            "sync would delete all 1 objects in scope in the destination. Check the source bucket "
-                            'and prefix; if emptying the destination is what you want, start again with '
-                            '"allowDeleteAll": true.'), refused
+    assert refused.endswith(
+        "DeleteAllRefusedError: Nothing was changed: the source has no object in scope, so this "
+        "sync would delete all 1 objects in scope in the destination. Check the source bucket "
+        "and prefix; if emptying the destination is what you want, start again with "
+        '"allowDeleteAll": true.'
+    ), refused
 
     s3.put_object(Bucket="cli-guard-src", Key="kept", Body=b"k")
-    too_many = fab(repo_project, "sync", "-s", "cli-guard-src", "-d", "cli-guard-dst", "--max-deletes", "0",
-                   endpoint_url=endpoint.url)
+    too_many = fab(
+        repo_project,
+        "sync",
+        "-s",
+        "cli-guard-src",
+        "-d",
+        "cli-guard-dst",
+        "--max-deletes",
+        "0",
+        endpoint_url=endpoint.url,
+    )
     assert too_many.returncode == 1
-    assert ("more than --max-deletes (0). Run it with --dry-run to see them; if they are right, start again with a "
-            "higher --max-deletes N.") in too_many.stderr
+    assert (
+        "more than --max-deletes (0). Run it with --dry-run to see them; if they are right, start again with a "
+        "higher --max-deletes N."
+    ) in too_many.stderr
     assert "maxDeletes" not in too_many.stderr and "dryRun" not in too_many.stderr
     assert [item["Key"] for item in s3.list_objects_v2(Bucket="cli-guard-dst")["Contents"]] == ["orphan"]
 
 
 def test_sync_and_report_into_a_closed_pipe_end_quietly(repo_project, endpoint):
     import boto3
+
     assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
     s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
     for bucket in ("cli-pipe-src", "cli-pipe-dst"):
@@ -266,8 +339,9 @@ def test_sync_and_report_into_a_closed_pipe_end_quietly(repo_project, endpoint):
     for number in range(3):
         s3.put_object(Bucket="cli-pipe-src", Key=f"key-{number}", Body=b"p")
 
-    synced = fab_into_closed_pipe(repo_project, "sync", "-s", "cli-pipe-src", "-d", "cli-pipe-dst",
-                                  endpoint_url=endpoint.url)
+    synced = fab_into_closed_pipe(
+        repo_project, "sync", "-s", "cli-pipe-src", "-d", "cli-pipe-dst", endpoint_url=endpoint.url
+    )
     assert (synced.returncode, synced.stderr) == (1, "")
     reported = fab_into_closed_pipe(repo_project, "report", endpoint_url=endpoint.url)
     assert reported.returncode == 1
@@ -279,23 +353,34 @@ def test_sync_and_report_into_a_closed_pipe_end_quietly(repo_project, endpoint):
 def endpoint_faults(endpoint, plan: dict | None) -> None:
     """Set the endpoint's fault plan (local_endpoint/faults.py), or clear it with None."""
     url = f"{endpoint.url}/_endpoint/faults"
-    request = (urllib.request.Request(url, method="DELETE") if plan is None else
-               urllib.request.Request(url, data=json.dumps(plan).encode(), method="POST",
-                                      headers={"Content-Type": "application/json"}))
+    request = (
+        urllib.request.Request(url, method="DELETE")
+        if plan is None
+        else urllib.request.Request(
+            url, data=json.dumps(plan).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
+    )
     urllib.request.urlopen(request).read()
 
 
 def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_project, endpoint):
     from .conftest import wait_for_execution
+
     s3 = deployed_with_buckets(repo_project, endpoint, "cli-ctrl-c-src", "cli-ctrl-c-dst")
     s3.put_object(Bucket="cli-ctrl-c-src", Key="k", Body=b"k")
     # Its first step is held back a few seconds, so that Ctrl-C lands while the execution runs.
-    endpoint_faults(endpoint, {"lambda": [{"function": "cli-sync-validate_input", "fault": "delay",
-                                           "afterSeconds": 3}]})
+    endpoint_faults(
+        endpoint, {"lambda": [{"function": "cli-sync-validate_input", "fault": "delay", "afterSeconds": 3}]}
+    )
     try:
-        process = subprocess.Popen([str(FAB), "sync", "-s", "cli-ctrl-c-src", "-d", "cli-ctrl-c-dst"],
-                                   cwd=repo_project, env={**fab_env(endpoint.url), "PYTHONUNBUFFERED": "1"},
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [str(FAB), "sync", "-s", "cli-ctrl-c-src", "-d", "cli-ctrl-c-dst"],
+            cwd=repo_project,
+            env={**fab_env(endpoint.url), "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         first = process.stdout.readline()
         assert first.startswith("Execution arn:aws:states:"), first
         process.send_signal(signal.SIGINT)
@@ -308,9 +393,9 @@ def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_pr
     assert f"aws stepfunctions stop-execution --execution-arn {arn} --region us-east-1" in stderr
     assert "Traceback" not in stderr
     import boto3
+
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint.url, region_name="us-east-1")
     assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab
-
 
 
 def test_delete_into_a_closed_pipe_ends_quietly_at_its_question(fab_project):

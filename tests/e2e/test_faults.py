@@ -3,6 +3,7 @@
 object afterwards. The faults come from the endpoint's admin route (``local_endpoint/faults.py``); the sync's
 code and its deployment do not know about them.
 """
+
 import json
 import time
 import urllib.request
@@ -63,13 +64,15 @@ def keys_reported(client, summary):
 
 
 def test_a_tenth_of_the_syncs_s3_requests_failing_with_slowdown_or_500_are_retried_to_an_exact_mirror(
-        aws, machine, s3, buckets, faults):
+    aws, machine, s3, buckets, faults
+):
     source, destination = buckets()
     client = s3()
     copies = fill(client, source, destination, objects=30, orphans=6, stale=4)
     settings = {"pageSize": 10, "copyBatchKeys": 8, "deleteBatchKeys": 4}
-    faults({"s3": {"rate": 0.1, "errors": ["SlowDown", "InternalError"], "accessKeyId": WORKER_ACCESS_KEY_ID,
-                   "seed": 11}})
+    faults(
+        {"s3": {"rate": 0.1, "errors": ["SlowDown", "InternalError"], "accessKeyId": WORKER_ACCESS_KEY_ID, "seed": 11}}
+    )
 
     result = run(aws, machine, source=source, destination=destination, settings=settings)
 
@@ -94,23 +97,32 @@ def test_a_tenth_of_the_syncs_s3_requests_failing_with_slowdown_or_500_are_retri
 
 
 def test_a_copy_batch_that_crashes_half_way_and_one_that_times_out_are_run_again_and_counted_once(
-        aws, machine, s3, buckets, faults, endpoint):
+    aws, machine, s3, buckets, faults, endpoint
+):
     source, destination = buckets()
     client = s3()
     copies = fill(client, source, destination, objects=23, orphans=2)
     # Copies take 50 ms each, one at a time: a batch of 6 takes over 0.3 s, so the crash at 0.2 s comes before
     # its result is written. The timed-out invocation finishes its batch and only its answer is lost.
-    faults({"s3": {"delaySeconds": 0.05, "operations": ["CopyObject", "UploadPartCopy"]},
-            "lambda": [{"function": "-copy_keys", "fault": "crash", "afterSeconds": 0.2, "count": 1},
-                       {"function": "-copy_keys", "fault": "timeout", "afterSeconds": 5, "count": 1}]})
+    faults(
+        {
+            "s3": {"delaySeconds": 0.05, "operations": ["CopyObject", "UploadPartCopy"]},
+            "lambda": [
+                {"function": "-copy_keys", "fault": "crash", "afterSeconds": 0.2, "count": 1},
+                {"function": "-copy_keys", "fault": "timeout", "afterSeconds": 5, "count": 1},
+            ],
+        }
+    )
     logged = len(endpoint.requests())
 
-    result = run(aws, machine, source=source, destination=destination,
-                 settings={"copyBatchKeys": 6, "copyThreads": 1})
+    result = run(aws, machine, source=source, destination=destination, settings={"copyBatchKeys": 6, "copyThreads": 1})
 
     assert faults()["injected"] == {"lambda:crash:-copy_keys": 1, "lambda:timeout:-copy_keys": 1}
-    result_files = [line for line in endpoint.requests()[logged:]
-                    if line[7] == "PutObject" and "/results/copy/" in line[3] and line[5] == "200"]
+    result_files = [
+        line
+        for line in endpoint.requests()[logged:]
+        if line[7] == "PutObject" and "/results/copy/" in line[3] and line[5] == "200"
+    ]
     assert len(result_files) == 4 + 1  # each of the 4 batches once, and once more by the attempt that timed out
     assert result.succeeded, (result.error, result.cause)
     assert_mirrored(client, source, destination)
@@ -123,22 +135,35 @@ def test_a_copy_batch_that_crashes_half_way_and_one_that_times_out_are_run_again
 
 
 def test_a_planning_round_that_crashes_half_way_is_planned_again_and_each_key_is_reported_once(
-        aws, machine, s3, buckets, faults, endpoint):
+    aws, machine, s3, buckets, faults, endpoint
+):
     source, destination = buckets()
     client = s3()
     copies = fill(client, source, destination, objects=14, orphans=3)
     # The second round (keys 6 to 10 of 18) dies once, 0.12 s in, before its fifth plan batch (50 ms a write) is
     # written; its retry gets attempt 1, removes what the dead attempt wrote and plans the round again.
-    faults({"s3": {"delaySeconds": 0.05, "operations": ["PutObject"]},
-            "lambda": [{"function": "-list_bucket", "fault": "crash", "afterSeconds": 0.12, "skip": 1}]})
+    faults(
+        {
+            "s3": {"delaySeconds": 0.05, "operations": ["PutObject"]},
+            "lambda": [{"function": "-list_bucket", "fault": "crash", "afterSeconds": 0.12, "skip": 1}],
+        }
+    )
     logged = len(endpoint.requests())
 
-    result = run(aws, machine, source=source, destination=destination,
-                 settings={"copyBatchKeys": 1, "deleteBatchKeys": 1, "maxKeysPerRound": 5})
+    result = run(
+        aws,
+        machine,
+        source=source,
+        destination=destination,
+        settings={"copyBatchKeys": 1, "deleteBatchKeys": 1, "maxKeysPerRound": 5},
+    )
 
     assert faults()["injected"] == {"lambda:crash:-list_bucket": 1}
-    plan_writes = [line[3] for line in endpoint.requests()[logged:]
-                   if line[7] == "PutObject" and "/plan/" in line[3] and line[5] == "200"]
+    plan_writes = [
+        line[3]
+        for line in endpoint.requests()[logged:]
+        if line[7] == "PutObject" and "/plan/" in line[3] and line[5] == "200"
+    ]
     # The retry numbers its batches from where the rounds before stopped, as the dead attempt did: each of the
     # dead attempt's few files is written again, and no batch is left over.
     assert 0 <= len(plan_writes) - len(set(plan_writes)) < 5
@@ -153,14 +178,18 @@ def test_a_planning_round_that_crashes_half_way_is_planned_again_and_each_key_is
 
 
 def test_an_execution_stopped_half_way_through_its_copies_deletes_nothing_and_the_next_run_completes_the_mirror(
-        aws, machine, s3, buckets, faults):
+    aws, machine, s3, buckets, faults
+):
     source, destination = buckets()
     client = s3()
     fill(client, source, destination, objects=19, orphans=3)
     faults({"lambda": [{"function": "-copy_keys", "fault": "delay", "afterSeconds": 0.4, "count": None}]})
     sfn = aws("stepfunctions")
-    arn = executions.start(sfn, machine[0].arn, {"source": source, "destination": destination,
-                                                  "settings": {"copyBatchKeys": 2, "maxConcurrency": 1}})
+    arn = executions.start(
+        sfn,
+        machine[0].arn,
+        {"source": source, "destination": destination, "settings": {"copyBatchKeys": 2, "maxConcurrency": 1}},
+    )
     deadline = time.monotonic() + 30
     while not any(key.startswith("obj/") for key in contents(client, destination)):  # the copies have begun
         assert time.monotonic() < deadline, "no copy within 30 s"
@@ -183,8 +212,7 @@ def test_an_execution_stopped_half_way_through_its_copies_deletes_nothing_and_th
     assert again.output["copied"] + again.output["unchanged"] == 20
 
 
-def test_a_versioned_destination_keeps_every_earlier_version_and_orphans_get_delete_markers(
-        aws, machine, s3, buckets):
+def test_a_versioned_destination_keeps_every_earlier_version_and_orphans_get_delete_markers(aws, machine, s3, buckets):
     source, destination = buckets()
     client = s3()
     client.put_bucket_versioning(Bucket=destination, VersioningConfiguration={"Status": "Enabled"})
@@ -216,7 +244,8 @@ def test_a_versioned_destination_keeps_every_earlier_version_and_orphans_get_del
 
 
 def test_a_copy_batch_that_crashes_on_every_retry_fails_the_run_and_holds_every_deletion_back(
-        aws, machine, s3, buckets, faults):
+    aws, machine, s3, buckets, faults
+):
     source, destination = buckets()
     client = s3()
     for key in ("a", "b", "c"):
@@ -235,18 +264,28 @@ def test_a_copy_batch_that_crashes_on_every_retry_fails_the_run_and_holds_every_
     summary = executions.failure_summary(result)
     assert (summary["copied"], summary["failed"], summary["deleted"], summary["skipped"]) == (0, 3, 0, 2)
     assert sorted((line["key"], line["result"]) for line in report_lines(client, summary)) == [
-        ("a", "failed"), ("b", "failed"), ("c", "failed"), ("orphan/1", "skipped"), ("orphan/2", "skipped")]
+        ("a", "failed"),
+        ("b", "failed"),
+        ("c", "failed"),
+        ("orphan/1", "skipped"),
+        ("orphan/2", "skipped"),
+    ]
 
 
 def test_a_copy_that_crashes_in_the_middle_of_a_multipart_copy_leaves_no_incomplete_upload_behind(
-        aws, machine, s3, buckets, faults):
+    aws, machine, s3, buckets, faults
+):
     source, destination = buckets()
     client = s3()
     put_multipart(client, source, "big.bin")
     # Parts take 1 s each (copied in parallel), so the crash at 0.6 s comes after CreateMultipartUpload and
     # before any part is done.
-    faults({"s3": {"delaySeconds": 1, "operations": ["UploadPartCopy"]},
-            "lambda": [{"function": "-copy_keys", "fault": "crash", "afterSeconds": 0.6}]})
+    faults(
+        {
+            "s3": {"delaySeconds": 1, "operations": ["UploadPartCopy"]},
+            "lambda": [{"function": "-copy_keys", "fault": "crash", "afterSeconds": 0.6}],
+        }
+    )
 
     result = run(aws, machine, source=source, destination=destination)
 
@@ -258,7 +297,8 @@ def test_a_copy_that_crashes_in_the_middle_of_a_multipart_copy_leaves_no_incompl
 
 
 def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_the_next_run_converges(
-        aws, machine, s3, buckets, faults):
+    aws, machine, s3, buckets, faults
+):
     source, destination = buckets()
     client = s3()
     for key in ("rewritten", "deleted", "steady-1", "steady-2"):
@@ -268,8 +308,10 @@ def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_th
     sfn = aws("stepfunctions")
     arn = executions.start(sfn, machine[0].arn, {"source": source, "destination": destination})
     deadline = time.monotonic() + 30
-    while not any(e.get("stateEnteredEventDetails", {}).get("name") in ("CopySourceKeys", "CopyInline")
-                  for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
+    while not any(
+        e.get("stateEnteredEventDetails", {}).get("name") in ("CopySourceKeys", "CopyInline")
+        for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    ):
         assert time.monotonic() < deadline, "the sync never reached CopySourceKeys"
         time.sleep(0.1)
     client.put_object(Bucket=source, Key="rewritten", Body=b"rewritten v2, after the listing")
@@ -291,12 +333,16 @@ def test_objects_changed_between_listing_and_copy_are_reported_not_copied_and_th
     assert_mirrored(client, source, destination)
 
 
-@pytest.mark.parametrize("settings", [
-    pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 3}, id="batches"),
-    pytest.param({}, id="inline"),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 3}, id="batches"),
+        pytest.param({}, id="inline"),
+    ],
+)
 def test_objects_s3_keeps_refusing_fail_alone_named_and_counted_and_the_others_are_copied(
-        aws, machine, s3, buckets, faults, settings):
+    aws, machine, s3, buckets, faults, settings
+):
     """Every CopyObject answered 500, every retry: each object fails with its own named error and its requests
     counted, the multipart object (no CopyObject) is copied, and no child execution fails."""
     source, destination = buckets()
@@ -305,11 +351,18 @@ def test_objects_s3_keeps_refusing_fail_alone_named_and_counted_and_the_others_a
         client.put_object(Bucket=source, Key=key, Body=key.encode())
     put_multipart(client, source, "big.bin")
     client.put_object(Bucket=destination, Key="orphan", Body=b"only here")
-    faults({"s3": {"rate": 1.0, "errors": ["InternalError"], "operations": ["CopyObject"],
-                   "accessKeyId": WORKER_ACCESS_KEY_ID}})
+    faults(
+        {
+            "s3": {
+                "rate": 1.0,
+                "errors": ["InternalError"],
+                "operations": ["CopyObject"],
+                "accessKeyId": WORKER_ACCESS_KEY_ID,
+            }
+        }
+    )
 
-    result = run(aws, machine, source=source, destination=destination,
-                 settings={**settings, "s3MaxAttempts": 2})
+    result = run(aws, machine, source=source, destination=destination, settings={**settings, "s3MaxAttempts": 2})
 
     assert (result.status, result.error) == ("FAILED", "SyncFailedError")
     summary = executions.failure_summary(result)

@@ -2,6 +2,7 @@
 IAM enforced on the endpoint as AWS enforces it. S3 needs kms:Decrypt to read a source under its key and
 kms:GenerateDataKey (and Decrypt, for a multipart copy's parts) to write the copy under the destination's; the
 functions get exactly those, through S3 only, on the keys of KMS_KEYS."""
+
 import uuid
 
 import boto3
@@ -31,16 +32,21 @@ def keys(endpoint):
 @pytest.fixture(scope="module")
 def kms_machine(endpoint, keys):
     from .conftest import deploy_sync
+
     return deploy_sync(endpoint, "e2e-kms", kms_keys=(keys[0], DESTINATION_ALIAS))
 
 
 def encrypted_pair(s3, keys):
     tag = uuid.uuid4().hex[:8]
     pair = (f"kms-src-{tag}", f"kms-dst-{tag}")
-    for bucket, key in zip(pair, keys):
+    for bucket, key in zip(pair, keys, strict=True):
         s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+            },
+        )
     return pair
 
 
@@ -51,14 +57,16 @@ def fill(client, source):
 
 
 def test_objects_under_customer_managed_keys_on_both_sides_are_copied_under_the_destinations_key(
-        aws, kms_machine, s3, keys):
+    aws, kms_machine, s3, keys
+):
     client = s3()
     source, destination = encrypted_pair(client, keys)
     fill(client, source)
     assert client.head_object(Bucket=source, Key="a")["SSEKMSKeyId"] == keys[0]
 
-    result = run(aws, kms_machine, source=source, destination=destination,
-                 settings={"multipartThresholdBytes": MIN_PART_BYTES})
+    result = run(
+        aws, kms_machine, source=source, destination=destination, settings={"multipartThresholdBytes": MIN_PART_BYTES}
+    )
 
     assert result.succeeded, result.cause
     assert result.output["copied"] == 3
@@ -74,8 +82,9 @@ def test_without_the_keys_in_kms_keys_every_copy_is_refused_and_named(aws, machi
     source, destination = encrypted_pair(client, keys)
     fill(client, source)
 
-    result = run(aws, machine, source=source, destination=destination,
-                 settings={"multipartThresholdBytes": MIN_PART_BYTES})
+    result = run(
+        aws, machine, source=source, destination=destination, settings={"multipartThresholdBytes": MIN_PART_BYTES}
+    )
 
     assert (result.status, result.error) == ("FAILED", "SyncFailedError")
     summary = executions.failure_summary(result)

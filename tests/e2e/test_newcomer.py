@@ -1,5 +1,6 @@
 """The README's path as a newcomer walks it: real ``fab`` processes, a clean home, the config copied from the
 template as it ships, and the three exports the README gives for the embedded endpoint."""
+
 import shutil
 import socket
 import time
@@ -15,15 +16,26 @@ the test, and is still well under the 18 to 27 s of botocore's connect retries."
 def clean_machine(monkeypatch, home):
     """No ~/.aws and no AWS setting but the README's exports (AWS_ENDPOINT_URL comes with each fab call)."""
     monkeypatch.setenv("HOME", str(home))
-    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
-                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION"):
+    for name in (
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in ENDPOINT_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
 
 
-def test_the_readme_endpoint_flow_deploys_on_a_machine_without_aws_config(fab_project, endpoint, tmp_path,  # noqa: F811
-                                                                           monkeypatch):
+def test_the_readme_endpoint_flow_deploys_on_a_machine_without_aws_config(
+    fab_project,
+    endpoint,
+    tmp_path,  # noqa: F811
+    monkeypatch,
+):
     home = tmp_path / "home"
     home.mkdir()
     clean_machine(monkeypatch, home)

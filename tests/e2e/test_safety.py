@@ -1,4 +1,5 @@
 """Guards against destroying data, on the deployed state machine: each test checks the destination afterwards."""
+
 import json
 import time
 import uuid
@@ -32,8 +33,9 @@ def lock_of(s3, deployed, destination):
 
 @pytest.fixture(scope="module")
 def limited_machine(endpoint):
-    return deploy_sync(endpoint, "e2e-limited", source_buckets=("ok-src-*",), destination_buckets=("ok-dst-*",),
-                       max_deletes=1)[0]
+    return deploy_sync(
+        endpoint, "e2e-limited", source_buckets=("ok-src-*",), destination_buckets=("ok-dst-*",), max_deletes=1
+    )[0]
 
 
 @pytest.fixture
@@ -55,8 +57,11 @@ def fill(s3, bucket, keys):
 
 
 def keys(s3, bucket):
-    return sorted(item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-                  for item in page.get("Contents", []))
+    return sorted(
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    )
 
 
 def start(aws, machine, **fields):
@@ -140,15 +145,20 @@ def test_of_two_syncs_started_together_into_one_destination_exactly_one_runs(aws
     ended = [finish(aws, arn) for arn in arns]
 
     assert sorted((result.status, result.error) for result in ended) == [
-        ("FAILED", "ConcurrentSyncError"), ("SUCCEEDED", None)]
+        ("FAILED", "ConcurrentSyncError"),
+        ("SUCCEEDED", None),
+    ]
     assert keys(s3, destination) == [f"k{number:02d}" for number in range(20)]
 
 
-@pytest.mark.parametrize("fields, error", [
-    pytest.param({"maxDeletes": 0}, "TooManyDeletesError", id="refused-plan"),
-    pytest.param({"source": "no-such-bucket-anywhere"}, "BucketNotFoundError", id="failed-step"),
-    pytest.param({}, None, id="success"),
-])
+@pytest.mark.parametrize(
+    "fields, error",
+    [
+        pytest.param({"maxDeletes": 0}, "TooManyDeletesError", id="refused-plan"),
+        pytest.param({"source": "no-such-bucket-anywhere"}, "BucketNotFoundError", id="failed-step"),
+        pytest.param({}, None, id="success"),
+    ],
+)
 def test_every_ending_releases_the_destinations_lock(aws, deployed, s3, fields, error):
     source, destination = bucket_pair(s3)
     fill(s3, source, ["a"])
@@ -164,8 +174,9 @@ def test_every_ending_releases_the_destinations_lock(aws, deployed, s3, fields, 
 def test_a_lock_left_by_a_stopped_sync_is_taken_over_by_the_next(aws, deployed, s3):
     source, destination = bucket_pair(s3)
     fill(s3, source, [f"k{number:02d}" for number in range(20)])
-    stopped = start(aws, deployed[0], source=source, destination=destination,
-                    settings={"maxKeysPerRound": 1, "pageSize": 1})
+    stopped = start(
+        aws, deployed[0], source=source, destination=destination, settings={"maxKeysPerRound": 1, "pageSize": 1}
+    )
     holds_lock(aws, stopped)
     aws("stepfunctions").stop_execution(executionArn=stopped)
     assert finish(aws, stopped).status == "ABORTED"
@@ -186,7 +197,8 @@ def test_a_bucket_outside_the_configured_ones_is_refused_up_front(aws, limited_m
 
     assert (refused.status, refused.error) == ("FAILED", "InvalidInputError")
     assert f"'source' is '{source}', which this deployment may not use: SOURCE_BUCKETS allows ok-src-*" in (
-        refused.cause)
+        refused.cause
+    )
     assert keys(s3, destination) == []
 
 
@@ -205,8 +217,10 @@ def test_the_configured_max_deletes_is_the_default_and_the_input_overrides_it(aw
 def test_the_deployed_roles_name_only_the_configured_buckets(aws, limited_machine):
     iam, lam = aws("iam"), aws("lambda")
     role = lam.get_function(FunctionName="e2e-limited-copy_keys")["Configuration"]["Role"].rsplit("/", 1)[1]
-    documents = [iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]
+    documents = [
+        iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    ]
     resources = json.dumps(documents)
     assert "arn:aws:s3:::ok-src-*/*" in resources and "arn:aws:s3:::ok-dst-*/*" in resources
     assert "arn:aws:s3:::*" not in resources.replace("arn:aws:s3:::ok-", "")

@@ -9,8 +9,17 @@ from client import executions
 
 from .conftest import MIN_PART_BYTES, contents, put_multipart, report_lines, run
 
-AWKWARD_KEYS = ["caf\u00e9/\u00fc.txt", "cafe\u0301/u\u0308.txt", "a b+c%2F?.txt", "dir//x", "./../y", "folder/",
-                "emoji \U0001f600", "=eq=", "k" * 1024]
+AWKWARD_KEYS = [
+    "caf\u00e9/\u00fc.txt",
+    "cafe\u0301/u\u0308.txt",
+    "a b+c%2F?.txt",
+    "dir//x",
+    "./../y",
+    "folder/",
+    "emoji \U0001f600",
+    "=eq=",
+    "k" * 1024,
+]
 
 
 def test_full_sync_copies_awkward_keys_and_multipart_layouts_and_deletes_orphans(aws, machine, s3, buckets):
@@ -19,8 +28,15 @@ def test_full_sync_copies_awkward_keys_and_multipart_layouts_and_deletes_orphans
     for key in AWKWARD_KEYS:
         client.put_object(Bucket=source, Key=key, Body=key.encode())
     client.put_object(Bucket=source, Key="empty", Body=b"")
-    client.put_object(Bucket=source, Key="page.html", Body=b"<p>", ContentType="text/html",
-                      Metadata={"owner": "web"}, Tagging="team=web", StorageClass="STANDARD_IA")
+    client.put_object(
+        Bucket=source,
+        Key="page.html",
+        Body=b"<p>",
+        ContentType="text/html",
+        Metadata={"owner": "web"},
+        Tagging="team=web",
+        StorageClass="STANDARD_IA",
+    )
     put_multipart(client, source, "big.bin", ContentType="application/x-big", Metadata={"m": "1"})
     client.put_object(Bucket=destination, Key="orphan", Body=b"x")
     client.put_object(Bucket=destination, Key="empty", Body=b"different")
@@ -31,10 +47,12 @@ def test_full_sync_copies_awkward_keys_and_multipart_layouts_and_deletes_orphans
     assert contents(client, destination) == contents(client, source)
     assert contents(client, destination)["big.bin"][1].endswith('-3"')  # same part layout, same ETag
     page = client.head_object(Bucket=destination, Key="page.html")
-    assert (page["ContentType"], page["Metadata"], page.get("StorageClass")) == ("text/html", {"owner": "web"},
-                                                                                  "STANDARD_IA")
-    assert client.get_object_tagging(Bucket=destination, Key="page.html")["TagSet"] == [{"Key": "team",
-                                                                                         "Value": "web"}]
+    assert (page["ContentType"], page["Metadata"], page.get("StorageClass")) == (
+        "text/html",
+        {"owner": "web"},
+        "STANDARD_IA",
+    )
+    assert client.get_object_tagging(Bucket=destination, Key="page.html")["TagSet"] == [{"Key": "team", "Value": "web"}]
     big = client.head_object(Bucket=destination, Key="big.bin")
     assert (big["ContentType"], big["Metadata"]) == ("application/x-big", {"m": "1"})
     for key in AWKWARD_KEYS:
@@ -44,13 +62,17 @@ def test_full_sync_copies_awkward_keys_and_multipart_layouts_and_deletes_orphans
     assert summary["bytesCopied"] == sum(size for size, _ in contents(client, source).values())
     lines = report_lines(client, summary)
     assert {(line["key"], line["action"], line["result"]) for line in lines} >= {
-        ("orphan", "delete", "deleted"), ("big.bin", "copy", "copied"), ("empty", "copy", "copied")}
+        ("orphan", "delete", "deleted"),
+        ("big.bin", "copy", "copied"),
+        ("empty", "copy", "copied"),
+    }
     assert summary["s3Requests"]["CopyObject"] == len(AWKWARD_KEYS) + 2
     assert summary["s3Requests"]["UploadPartCopy"] == 3
 
 
-def test_a_second_sync_of_unchanged_buckets_copies_and_deletes_nothing_and_costs_only_listings(aws, machine, s3,
-                                                                                                 buckets):
+def test_a_second_sync_of_unchanged_buckets_copies_and_deletes_nothing_and_costs_only_listings(
+    aws, machine, s3, buckets
+):
     source, destination = buckets()
     client = s3()
     for number in range(30):
@@ -118,9 +140,16 @@ def test_dry_run_decides_and_reports_but_changes_nothing(aws, machine, s3, bucke
     assert contents(client, destination) == before
     summary = result.output
     assert (summary["dryRun"], summary["toCopy"], summary["toDelete"], summary["copied"], summary["deleted"]) == (
-        True, 1, 1, 0, 0)
+        True,
+        1,
+        1,
+        0,
+        0,
+    )
     assert sorted((line["key"], line["action"], line["result"]) for line in report_lines(client, summary)) == [
-        ("new", "copy", "planned"), ("orphan", "delete", "planned")]
+        ("new", "copy", "planned"),
+        ("orphan", "delete", "planned"),
+    ]
 
 
 def test_buckets_in_different_regions_are_each_addressed_in_their_own(aws, machine, s3, buckets):
@@ -201,10 +230,13 @@ def test_a_restored_archive_is_copied_and_then_left_alone(aws, machine, s3, buck
     assert (again.output["copied"], again.output["unchanged"], again.output["skipped"]) == (0, 1, 1)
 
 
-@pytest.mark.parametrize("settings", [
-    pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 5}, id="batches"),
-    pytest.param({}, id="inline"),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({"inlinePlanBytes": 0, "copyBatchKeys": 5}, id="batches"),
+        pytest.param({}, id="inline"),
+    ],
+)
 def test_copies_handed_over_between_invocations_still_mirror_exactly(aws, machine, s3, buckets, settings):
     source, destination = buckets()
     client = s3()
@@ -212,8 +244,9 @@ def test_copies_handed_over_between_invocations_still_mirror_exactly(aws, machin
         client.put_object(Bucket=source, Key=f"h/{number:02d}", Body=b"h" * number)
     put_multipart(client, source, "h/big.bin")
 
-    result = run(aws, machine, source=source, destination=destination,
-                 settings={**settings, "maxCopiesPerInvocation": 2})
+    result = run(
+        aws, machine, source=source, destination=destination, settings={**settings, "maxCopiesPerInvocation": 2}
+    )
 
     assert result.succeeded, result.cause
     assert contents(client, destination) == contents(client, source)
@@ -226,8 +259,7 @@ def test_copies_handed_over_between_invocations_still_mirror_exactly(aws, machin
         assert entered.count("CopyInline") == 7
 
 
-def test_orphans_whose_keys_xml_cannot_carry_are_deleted_and_reported_under_their_own_names(
-        aws, machine, s3, buckets):
+def test_orphans_whose_keys_xml_cannot_carry_are_deleted_and_reported_under_their_own_names(aws, machine, s3, buckets):
     source, destination = buckets()
     client = s3()
     client.put_object(Bucket=source, Key="kept", Body=b"k")
@@ -271,8 +303,7 @@ def test_a_missing_source_bucket_fails_the_execution_with_a_named_error(aws, mac
     assert contents(s3(), destination) == {}
 
 
-def test_a_small_incremental_sync_costs_its_listings_one_request_per_action_and_the_report(aws, machine, s3,
-                                                                                            buckets):
+def test_a_small_incremental_sync_costs_its_listings_one_request_per_action_and_the_report(aws, machine, s3, buckets):
     source, destination = buckets()
     client = s3()
     for number in range(30):
@@ -290,10 +321,22 @@ def test_a_small_incremental_sync_costs_its_listings_one_request_per_action_and_
     assert contents(client, destination) == contents(client, source)
     assert (result.output["copied"], result.output["deleted"]) == (2, 2)
     # The PUTs are the lock and the report; the DeleteObject releases the lock.
-    assert result.output["s3Requests"] == {"CopyObject": 2, "DeleteObjects": 1, "HeadBucket": 2,
-                                           "ListObjectsV2": 2, "PutObject": 2, "DeleteObject": 1}
-    states = {event.get("stateEnteredEventDetails", {}).get("name") for event in
-              aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]}
+    assert result.output["s3Requests"] == {
+        "CopyObject": 2,
+        "DeleteObjects": 1,
+        "HeadBucket": 2,
+        "ListObjectsV2": 2,
+        "PutObject": 2,
+        "DeleteObject": 1,
+    }
+    states = {
+        event.get("stateEnteredEventDetails", {}).get("name")
+        for event in aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]
+    }
     assert {"CopyInline", "DeleteInline"} <= states and "CopySourceKeys" not in states
     assert {line["key"]: line["result"] for line in report_lines(client, result.output)} == {
-        "k01": "copied", "k02": "copied", "k03": "deleted", "extra": "deleted"}
+        "k01": "copied",
+        "k02": "copied",
+        "k03": "deleted",
+        "extra": "deleted",
+    }

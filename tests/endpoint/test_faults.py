@@ -3,6 +3,7 @@ sees them, and the Lambda runtime's crash, timeout and delay hook.
 
 The middleware is tested in front of a stand-in for moto, so no moto patch leaks into this test process.
 """
+
 import json
 import threading
 import time
@@ -22,8 +23,10 @@ from local_endpoint.lambda_runtime import WORKER_ACCESS_KEY_ID, InvocationFault,
 
 from .test_lambda_runtime import make_function, payload_of
 
-LIST_RESULT = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount>'
-               b"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>")
+LIST_RESULT = (
+    b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount>'
+    b"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>"
+)
 
 
 class StandInForMoto:
@@ -66,23 +69,41 @@ def served(moto, plan):
 
 
 def s3_client(url, access_key_id, attempts=10):
-    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=access_key_id,
-                        aws_secret_access_key="testing",
-                        config=Config(retries={"mode": "standard", "total_max_attempts": attempts}))
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": attempts}),
+    )
 
 
-@pytest.mark.parametrize("plan_document, message", [
-    ({"s3": {"rate": 1.5}}, "s3.rate must be a number from 0 to 1"),
-    ({"s3": {"delaySeconds": "1"}}, "s3.delaySeconds must be a number from 0 to 60"),
-    ({"s3": {"rate": 0.1, "errors": ["NoSuchKey"]}}, "s3.errors must be a non-empty list"),
-    ({"s3": {"rate": 0.1, "operation": ["CopyObject"]}}, "s3: unknown field 'operation'"),
-    ({"lambda": [{"function": "-copy_keys", "fault": "explode"}]}, "lambda[0].fault must be one of"),
-    ({"lambda": [{"function": "", "fault": "crash"}]}, "lambda[0].function must be the end of a function name"),
-    ({"lambda": [{"function": "-x", "fault": "crash", "count": 0}]}, "lambda[0].count must be a whole number"),
-    ({"lambda": [{"function": "-x", "fault": "crash", "skip": -1}]}, "lambda[0].skip must be a whole number"),
-    ({"lambdas": []}, "unknown field 'lambdas'"),
-], ids=["rate-over-1", "delay-not-a-number", "unknown-error", "unknown-s3-field", "unknown-fault", "empty-function", "zero-count", "negative-skip",
-        "unknown-top-field"])
+@pytest.mark.parametrize(
+    "plan_document, message",
+    [
+        ({"s3": {"rate": 1.5}}, "s3.rate must be a number from 0 to 1"),
+        ({"s3": {"delaySeconds": "1"}}, "s3.delaySeconds must be a number from 0 to 60"),
+        ({"s3": {"rate": 0.1, "errors": ["NoSuchKey"]}}, "s3.errors must be a non-empty list"),
+        ({"s3": {"rate": 0.1, "operation": ["CopyObject"]}}, "s3: unknown field 'operation'"),
+        ({"lambda": [{"function": "-copy_keys", "fault": "explode"}]}, "lambda[0].fault must be one of"),
+        ({"lambda": [{"function": "", "fault": "crash"}]}, "lambda[0].function must be the end of a function name"),
+        ({"lambda": [{"function": "-x", "fault": "crash", "count": 0}]}, "lambda[0].count must be a whole number"),
+        ({"lambda": [{"function": "-x", "fault": "crash", "skip": -1}]}, "lambda[0].skip must be a whole number"),
+        ({"lambdas": []}, "unknown field 'lambdas'"),
+    ],
+    ids=[
+        "rate-over-1",
+        "delay-not-a-number",
+        "unknown-error",
+        "unknown-s3-field",
+        "unknown-fault",
+        "empty-function",
+        "zero-count",
+        "negative-skip",
+        "unknown-top-field",
+    ],
+)
 def test_a_malformed_plan_is_refused_with_the_field_named_and_the_old_plan_kept(plan, plan_document, message):
     plan.set({"lambda": [{"function": "-copy_keys", "fault": "crash"}]})
     with pytest.raises(FaultPlanError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -93,17 +114,28 @@ def test_a_malformed_plan_is_refused_with_the_field_named_and_the_old_plan_kept(
 def test_the_admin_route_sets_shows_and_clears_the_plan_and_never_reaches_moto(admin, moto):
     assert admin.get(ADMIN_PATH).json == {"s3": None, "lambda": [], "left": [], "injected": {}}
 
-    posted = admin.post(ADMIN_PATH, json={"s3": {"rate": 0.25, "operations": ["CopyObject"], "seed": 3},
-                                          "lambda": [{"function": "-copy_keys", "fault": "timeout",
-                                                      "afterSeconds": 0.5}]})
+    posted = admin.post(
+        ADMIN_PATH,
+        json={
+            "s3": {"rate": 0.25, "operations": ["CopyObject"], "seed": 3},
+            "lambda": [{"function": "-copy_keys", "fault": "timeout", "afterSeconds": 0.5}],
+        },
+    )
 
     assert posted.status_code == 200
     assert posted.json == {
-        "s3": {"rate": 0.25, "errors": ["InternalError", "SlowDown"], "delaySeconds": 0.0,
-               "accessKeyId": WORKER_ACCESS_KEY_ID,
-               "operations": ["CopyObject"], "seed": 3},
+        "s3": {
+            "rate": 0.25,
+            "errors": ["InternalError", "SlowDown"],
+            "delaySeconds": 0.0,
+            "accessKeyId": WORKER_ACCESS_KEY_ID,
+            "operations": ["CopyObject"],
+            "seed": 3,
+        },
         "lambda": [{"function": "-copy_keys", "fault": "timeout", "afterSeconds": 0.5, "count": 1, "skip": 0}],
-        "left": [1], "injected": {}}
+        "left": [1],
+        "injected": {},
+    }
     refused = admin.post(ADMIN_PATH, data="{not json", content_type="application/json")
     assert refused.status_code == 400 and refused.json["error"].startswith("not JSON")
     assert admin.delete(ADMIN_PATH).json == {"cleared": True, "injected": {}}
@@ -174,8 +206,14 @@ def test_the_same_seed_gives_the_same_errors(plan):
 
 
 def test_lambda_rules_match_by_name_suffix_skip_and_run_out_after_their_count(plan):
-    plan.set({"lambda": [{"function": "-copy_keys", "fault": "crash", "afterSeconds": 1, "count": 2, "skip": 1},
-                         {"function": "-copy_keys", "fault": "delay", "afterSeconds": 0.1, "count": None}]})
+    plan.set(
+        {
+            "lambda": [
+                {"function": "-copy_keys", "fault": "crash", "afterSeconds": 1, "count": 2, "skip": 1},
+                {"function": "-copy_keys", "fault": "delay", "afterSeconds": 0.1, "count": None},
+            ]
+        }
+    )
 
     faults = [plan.next_fault("app-copy_keys") for _ in range(5)]
 
@@ -208,12 +246,16 @@ def faulted_runtime(tmp_path: Path, fault):
     return LambdaRuntime(tmp_path / "work", faults=OneFault(fault))
 
 
-@pytest.mark.parametrize("kind, error_type, message", [
-    ("crash", "Runtime.ExitError", "Runtime exited with error: signal: killed"),
-    ("timeout", "Sandbox.Timedout", "Task timed out after 0.30 seconds"),
-])
+@pytest.mark.parametrize(
+    "kind, error_type, message",
+    [
+        ("crash", "Runtime.ExitError", "Runtime exited with error: signal: killed"),
+        ("timeout", "Sandbox.Timedout", "Task timed out after 0.30 seconds"),
+    ],
+)
 def test_an_injected_crash_or_timeout_ends_the_invocation_early_and_the_next_one_runs_normally(
-        tmp_path, kind, error_type, message):
+    tmp_path, kind, error_type, message
+):
     runtime = faulted_runtime(tmp_path, InvocationFault(kind, 0.3))
     function = make_function(SLOW_HANDLER)
     try:
@@ -255,12 +297,15 @@ def test_an_injected_delay_holds_the_invocation_back_then_runs_it(tmp_path):
 def test_workers_sign_with_the_access_key_the_runtime_is_given(tmp_path):
     runtime = LambdaRuntime(tmp_path / "work", access_key_id=WORKER_ACCESS_KEY_ID)
     try:
-        result = runtime.invoke(make_function("""
+        result = runtime.invoke(
+            make_function("""
             import os
 
             def handler(event, context):
                 return [os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]]
-        """), "{}")
+        """),
+            "{}",
+        )
         assert payload_of(result) == [WORKER_ACCESS_KEY_ID, "testing"]
     finally:
         runtime.close()

@@ -5,6 +5,7 @@ One endpoint for the module, started as its own process exactly as ``fab server`
 with a policy (with the administrator's ``testing`` keys), takes credentials for it with STS AssumeRole, as the
 Lambda runtime does in process, and asserts what S3, Lambda, Step Functions and KMS answered.
 """
+
 import io
 import json
 import textwrap
@@ -23,18 +24,30 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 EXECUTION_TIMEOUT_SECONDS = 60
-LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-STATES_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+STATES_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 @pytest.fixture
 def admin(endpoint_url):
     """Clients signed with the documented ``testing`` keys: the account's administrator."""
+
     def client(service):
-        return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="testing",
-                            aws_secret_access_key="testing", config=NO_RETRIES)
+        return boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
+
     return client
 
 
@@ -55,11 +68,15 @@ def make_role(admin, statements, trust=LAMBDA_TRUST, managed=()):
     name = f"role-{uuid.uuid4().hex[:10]}"
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     if statements:
-        iam.put_role_policy(RoleName=name, PolicyName="inline",
-                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="inline",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
     for document in managed:
-        policy_arn = iam.create_policy(PolicyName=f"managed-{uuid.uuid4().hex[:8]}",
-                                       PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        policy_arn = iam.create_policy(
+            PolicyName=f"managed-{uuid.uuid4().hex[:8]}", PolicyDocument=json.dumps(document)
+        )["Policy"]["Arn"]
         iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
     return arn
 
@@ -67,17 +84,25 @@ def make_role(admin, statements, trust=LAMBDA_TRUST, managed=()):
 @pytest.fixture
 def as_role(admin, endpoint_url):
     """``as_role(statements)`` -> a client factory signed with temporary credentials of a new role."""
+
     def make(statements, **role_options):
         arn = make_role(admin, statements, **role_options)
         credentials = admin("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
 
         def client(service):
-            return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, config=NO_RETRIES,
-                                aws_access_key_id=credentials["AccessKeyId"],
-                                aws_secret_access_key=credentials["SecretAccessKey"],
-                                aws_session_token=credentials["SessionToken"])
+            return boto3.client(
+                service,
+                endpoint_url=endpoint_url,
+                region_name=REGION,
+                config=NO_RETRIES,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+
         client.role_arn = arn
         return client
+
     return make
 
 
@@ -104,6 +129,7 @@ def error_code(call):
 
 # --- who is authorised ------------------------------------------------------------------------------------------
 
+
 def test_get_object_is_denied_to_a_role_that_may_only_list_the_bucket(as_role, bucket):
     role = as_role([allow("s3:ListBucket", bucket_arn(bucket))])
     s3 = role("s3")
@@ -115,25 +141,45 @@ def test_get_object_is_denied_to_a_role_that_may_only_list_the_bucket(as_role, b
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.role_arn.rsplit('/', 1)[1]}/test"
     assert denied.value.response["Error"]["Message"] == (
-        f"User: {session} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::{bucket}/plain\" "
-        "because no identity-based policy allows the s3:GetObject action")
+        f'User: {session} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::{bucket}/plain" '
+        "because no identity-based policy allows the s3:GetObject action"
+    )
 
 
 def test_the_documented_testing_keys_act_as_the_accounts_administrator(admin, bucket):
     s3 = admin("s3")
     assert s3.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"plain"
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/someone-else"}, "Action": "s3:*",
-         "Resource": [bucket_arn(bucket), objects(bucket)]}]}))
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/someone-else"},
+                        "Action": "s3:*",
+                        "Resource": [bucket_arn(bucket), objects(bucket)],
+                    }
+                ],
+            }
+        ),
+    )
     assert s3.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"plain"
 
 
 def test_a_wrong_secret_for_an_issued_key_is_refused(admin, endpoint_url, bucket):
     arn = make_role(admin, [allow("s3:ListBucket", bucket_arn(bucket))])
     credentials = admin("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
-    forged = boto3.client("s3", endpoint_url=endpoint_url, region_name=REGION, config=NO_RETRIES,
-                          aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key="not-the-secret",
-                          aws_session_token=credentials["SessionToken"])
+    forged = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        config=NO_RETRIES,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key="not-the-secret",
+        aws_session_token=credentials["SessionToken"],
+    )
 
     assert error_code(lambda: forged.list_objects_v2(Bucket=bucket)) == "SignatureDoesNotMatch"
 
@@ -147,11 +193,13 @@ def test_managed_policies_count_like_inline_ones(as_role, bucket):
 
 # --- AWS's action mapping ---------------------------------------------------------------------------------------
 
+
 def _multipart(s3, bucket, key="upload"):
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
-    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
-                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    )
 
 
 MAPPING = [
@@ -160,8 +208,12 @@ MAPPING = [
     ("ListObjectsV2", "s3:ListBucket", "bucket", lambda s3, b: s3.list_objects_v2(Bucket=b)),
     ("HeadBucket", "s3:ListBucket", "bucket", lambda s3, b: s3.head_bucket(Bucket=b)),
     ("GetObjectTagging", "s3:GetObjectTagging", "object", lambda s3, b: s3.get_object_tagging(Bucket=b, Key="tagged")),
-    ("ListMultipartUploads", "s3:ListBucketMultipartUploads", "bucket",
-     lambda s3, b: s3.list_multipart_uploads(Bucket=b)),
+    (
+        "ListMultipartUploads",
+        "s3:ListBucketMultipartUploads",
+        "bucket",
+        lambda s3, b: s3.list_multipart_uploads(Bucket=b),
+    ),
     ("MultipartUpload", "s3:PutObject", "object", _multipart),
     ("PutObject", "s3:PutObject", "object", lambda s3, b: s3.put_object(Bucket=b, Key="new", Body=b"new")),
     ("DeleteObject", "s3:DeleteObject", "object", lambda s3, b: s3.delete_object(Bucket=b, Key="plain")),
@@ -184,8 +236,10 @@ def test_abort_multipart_upload_needs_its_own_action_not_put_object(as_role, adm
     writer = as_role([allow("s3:PutObject", objects(bucket))])("s3")
     aborter = as_role([allow("s3:AbortMultipartUpload", objects(bucket))])("s3")
 
-    assert error_code(lambda: writer.abort_multipart_upload(Bucket=bucket, Key="upload", UploadId=upload)) \
+    assert (
+        error_code(lambda: writer.abort_multipart_upload(Bucket=bucket, Key="upload", UploadId=upload))
         == "AccessDenied"
+    )
     assert error_code(lambda: aborter.abort_multipart_upload(Bucket=bucket, Key="upload", UploadId=upload)) is None
 
 
@@ -193,29 +247,47 @@ COPY_CASES = [
     ("untagged-source-with-read-and-write", "plain", ["s3:GetObject", "s3:PutObject"], None),
     ("no-source-read", "plain", ["s3:PutObject"], "AccessDenied"),
     ("no-destination-write", "plain", ["s3:GetObject"], "AccessDenied"),
-    ("tagged-source-without-get-tagging", "tagged", ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
-     "AccessDenied"),
-    ("tagged-source-without-put-tagging", "tagged", ["s3:GetObject", "s3:PutObject", "s3:GetObjectTagging"],
-     "AccessDenied"),
-    ("tagged-source-with-both-tagging-actions", "tagged",
-     ["s3:GetObject", "s3:PutObject", "s3:GetObjectTagging", "s3:PutObjectTagging"], None),
+    (
+        "tagged-source-without-get-tagging",
+        "tagged",
+        ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+        "AccessDenied",
+    ),
+    (
+        "tagged-source-without-put-tagging",
+        "tagged",
+        ["s3:GetObject", "s3:PutObject", "s3:GetObjectTagging"],
+        "AccessDenied",
+    ),
+    (
+        "tagged-source-with-both-tagging-actions",
+        "tagged",
+        ["s3:GetObject", "s3:PutObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize("source_key, actions, expected", [case[1:] for case in COPY_CASES],
-                         ids=[case[0] for case in COPY_CASES])
+@pytest.mark.parametrize(
+    "source_key, actions, expected", [case[1:] for case in COPY_CASES], ids=[case[0] for case in COPY_CASES]
+)
 def test_copy_object_needs_source_read_destination_write_and_tagging_when_tags_are_copied(
-        as_role, admin, bucket, source_key, actions, expected):
+    as_role, admin, bucket, source_key, actions, expected
+):
     destination = f"iam-dst-{uuid.uuid4().hex[:8]}"
     admin("s3").create_bucket(Bucket=destination)
-    statements = [allow([a for a in actions if a in ("s3:GetObject", "s3:GetObjectTagging")] or "s3:None",
-                        objects(bucket)),
-                  allow([a for a in actions if a in ("s3:PutObject", "s3:PutObjectTagging")] or "s3:None",
-                        objects(destination))]
+    statements = [
+        allow([a for a in actions if a in ("s3:GetObject", "s3:GetObjectTagging")] or "s3:None", objects(bucket)),
+        allow([a for a in actions if a in ("s3:PutObject", "s3:PutObjectTagging")] or "s3:None", objects(destination)),
+    ]
     s3 = as_role(statements)("s3")
 
-    assert error_code(lambda: s3.copy_object(Bucket=destination, Key="copy",
-                                             CopySource={"Bucket": bucket, "Key": source_key})) == expected
+    assert (
+        error_code(
+            lambda: s3.copy_object(Bucket=destination, Key="copy", CopySource={"Bucket": bucket, "Key": source_key})
+        )
+        == expected
+    )
     copied = admin("s3").list_objects_v2(Bucket=destination).get("KeyCount", 0)
     assert copied == (1 if expected is None else 0)
 
@@ -225,18 +297,39 @@ def test_upload_part_copy_needs_source_read_and_destination_write(as_role, admin
     upload = reader_only.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
     no_read = as_role([allow("s3:PutObject", objects(bucket))])("s3")
 
-    assert error_code(lambda: no_read.upload_part_copy(
-        Bucket=bucket, Key="assembled", UploadId=upload, PartNumber=1,
-        CopySource={"Bucket": bucket, "Key": "plain"})) == "AccessDenied"
-    assert error_code(lambda: reader_only.upload_part_copy(
-        Bucket=bucket, Key="assembled", UploadId=upload, PartNumber=1,
-        CopySource={"Bucket": bucket, "Key": "plain"})) is None
+    assert (
+        error_code(
+            lambda: no_read.upload_part_copy(
+                Bucket=bucket,
+                Key="assembled",
+                UploadId=upload,
+                PartNumber=1,
+                CopySource={"Bucket": bucket, "Key": "plain"},
+            )
+        )
+        == "AccessDenied"
+    )
+    assert (
+        error_code(
+            lambda: reader_only.upload_part_copy(
+                Bucket=bucket,
+                Key="assembled",
+                UploadId=upload,
+                PartNumber=1,
+                CopySource={"Bucket": bucket, "Key": "plain"},
+            )
+        )
+        is None
+    )
 
 
-def test_delete_objects_answers_a_denied_key_with_its_own_access_denied_and_deletes_the_others(as_role, admin,
-                                                                                               bucket):
-    s3 = as_role([allow("s3:DeleteObject", objects(bucket)),
-                  {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": f"{objects(bucket)[:-1]}tagged"}])("s3")
+def test_delete_objects_answers_a_denied_key_with_its_own_access_denied_and_deletes_the_others(as_role, admin, bucket):
+    s3 = as_role(
+        [
+            allow("s3:DeleteObject", objects(bucket)),
+            {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": f"{objects(bucket)[:-1]}tagged"},
+        ]
+    )("s3")
 
     answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "plain"}, {"Key": "tagged"}]})
 
@@ -247,15 +340,20 @@ def test_delete_objects_answers_a_denied_key_with_its_own_access_denied_and_dele
 
 # --- bucket policies and conditions -----------------------------------------------------------------------------
 
+
 def _bucket_policy(admin, bucket, *statements):
-    admin("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
-                                                                     "Statement": list(statements)}))
+    admin("s3").put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    )
 
 
 def test_a_bucket_policy_deny_wins_over_the_roles_allow(as_role, admin, bucket):
     role = as_role([allow("s3:GetObject", objects(bucket))])
-    _bucket_policy(admin, bucket, {"Effect": "Deny", "Principal": {"AWS": role.role_arn}, "Action": "s3:GetObject",
-                                   "Resource": objects(bucket)})
+    _bucket_policy(
+        admin,
+        bucket,
+        {"Effect": "Deny", "Principal": {"AWS": role.role_arn}, "Action": "s3:GetObject", "Resource": objects(bucket)},
+    )
 
     with pytest.raises(ClientError) as denied:
         role("s3").get_object(Bucket=bucket, Key="plain")
@@ -264,8 +362,11 @@ def test_a_bucket_policy_deny_wins_over_the_roles_allow(as_role, admin, bucket):
 
 def test_a_bucket_policy_allow_suffices_in_the_same_account(as_role, admin, bucket):
     role = as_role([])
-    _bucket_policy(admin, bucket, {"Effect": "Allow", "Principal": {"AWS": role.role_arn}, "Action": "s3:GetObject",
-                                   "Resource": objects(bucket)})
+    _bucket_policy(
+        admin,
+        bucket,
+        {"Effect": "Allow", "Principal": {"AWS": role.role_arn}, "Action": "s3:GetObject", "Resource": objects(bucket)},
+    )
 
     assert role("s3").get_object(Bucket=bucket, Key="plain")["Body"].read() == b"plain"
     assert error_code(lambda: role("s3").list_objects_v2(Bucket=bucket)) == "AccessDenied"
@@ -273,18 +374,42 @@ def test_a_bucket_policy_allow_suffices_in_the_same_account(as_role, admin, buck
 
 def test_requests_count_as_secure_transport_so_the_tls_only_deny_does_not_apply(as_role, admin, bucket):
     role = as_role([allow("s3:GetObject", objects(bucket))])
-    _bucket_policy(admin, bucket, {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                                   "Resource": [bucket_arn(bucket), objects(bucket)],
-                                   "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    _bucket_policy(
+        admin,
+        bucket,
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn(bucket), objects(bucket)],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
 
     assert role("s3").get_object(Bucket=bucket, Key="plain")["Body"].read() == b"plain"
 
 
 def test_string_like_conditions_are_evaluated_and_an_operator_the_endpoint_lacks_never_allows(as_role, bucket):
-    scoped = as_role([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn(bucket),
-                       "Condition": {"StringLike": {"s3:prefix": ["tag*"]}}}])("s3")
-    unknown = as_role([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects(bucket),
-                        "Condition": {"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}}])("s3")
+    scoped = as_role(
+        [
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn(bucket),
+                "Condition": {"StringLike": {"s3:prefix": ["tag*"]}},
+            }
+        ]
+    )("s3")
+    unknown = as_role(
+        [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": objects(bucket),
+                "Condition": {"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}},
+            }
+        ]
+    )("s3")
 
     assert scoped.list_objects_v2(Bucket=bucket, Prefix="tagged")["KeyCount"] == 1
     assert error_code(lambda: scoped.list_objects_v2(Bucket=bucket, Prefix="plain")) == "AccessDenied"
@@ -303,7 +428,8 @@ def handler(event, context):
     s3 = boto3.client("s3")
     identity = boto3.client("sts").get_caller_identity()["Arn"]
     try:
-        return {"identity": identity, "body": s3.get_object(Bucket=event["bucket"], Key="plain")["Body"].read().decode()}
+        body = s3.get_object(Bucket=event["bucket"], Key="plain")["Body"].read().decode()
+        return {"identity": identity, "body": body}
     except ClientError as error:
         return {"identity": identity, "error": error.response["Error"]["Code"]}
 """
@@ -319,8 +445,14 @@ def _zip(source):
 def make_function(admin, statements):
     role_arn = make_role(admin, statements)
     name = f"reader-{uuid.uuid4().hex[:8]}"
-    admin("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="reader.handler",
-                                    Code={"ZipFile": _zip(READER_CODE)}, Timeout=30)
+    admin("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="reader.handler",
+        Code={"ZipFile": _zip(READER_CODE)},
+        Timeout=30,
+    )
     return name, role_arn
 
 
@@ -346,8 +478,9 @@ def _run_machine(admin, function_name, statements):
     function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
     definition = {"StartAt": "Read", "States": {"Read": {"Type": "Task", "Resource": function_arn, "End": True}}}
     sfn = admin("stepfunctions")
-    machine = sfn.create_state_machine(name=f"m-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
-                                       roleArn=role_arn)["stateMachineArn"]
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=role_arn
+    )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"bucket": "none"}))["executionArn"]
     return wait_for_execution(sfn, execution, EXECUTION_TIMEOUT_SECONDS)
 
@@ -360,7 +493,7 @@ def test_step_functions_may_invoke_only_the_functions_its_role_allows(admin):
     allowed = _run_machine(admin, name, [allow("lambda:InvokeFunction", function_arn)])
 
     assert refused["status"] == "FAILED"
-    assert f"is not authorized to perform: lambda:InvokeFunction on resource: \"{function_arn}\"" in refused["cause"]
+    assert f'is not authorized to perform: lambda:InvokeFunction on resource: "{function_arn}"' in refused["cause"]
     assert allowed["status"] == "SUCCEEDED", allowed
 
 
@@ -369,11 +502,14 @@ def test_step_functions_api_calls_of_a_role_are_authorised_on_their_resource(as_
     sfn = role("stepfunctions")
 
     assert "stateMachines" in sfn.list_state_machines()
-    assert error_code(lambda: sfn.list_executions(
-        stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:any")) == "AccessDeniedException"
+    assert (
+        error_code(lambda: sfn.list_executions(stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:any"))
+        == "AccessDeniedException"
+    )
 
 
 # --- SSE-KMS ----------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def kms_key(admin):
@@ -381,22 +517,36 @@ def kms_key(admin):
 
 
 def test_reading_an_object_under_a_customer_managed_key_needs_kms_decrypt(as_role, admin, bucket, kms_key):
-    admin("s3").put_object(Bucket=bucket, Key="secret", Body=b"secret", ServerSideEncryption="aws:kms",
-                           SSEKMSKeyId=kms_key)
+    admin("s3").put_object(
+        Bucket=bucket, Key="secret", Body=b"secret", ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key
+    )
     without = as_role([allow("s3:GetObject", objects(bucket))])("s3")
-    with_decrypt = as_role([allow("s3:GetObject", objects(bucket)),
-                            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key,
-                             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}}])("s3")
+    with_decrypt = as_role(
+        [
+            allow("s3:GetObject", objects(bucket)),
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+            },
+        ]
+    )("s3")
 
     assert error_code(lambda: without.get_object(Bucket=bucket, Key="secret")) == "AccessDenied"
     assert with_decrypt.get_object(Bucket=bucket, Key="secret")["Body"].read() == b"secret"
     assert without.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"plain"
 
 
-def test_writing_into_a_bucket_whose_default_key_is_customer_managed_needs_generate_data_key(as_role, admin,
-                                                                                            bucket, kms_key):
-    admin("s3").put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key}}]})
+def test_writing_into_a_bucket_whose_default_key_is_customer_managed_needs_generate_data_key(
+    as_role, admin, bucket, kms_key
+):
+    admin("s3").put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key}}]
+        },
+    )
     without = as_role([allow("s3:PutObject", objects(bucket))])("s3")
     with_key = as_role([allow("s3:PutObject", objects(bucket)), allow("kms:GenerateDataKey", kms_key)])("s3")
 
@@ -406,12 +556,25 @@ def test_writing_into_a_bucket_whose_default_key_is_customer_managed_needs_gener
 
 def test_a_key_policy_that_does_not_enable_iam_policies_denies_despite_the_roles_allow(as_role, admin, bucket):
     role = as_role([allow("s3:GetObject", objects(bucket)), allow("kms:Decrypt", "*")])
-    only_admin = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/key-admin"}, "Action": "kms:*",
-         "Resource": "*"}]}
+    only_admin = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/key-admin"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
     key = admin("kms").create_key(Policy=json.dumps(only_admin), BypassPolicyLockoutSafetyCheck=True)
-    admin("s3").put_object(Bucket=bucket, Key="secret", Body=b"secret", ServerSideEncryption="aws:kms",
-                           SSEKMSKeyId=key["KeyMetadata"]["Arn"])
+    admin("s3").put_object(
+        Bucket=bucket,
+        Key="secret",
+        Body=b"secret",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key["KeyMetadata"]["Arn"],
+    )
 
     assert error_code(lambda: role("s3").get_object(Bucket=bucket, Key="secret")) == "AccessDenied"
     assert error_code(lambda: role("kms").describe_key(KeyId=key["KeyMetadata"]["KeyId"])) == "AccessDeniedException"
@@ -419,10 +582,14 @@ def test_a_key_policy_that_does_not_enable_iam_policies_denies_despite_the_roles
 
 # --- fault plans still target Lambda code -----------------------------------------------------------------------
 
+
 def _set_faults(endpoint_url, plan):
-    request = urllib.request.Request(f"{endpoint_url}/_endpoint/faults", data=json.dumps(plan).encode(),
-                                     method="POST" if plan else "DELETE",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{endpoint_url}/_endpoint/faults",
+        data=json.dumps(plan).encode(),
+        method="POST" if plan else "DELETE",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.loads(answer.read())
 

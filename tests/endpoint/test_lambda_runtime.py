@@ -4,6 +4,7 @@ Every test builds a small deployment package in tmp_path, invokes it and checks 
 would see (payload, function error, logs) or what the worker processes did (pids alive or gone). Lambda's limits
 (MemorySize, the response size, the runtime's own SDK) are checked the same way, at their edges.
 """
+
 import base64
 import hashlib
 import io
@@ -13,16 +14,21 @@ import re
 import textwrap
 import threading
 import zipfile
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import botocore
 import pytest
 
 from local_endpoint import runtime_sdk
-from local_endpoint.lambda_runtime import (MAX_RESPONSE_BYTES, FunctionConfig, InvokeResult, LambdaRuntime,
-                                           RuntimeClosedError)
+from local_endpoint.lambda_runtime import (
+    MAX_RESPONSE_BYTES,
+    FunctionConfig,
+    InvokeResult,
+    LambdaRuntime,
+    RuntimeClosedError,
+)
 
 ENDPOINT_URL = "http://127.0.0.1:5123"
 REGION = "eu-west-1"
@@ -594,9 +600,12 @@ def test_invoke_after_close_is_refused(tmp_path):
 
 # --- Lambda's limits ---------------------------------------------------------------------------------------------
 
-REPORT_LINE = re.compile(r"^REPORT RequestId: (?P<request_id>\S+)\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms"
-                         r"\tMemory Size: (?P<memory_size>\d+) MB\tMax Memory Used: (?P<max_memory_used>\d+) MB"
-                         r"(?P<rest>.*)$", re.MULTILINE)
+REPORT_LINE = re.compile(
+    r"^REPORT RequestId: (?P<request_id>\S+)\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms"
+    r"\tMemory Size: (?P<memory_size>\d+) MB\tMax Memory Used: (?P<max_memory_used>\d+) MB"
+    r"(?P<rest>.*)$",
+    re.MULTILINE,
+)
 MIB = 1024 * 1024
 ALLOCATE = """
     import os
@@ -606,9 +615,11 @@ ALLOCATE = """
         held = b"\\x01" * (event["mib"] * 1024 * 1024)
         return {"pid": os.getpid(), "held": len(held)}
 """
-EMPTY_LISTING = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/'
-                 b'2006-03-01/"><Name>data</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
-                 b'<IsTruncated>false</IsTruncated></ListBucketResult>')
+EMPTY_LISTING = (
+    b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/'
+    b'2006-03-01/"><Name>data</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
+    b"<IsTruncated>false</IsTruncated></ListBucketResult>"
+)
 
 
 def report_of(result: InvokeResult) -> re.Match:
@@ -661,8 +672,10 @@ def test_handler_over_its_memory_size_fails_and_its_worker_is_not_reused(runtime
     error = payload_of(result)
     assert result.errored is True
     assert error["errorType"] == "Runtime.OutOfMemory"
-    assert error["errorMessage"] == f"RequestId: {error['errorMessage'].split()[1]} Error: Runtime exited with " \
-                                    f"error: signal: killed"
+    assert (
+        error["errorMessage"] == f"RequestId: {error['errorMessage'].split()[1]} Error: Runtime exited with "
+        f"error: signal: killed"
+    )
     assert report_of(result)["rest"] == "\tStatus: error\tError Type: Runtime.OutOfMemory"
     assert after != before
     assert not is_running(before)

@@ -3,6 +3,7 @@ that is not JSON is refused with AWS's error code and message, and starts nothin
 
 One endpoint for the module, started as its own process exactly as ``fab server`` runs it, asked with plain boto3.
 """
+
 import json
 
 import boto3
@@ -14,8 +15,10 @@ from tests.e2e.conftest import wait_for_execution
 
 REGION = "us-east-1"
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
-STATES_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+STATES_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 PASS_DEFINITION = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 INVALID_INPUT_MESSAGE = "The provided JSON input data is not valid."
 """The Step Functions API reference's description of InvalidExecutionInput."""
@@ -24,18 +27,30 @@ INVALID_INPUT_MESSAGE = "The provided JSON input data is not valid."
 @pytest.fixture(scope="module")
 def state_machine(endpoint_url):
     """(Step Functions client, ARN of a one-Pass-state machine)."""
+
     def client(service):
-        return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="testing",
-                            aws_secret_access_key="testing", config=NO_RETRIES)
+        return boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
+
     role = client("iam").create_role(RoleName="input-check", AssumeRolePolicyDocument=json.dumps(STATES_TRUST))
     sfn = client("stepfunctions")
-    arn = sfn.create_state_machine(name="input-check", definition=json.dumps(PASS_DEFINITION),
-                                   roleArn=role["Role"]["Arn"])["stateMachineArn"]
+    arn = sfn.create_state_machine(
+        name="input-check", definition=json.dumps(PASS_DEFINITION), roleArn=role["Role"]["Arn"]
+    )["stateMachineArn"]
     return sfn, arn
 
 
-@pytest.mark.parametrize("execution_input", ["not json", "{\"source\": ", "{'source': 'a'}", ""],
-                         ids=["word", "truncated", "single-quotes", "empty"])
+@pytest.mark.parametrize(
+    "execution_input",
+    ["not json", '{"source": ', "{'source': 'a'}", ""],
+    ids=["word", "truncated", "single-quotes", "empty"],
+)
 def test_input_that_is_not_json_is_invalid_execution_input(state_machine, execution_input):
     sfn, arn = state_machine
     with pytest.raises(ClientError) as refused:

@@ -3,6 +3,7 @@
 ``moto_s3_as_aws`` applies the endpoint's own bridges of the S3 gaps that copying depends on
 (``local_endpoint/moto_gaps.py``, gaps 6 and 7) for the test that asks for it, and undoes them afterwards.
 """
+
 import pytest
 from moto.s3.responses import S3Response
 

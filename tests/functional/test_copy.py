@@ -4,9 +4,10 @@ Each test lists the source as the sync does, copies, and checks the destination 
 counted with a ``before-send`` hook on both clients. Error codes AWS sends and moto does not are given with a
 botocore Stubber.
 """
+
 import hashlib
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import moto.s3.models
@@ -17,8 +18,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from bucket_sync.copy import CopyResult, CopySettings, copy_object
-from bucket_sync.errors import (ArchivedObjectError, CopyFailedError, SourceChangedError, SourceMissingError,
-                                TransientS3Error)
+from bucket_sync.errors import (
+    ArchivedObjectError,
+    CopyFailedError,
+    SourceChangedError,
+    SourceMissingError,
+    TransientS3Error,
+)
 from bucket_sync.listing import Entry, list_entries
 from tests.awkward_keys import AWKWARD_KEYS
 
@@ -35,12 +41,13 @@ HEADERS = {
     "ContentDisposition": 'attachment; filename="report.txt"',
     "ContentEncoding": "identity",
     "ContentLanguage": "fr",
-    "Expires": datetime(2030, 1, 1, tzinfo=timezone.utc),
+    "Expires": datetime(2030, 1, 1, tzinfo=UTC),
     "Metadata": {"origin": "unit-test", "mixed-case": "Value"},
 }
 TAGS = {"team": "a b", "formula": "x+y=z", "path": "p/q", "é": "ü"}
-TAGGING = "&".join(f"{k}={v}" for k, v in
-                   {"team": "a%20b", "formula": "x%2By%3Dz", "path": "p%2Fq", "%C3%A9": "%C3%BC"}.items())
+TAGGING = "&".join(
+    f"{k}={v}" for k, v in {"team": "a%20b", "formula": "x%2By%3Dz", "path": "p%2Fq", "%C3%A9": "%C3%BC"}.items()
+)
 
 
 @pytest.fixture(autouse=True)
@@ -84,10 +91,16 @@ class RequestLog:
 
 def put_multipart(s3, key, parts, bucket=SOURCE, **arguments):
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **arguments)["UploadId"]
-    etags = [s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)["ETag"]
-             for number, body in enumerate(parts, start=1)]
-    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={
-        "Parts": [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]})
+    etags = [
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)["ETag"]
+        for number, body in enumerate(parts, start=1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]},
+    )
 
 
 def listed(s3, key, bucket=SOURCE) -> Entry:
@@ -123,10 +136,10 @@ def no_uploads_left(s3, bucket=DESTINATION):
 
 # Single CopyObject
 
+
 @pytest.mark.parametrize("key", AWKWARD_KEYS)
 def test_single_copy_carries_body_headers_tags_and_storage_class(s3, key):
-    s3.put_object(Bucket=SOURCE, Key=key, Body=key.encode() * 3, StorageClass="STANDARD_IA", Tagging=TAGGING,
-                  **HEADERS)
+    s3.put_object(Bucket=SOURCE, Key=key, Body=key.encode() * 3, StorageClass="STANDARD_IA", Tagging=TAGGING, **HEADERS)
 
     result = copy_object(s3, s3, SOURCE, DESTINATION, listed(s3, key), TINY)
 
@@ -168,11 +181,19 @@ def test_keys_that_differ_only_in_unicode_normalisation_stay_two_objects(s3):
 
 # Multipart: UploadPartCopy in the source's layout
 
+
 @pytest.mark.parametrize("key", AWKWARD_KEYS)
 def test_multipart_copy_keeps_the_source_etag_headers_and_tags(s3, key):
     parts = [PART, PART, b"last"]
-    put_multipart(s3, key, parts, StorageClass="STANDARD_IA", Tagging=TAGGING,
-                  WebsiteRedirectLocation="/elsewhere.html", **HEADERS)
+    put_multipart(
+        s3,
+        key,
+        parts,
+        StorageClass="STANDARD_IA",
+        Tagging=TAGGING,
+        WebsiteRedirectLocation="/elsewhere.html",
+        **HEADERS,
+    )
 
     result = copy_object(s3, s3, SOURCE, DESTINATION, listed(s3, key), TINY)
 
@@ -183,10 +204,13 @@ def test_multipart_copy_keeps_the_source_etag_headers_and_tags(s3, key):
     assert (result.bytes_copied, result.multipart) == (len(b"".join(parts)), True)
 
 
-@pytest.mark.parametrize("tagging, tag_requests", [
-    pytest.param({"Tagging": TAGGING}, ["GetObjectTagging"], id="tagged"),
-    pytest.param({}, [], id="untagged-skips-GetObjectTagging"),
-])
+@pytest.mark.parametrize(
+    "tagging, tag_requests",
+    [
+        pytest.param({"Tagging": TAGGING}, ["GetObjectTagging"], id="tagged"),
+        pytest.param({}, [], id="untagged-skips-GetObjectTagging"),
+    ],
+)
 def test_multipart_copy_requests_are_head_tags_create_parts_complete(s3, tagging, tag_requests):
     put_multipart(s3, "k", [PART, PART, b"last"], **tagging)
     entry = listed(s3, "k")
@@ -194,8 +218,13 @@ def test_multipart_copy_requests_are_head_tags_create_parts_complete(s3, tagging
 
     result = copy_object(s3, s3, SOURCE, DESTINATION, entry, TINY)
 
-    expected = ["HeadObject", *tag_requests, "CreateMultipartUpload", *["UploadPartCopy"] * 3,
-                "CompleteMultipartUpload"]
+    expected = [
+        "HeadObject",
+        *tag_requests,
+        "CreateMultipartUpload",
+        *["UploadPartCopy"] * 3,
+        "CompleteMultipartUpload",
+    ]
     assert sorted(log.operations) == sorted(expected)  # the part copies run in threads, in any order
     assert (log.operations[0], log.operations[-1]) == ("HeadObject", "CompleteMultipartUpload")
     assert result.requests == len(expected)
@@ -245,8 +274,10 @@ def test_lowered_threshold_copies_a_single_part_source_part_by_part(s3):
 
 # Across regions
 
-@pytest.mark.parametrize("parts", [pytest.param([b"whole"], id="single"),
-                                   pytest.param([PART, PART, b"last"], id="multipart")])
+
+@pytest.mark.parametrize(
+    "parts", [pytest.param([b"whole"], id="single"), pytest.param([PART, PART, b"last"], id="multipart")]
+)
 def test_copy_from_eu_west_1_to_us_east_1(parts):
     source_s3, destination_s3 = client("eu-west-1"), client("us-east-1")
     create_bucket(source_s3, SOURCE)
@@ -267,6 +298,7 @@ def test_copy_from_eu_west_1_to_us_east_1(parts):
 
 
 # The source changed or went away after it was listed
+
 
 def put_source(s3, shape, body_byte):
     if shape == "single":
@@ -324,14 +356,20 @@ def test_source_deleted_after_listing(s3, old_destination, shape):
 
 # Failures S3 reports
 
+
 def test_a_failed_part_copy_aborts_the_upload_and_reports_the_s3_error(s3, old_destination):
     put_multipart(s3, "k", [PART] * 5 + [b"last"])
     entry = listed(s3, "k")
 
     def deny_part_3(params, **_):
         if params["PartNumber"] == 3:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
-                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "UploadPartCopy")
+            raise ClientError(
+                {
+                    "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
+                "UploadPartCopy",
+            )
 
     s3.meta.events.register("before-parameter-build.s3.UploadPartCopy", deny_part_3)
 
@@ -363,12 +401,15 @@ def stubbed():
 ENTRY = Entry("k", 10, '"9a0364b9e99bb480dd25e1f0284c8555"', "2026-01-01T00:00:00.000+00:00", "GLACIER")
 
 
-@pytest.mark.parametrize("code, status, error", [
-    pytest.param("InvalidObjectState", 403, ArchivedObjectError, id="InvalidObjectState-archived"),
-    pytest.param("PreconditionFailed", 412, SourceChangedError, id="PreconditionFailed-changed"),
-    pytest.param("NoSuchKey", 404, SourceMissingError, id="NoSuchKey-missing"),
-    pytest.param("AccessDenied", 403, CopyFailedError, id="AccessDenied-failed"),
-])
+@pytest.mark.parametrize(
+    "code, status, error",
+    [
+        pytest.param("InvalidObjectState", 403, ArchivedObjectError, id="InvalidObjectState-archived"),
+        pytest.param("PreconditionFailed", 412, SourceChangedError, id="PreconditionFailed-changed"),
+        pytest.param("NoSuchKey", 404, SourceMissingError, id="NoSuchKey-missing"),
+        pytest.param("AccessDenied", 403, CopyFailedError, id="AccessDenied-failed"),
+    ],
+)
 def test_s3_error_codes_become_named_errors(stubbed, code, status, error):
     s3, stubber = stubbed
     stubber.add_client_error("copy_object", code, "message from S3", status)
@@ -416,8 +457,7 @@ def test_a_retry_aborts_the_uploads_a_dead_attempt_left_of_that_key_only(s3, abo
     stale = s3.create_multipart_upload(Bucket=DESTINATION, Key="big")["UploadId"]
     s3.upload_part(Bucket=DESTINATION, Key="big", UploadId=stale, PartNumber=1, Body=PART)
     other = s3.create_multipart_upload(Bucket=DESTINATION, Key="big-other")["UploadId"]  # same prefix, other key
-    settings = CopySettings(multipart_threshold_bytes=TINY.multipart_threshold_bytes,
-                            abort_stale_uploads=abort_stale)
+    settings = CopySettings(multipart_threshold_bytes=TINY.multipart_threshold_bytes, abort_stale_uploads=abort_stale)
 
     copy_object(s3, s3, SOURCE, DESTINATION, listed(s3, "big"), settings)
 

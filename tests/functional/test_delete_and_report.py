@@ -5,23 +5,24 @@ runs the handlers in the order ``state_machines/sync_buckets.yaml`` does (valida
 check copies, delete batches, report), so the plan and result files are the workers' own. Error answers moto does
 not give are given with a botocore Stubber.
 """
+
 import json
 import unicodedata
 from collections import Counter
 from types import SimpleNamespace
 
 import boto3
-import pytest
-from botocore.stub import Stubber
-from moto import mock_aws
-
-import bucket_sync.clients
 import check_copies
 import copy_keys
 import delete_orphaned_keys
 import list_bucket
+import pytest
 import validate_input
 import write_report
+from botocore.stub import Stubber
+from moto import mock_aws
+
+import bucket_sync.clients
 from bucket_sync.batches import decision_to_json, get_json, list_keys, put_json
 from bucket_sync.decide import Reason, march
 from bucket_sync.errors import SyncFailedError
@@ -39,7 +40,6 @@ LOCK_REQUESTS = {"PutObject": 1, "DeleteObject": 1}
 """The destination's lock: taken by ValidateInput, released by WriteReport."""
 """FindSourceRegion and FindDestinationRegion's one request each, which ``execute`` stands in for: the summary
 counts them without the report step seeing them."""
-
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +79,15 @@ CONTEXT = FakeContext()
 
 
 def sync_run(**fields):
-    return SyncRun(run_id=RUN_ID, source=SOURCE, destination=DESTINATION, source_region="us-east-1",
-                   destination_region="us-east-1", work_bucket=WORK, **fields)
+    return SyncRun(
+        run_id=RUN_ID,
+        source=SOURCE,
+        destination=DESTINATION,
+        source_region="us-east-1",
+        destination_region="us-east-1",
+        work_bucket=WORK,
+        **fields,
+    )
 
 
 def fill(s3, bucket, objects):
@@ -101,9 +108,17 @@ def orphans(s3, prefix=""):
 
 def item(key, size=1):
     """A plan item for a key that need not exist."""
-    return {"key": key, "reason": Reason.ORPHANED.value,
-            "entry": {"key": key, "size": size, "etag": '"e"', "last_modified": "2026-01-01T00:00:00.000+00:00",
-                      "storage_class": "STANDARD"}}
+    return {
+        "key": key,
+        "reason": Reason.ORPHANED.value,
+        "entry": {
+            "key": key,
+            "size": size,
+            "etag": '"e"',
+            "last_modified": "2026-01-01T00:00:00.000+00:00",
+            "storage_class": "STANDARD",
+        },
+    }
 
 
 def deleted(key, size=1):
@@ -115,6 +130,7 @@ def failed(key, error, size=1):
 
 
 # delete_batch
+
 
 @pytest.mark.parametrize("key", AWKWARD_KEYS)
 def test_delete_batch_deletes_exactly_the_given_keys(s3, key):
@@ -145,8 +161,9 @@ def test_more_than_1000_keys_take_one_delete_objects_request_per_1000(s3, sessio
     counter = RequestCounter()
     client = counter.attach(session.client("s3", region_name="us-east-1"))
     chunks = []
-    client.meta.events.register("before-parameter-build.s3.DeleteObjects",
-                                lambda params, **_: chunks.append(len(params["Delete"]["Objects"])))
+    client.meta.events.register(
+        "before-parameter-build.s3.DeleteObjects", lambda params, **_: chunks.append(len(params["Delete"]["Objects"]))
+    )
 
     outcomes = delete_orphaned_keys.delete_batch(client, DESTINATION, [item(key) for key in keys])
 
@@ -166,25 +183,38 @@ def stubbed(session):
 
 def test_per_key_errors_of_delete_objects_fail_only_those_keys(stubbed):
     s3, stubber = stubbed
-    stubber.add_response("delete_objects", {
-        "Deleted": [{"Key": "a"}, {"Key": "c"}],
-        "Errors": [{"Key": "b", "Code": "AccessDenied", "Message": "Access Denied"},
-                   {"Key": "d e+f", "Code": "InternalError", "Message": "We encountered an internal error."}],
-    }, {"Bucket": DESTINATION,
-        "Delete": {"Objects": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}, {"Key": "d e+f"}], "Quiet": True}})
+    stubber.add_response(
+        "delete_objects",
+        {
+            "Deleted": [{"Key": "a"}, {"Key": "c"}],
+            "Errors": [
+                {"Key": "b", "Code": "AccessDenied", "Message": "Access Denied"},
+                {"Key": "d e+f", "Code": "InternalError", "Message": "We encountered an internal error."},
+            ],
+        },
+        {
+            "Bucket": DESTINATION,
+            "Delete": {"Objects": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}, {"Key": "d e+f"}], "Quiet": True},
+        },
+    )
 
     outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, [item(k) for k in ("a", "b", "c", "d e+f")])
 
-    assert outcomes == [deleted("a"), failed("b", "AccessDenied: Access Denied"), deleted("c"),
-                        failed("d e+f", "InternalError: We encountered an internal error.")]
+    assert outcomes == [
+        deleted("a"),
+        failed("b", "AccessDenied: Access Denied"),
+        deleted("c"),
+        failed("d e+f", "InternalError: We encountered an internal error."),
+    ]
 
 
 def test_a_refused_request_fails_its_1000_keys_and_not_the_others(stubbed):
     s3, stubber = stubbed
     keys = [f"k{n:04d}" for n in range(1001)]
     stubber.add_client_error("delete_objects", "AccessDenied", "Access Denied", 403)
-    stubber.add_response("delete_objects", {}, {"Bucket": DESTINATION, "Delete": {"Objects": [{"Key": "k1000"}],
-                                                                                  "Quiet": True}})
+    stubber.add_response(
+        "delete_objects", {}, {"Bucket": DESTINATION, "Delete": {"Objects": [{"Key": "k1000"}], "Quiet": True}}
+    )
 
     outcomes = delete_orphaned_keys.delete_batch(s3, DESTINATION, [item(key) for key in keys])
 
@@ -216,10 +246,12 @@ def test_the_delete_handler_writes_the_batch_result(s3):
     assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0, "done": True}
     assert keys_of(s3, DESTINATION) == ["kept"]
     assert list(list_keys(s3, WORK, f"runs/{RUN_ID}/results/")) == [
-        f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json"]
+        f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json"
+    ]
     assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
-        "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1}}
+        "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1},
+    }
 
 
 def copy_plan(s3, keys):
@@ -260,8 +292,9 @@ def test_a_copy_worker_out_of_time_starts_no_new_copy():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(copy_keys, "copy_one", copy)
-        outcomes = copy_keys.copy_all(items, sync_run(settings=Settings(copy_threads=1)), None, None,
-                                      lambda: next(budget))
+        outcomes = copy_keys.copy_all(
+            items, sync_run(settings=Settings(copy_threads=1)), None, None, lambda: next(budget)
+        )
 
     assert started == ["k0", "k1"] and [line["key"] for line in outcomes] == ["k0", "k1"]
 
@@ -284,8 +317,9 @@ def test_an_inline_copy_goes_on_after_the_results_of_the_call_before(s3):
 
 
 def test_a_whole_sync_through_handed_over_copy_calls_copies_everything_once(s3, buckets, requests):
-    summary = execute(s3, requests, source=SOURCE, destination=DESTINATION,
-                      settings={"maxCopiesPerInvocation": 1, "copyBatchKeys": 2})
+    summary = execute(
+        s3, requests, source=SOURCE, destination=DESTINATION, settings={"maxCopiesPerInvocation": 1, "copyBatchKeys": 2}
+    )
 
     assert contents(s3, DESTINATION) == SOURCE_OBJECTS
     assert (summary["copied"], summary["deleted"], summary["failed"]) == (2, 1, 0)
@@ -294,6 +328,7 @@ def test_a_whole_sync_through_handed_over_copy_calls_copies_everything_once(s3, 
 
 
 # collect
+
 
 def copy_item(key, size):
     return {**item(key, size), "reason": Reason.MISSING.value}
@@ -307,23 +342,42 @@ def copied(key, size):
 BATCHES = {1: [copy_item("a", 1), copy_item("b", 2)], 2: [copy_item("c", 3)], 3: [copy_item("d é", 4)]}
 
 
-@pytest.mark.parametrize("with_result, expected", [
-    pytest.param({1, 2, 3}, [copied("a", 1), copied("b", 2), copied("c", 3), copied("d é", 4)], id="all-results"),
-    pytest.param({1, 3}, [copied("a", 1), copied("b", 2),
-                          outcome(copy_item("c", 3), "copy", FAILED, MISSING_RESULT), copied("d é", 4)],
-                 id="middle-batch-without-result"),
-    pytest.param(set(), [outcome(i, "copy", FAILED, MISSING_RESULT) for batch in BATCHES.values() for i in batch],
-                 id="no-results"),
-])
+@pytest.mark.parametrize(
+    "with_result, expected",
+    [
+        pytest.param({1, 2, 3}, [copied("a", 1), copied("b", 2), copied("c", 3), copied("d é", 4)], id="all-results"),
+        pytest.param(
+            {1, 3},
+            [
+                copied("a", 1),
+                copied("b", 2),
+                outcome(copy_item("c", 3), "copy", FAILED, MISSING_RESULT),
+                copied("d é", 4),
+            ],
+            id="middle-batch-without-result",
+        ),
+        pytest.param(
+            set(),
+            [outcome(i, "copy", FAILED, MISSING_RESULT) for batch in BATCHES.values() for i in batch],
+            id="no-results",
+        ),
+    ],
+)
 def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_result, expected):
     run = sync_run()
     for number, items in BATCHES.items():
         plan_key = run.plan_key("copy", number)
         put_json(s3, WORK, plan_key, {"items": items})
         if number in with_result:
-            put_json(s3, WORK, result_key_for(plan_key, 0, 0), {
-                "outcomes": [copied(i["key"], i["entry"]["size"]) for i in items],
-                "requests": {"CopyObject": len(items), "PutObject": 1}})
+            put_json(
+                s3,
+                WORK,
+                result_key_for(plan_key, 0, 0),
+                {
+                    "outcomes": [copied(i["key"], i["entry"]["size"]) for i in items],
+                    "requests": {"CopyObject": len(items), "PutObject": 1},
+                },
+            )
 
     collected = collect(run, s3, "copy", len(BATCHES))
 
@@ -366,6 +420,7 @@ def test_collect_of_a_run_without_batches_is_empty(s3):
 
 # The report, end to end in process
 
+
 class StepRequests:
     """Every S3 request of every client the handlers make, per state of the run."""
 
@@ -395,6 +450,7 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
     of small plans is tested on the endpoint). ``crashed`` names plan batches whose worker never finished (so
     they have no result); ``after_plan`` runs between planning and copying."""
     fields.setdefault("settings", {}).setdefault("inlinePlanBytes", 0)
+
     def step(name, handler, event):
         requests.step = name
         try:
@@ -402,12 +458,22 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
         finally:
             requests.step = None
 
-    validated = step("ValidateInput", validate_input.handler,
-                     {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
-                      "runId": RUN_ID, "input": fields})
+    validated = step(
+        "ValidateInput",
+        validate_input.handler,
+        {
+            "executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
+            "runId": RUN_ID,
+            "input": fields,
+        },
+    )
     # FindSourceRegion, FindDestinationRegion, StartPlan:
-    state = {"run": {**validated["run"], "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"},
-             "lock": validated["lock"], "plan": None, "copyCheck": {"copiesFailed": 0, "requests": {}}}
+    state = {
+        "run": {**validated["run"], "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"},
+        "lock": validated["lock"],
+        "plan": None,
+        "copyCheck": {"copiesFailed": 0, "requests": {}},
+    }
     while state["plan"] is None or not state["plan"]["done"]:  # ListBucket, EvaluateListing
         state["plan"] = step("ListBucket", list_bucket.handler, {"run": state["run"], "plan": state["plan"]})
     after_plan()
@@ -417,14 +483,16 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
         for batch in sorted(list_keys(s3, WORK, run.plan_prefix(kind))):
             progress = {"done": False, "next": 0}
             while batch not in crashed and not progress["done"]:  # the child's hand-over loop
-                progress = step(f"{kind} worker", handler,
-                                {"run": state["run"], "batch": batch, "start": progress["next"]})
+                progress = step(
+                    f"{kind} worker", handler, {"run": state["run"], "batch": batch, "start": progress["next"]}
+                )
 
     if not run.dry_run:
         if state["plan"]["copyBatches"]:
             workers("copy", copy_keys.handler)
-            state["copyCheck"] = step("CheckCopies", check_copies.handler,
-                                      {"run": state["run"], "copyBatches": state["plan"]["copyBatches"]})
+            state["copyCheck"] = step(
+                "CheckCopies", check_copies.handler, {"run": state["run"], "copyBatches": state["plan"]["copyBatches"]}
+            )
         if state["plan"]["deleteBatches"] and not state["copyCheck"]["copiesFailed"]:
             workers("delete", delete_orphaned_keys.handler)
     return step("WriteReport", write_report.handler, state)
@@ -437,8 +505,9 @@ def report(s3):
 
 def brief(lines):
     """What a report line says, without the copy's ETag."""
-    return [(line["key"], line["action"], line["result"], line["reason"], line["size"], line.get("error"))
-            for line in lines]
+    return [
+        (line["key"], line["action"], line["result"], line["reason"], line["size"], line.get("error")) for line in lines
+    ]
 
 
 def contents(s3, bucket):
@@ -456,12 +525,28 @@ def buckets(s3):
     fill(s3, DESTINATION, DESTINATION_OBJECTS)
 
 
-def summary_of(copied=0, deleted=0, unchanged=1, skipped=0, failed=0, bytes_copied=0, dry_run=False, report=REPORT,
-               **requests):
-    return {"runId": RUN_ID, "source": SOURCE, "destination": DESTINATION, "prefix": "", "startAfter": "",
-            "dryRun": dry_run, "copied": copied, "deleted": deleted, "unchanged": unchanged, "skipped": skipped,
-            "failed": failed, "toCopy": 2, "toDelete": 1, "bytesCopied": bytes_copied, "s3Retries": {},
-            **requests, "report": report}
+def summary_of(
+    copied=0, deleted=0, unchanged=1, skipped=0, failed=0, bytes_copied=0, dry_run=False, report=REPORT, **requests
+):
+    return {
+        "runId": RUN_ID,
+        "source": SOURCE,
+        "destination": DESTINATION,
+        "prefix": "",
+        "startAfter": "",
+        "dryRun": dry_run,
+        "copied": copied,
+        "deleted": deleted,
+        "unchanged": unchanged,
+        "skipped": skipped,
+        "failed": failed,
+        "toCopy": 2,
+        "toDelete": 1,
+        "bytesCopied": bytes_copied,
+        "s3Retries": {},
+        **requests,
+        "report": report,
+    }
 
 
 def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, requests):
@@ -473,34 +558,61 @@ def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, request
         ("café/changed", "copy", "copied", Reason.SIZE_DIFFERS.value, 6, None),
         ("orphan/", "delete", "deleted", Reason.ORPHANED.value, 6, None),
     ]
-    assert summary == summary_of(copied=2, deleted=1, bytes_copied=9,
-                                 s3Requests={**LOCATION_REQUESTS, **requests.total()})
+    assert summary == summary_of(
+        copied=2, deleted=1, bytes_copied=9, s3Requests={**LOCATION_REQUESTS, **requests.total()}
+    )
 
 
 def test_s3_requests_add_the_plan_the_copy_check_every_result_and_the_report(s3):
     run = sync_run()
-    for kind, item_, result in (("copy", copy_item("a", 5), copied("a", 5)),
-                                ("delete", item("o", 7), deleted("o", 7))):
+    for kind, item_, result in (("copy", copy_item("a", 5), copied("a", 5)), ("delete", item("o", 7), deleted("o", 7))):
         plan_key = run.plan_key(kind, 1)
         put_json(s3, WORK, plan_key, {"items": [item_]})
-        put_json(s3, WORK, result_key_for(plan_key, 0, 0), {
-            "outcomes": [result], "requests": {"CopyObject" if kind == "copy" else "DeleteObjects": 1,
-                                               "GetObject": 1, "PutObject": 1}})
-    plan = {"cursor": "o", "done": True, "rounds": 1, "copyBatches": 1, "deleteBatches": 1, "skipBatches": 0,
-            "totals": {"toCopy": 1, "toDelete": 1, "bytesToCopy": 5},
-            "requests": {"ListObjectsV2": 2, "PutObject": 2}}
+        put_json(
+            s3,
+            WORK,
+            result_key_for(plan_key, 0, 0),
+            {
+                "outcomes": [result],
+                "requests": {"CopyObject" if kind == "copy" else "DeleteObjects": 1, "GetObject": 1, "PutObject": 1},
+            },
+        )
+    plan = {
+        "cursor": "o",
+        "done": True,
+        "rounds": 1,
+        "copyBatches": 1,
+        "deleteBatches": 1,
+        "skipBatches": 0,
+        "totals": {"toCopy": 1, "toDelete": 1, "bytesToCopy": 5},
+        "requests": {"ListObjectsV2": 2, "PutObject": 2},
+    }
     copy_check = {"copiesFailed": 0, "requests": {"ListObjectsV2": 1}}
 
     summary = write_report.handler({"run": run.to_json(), "plan": plan, "copyCheck": copy_check}, CONTEXT)
 
     # WriteReport itself: per kind, 1 LIST of the results (the plans are numbered, not listed) and 1 GET of each;
     # then the report's PUT.
-    assert summary["s3Requests"] == {**LOCATION_REQUESTS, "CopyObject": 1, "DeleteObjects": 1,
-                                     "GetObject": 2 + 2, "ListObjectsV2": 2 + 1 + 2, "PutObject": 2 + 2 + 1}
-    assert (summary["copied"], summary["deleted"], summary["bytesCopied"], summary["toCopy"], summary["toDelete"],
-            summary["report"]) == (1, 1, 5, 1, 1, REPORT)
-    assert brief(report(s3)) == [("a", "copy", "copied", Reason.MISSING.value, 5, None),
-                                 ("o", "delete", "deleted", Reason.ORPHANED.value, 7, None)]
+    assert summary["s3Requests"] == {
+        **LOCATION_REQUESTS,
+        "CopyObject": 1,
+        "DeleteObjects": 1,
+        "GetObject": 2 + 2,
+        "ListObjectsV2": 2 + 1 + 2,
+        "PutObject": 2 + 2 + 1,
+    }
+    assert (
+        summary["copied"],
+        summary["deleted"],
+        summary["bytesCopied"],
+        summary["toCopy"],
+        summary["toDelete"],
+        summary["report"],
+    ) == (1, 1, 5, 1, 1, REPORT)
+    assert brief(report(s3)) == [
+        ("a", "copy", "copied", Reason.MISSING.value, 5, None),
+        ("o", "delete", "deleted", Reason.ORPHANED.value, 7, None),
+    ]
 
 
 def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requests):
@@ -524,21 +636,33 @@ def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requ
 def test_a_failed_copy_fails_the_run_and_holds_the_deletes_back(s3, buckets, requests):
     # The object goes away after it was planned: its copy fails, the others go on.
     with pytest.raises(SyncFailedError) as raised:
-        execute(s3, requests, after_plan=lambda: s3.delete_object(Bucket=SOURCE, Key="a b+c%/new"),
-                source=SOURCE, destination=DESTINATION)
+        execute(
+            s3,
+            requests,
+            after_plan=lambda: s3.delete_object(Bucket=SOURCE, Key="a b+c%/new"),
+            source=SOURCE,
+            destination=DESTINATION,
+        )
 
     message = str(raised.value)
     assert message.startswith(f"1 object(s) failed (1 copied, 0 deleted); see the report at {REPORT}. Summary: ")
     summary = json.loads(message.split("Summary: ", 1)[1])
-    assert summary == summary_of(copied=1, skipped=1, failed=1, bytes_copied=6,
-                                 s3Requests={**LOCATION_REQUESTS, **requests.total()})
+    assert summary == summary_of(
+        copied=1, skipped=1, failed=1, bytes_copied=6, s3Requests={**LOCATION_REQUESTS, **requests.total()}
+    )
     lines = brief(report(s3))
     assert lines[0][:5] == ("a b+c%/new", "copy", "failed", Reason.MISSING.value, 3)
     assert "SourceMissingError" in lines[0][5]
     assert lines[1:] == [
         ("café/changed", "copy", "copied", Reason.SIZE_DIFFERS.value, 6, None),
-        ("orphan/", "delete", "skipped", Reason.ORPHANED.value, 6,
-         "not deleted: 1 copies failed, and deletions run only after every copy succeeded; the next run deletes it"),
+        (
+            "orphan/",
+            "delete",
+            "skipped",
+            Reason.ORPHANED.value,
+            6,
+            "not deleted: 1 copies failed, and deletions run only after every copy succeeded; the next run deletes it",
+        ),
     ]
     assert contents(s3, DESTINATION) == {"café/changed": b"source", "same": b"same", "orphan/": b"orphan"}
     assert "delete worker" not in requests.counts
@@ -564,27 +688,38 @@ def test_an_archived_objects_report_line_is_a_skipped_copy(s3, requests):
     assert [(line["key"], line["action"], line["result"]) for line in report(s3)] == [("cold", "copy", "skipped")]
 
 
-@pytest.mark.parametrize("kind, expected", [
-    pytest.param("copy", {"copied": 0, "deleted": 0, "skipped": 1, "failed": 2}, id="copy-worker"),
-    pytest.param("delete", {"copied": 2, "deleted": 0, "skipped": 0, "failed": 1}, id="delete-worker"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        pytest.param("copy", {"copied": 0, "deleted": 0, "skipped": 1, "failed": 2}, id="copy-worker"),
+        pytest.param("delete", {"copied": 2, "deleted": 0, "skipped": 0, "failed": 1}, id="delete-worker"),
+    ],
+)
 def test_a_batch_whose_worker_never_finished_counts_as_failed(s3, buckets, requests, kind, expected):
-    with pytest.raises(SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"):
-        execute(s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000000001.json"},
-                source=SOURCE, destination=DESTINATION)
+    with pytest.raises(
+        SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"
+    ):
+        execute(
+            s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000000001.json"}, source=SOURCE, destination=DESTINATION
+        )
 
     lines = report(s3)
     assert Counter(line["result"] for line in lines) == Counter(expected)
     assert {line["key"]: line["error"] for line in lines if line["result"] == FAILED} == (
-        {"a b+c%/new": MISSING_RESULT, "café/changed": MISSING_RESULT} if kind == "copy"
-        else {"orphan/": MISSING_RESULT})
+        {"a b+c%/new": MISSING_RESULT, "café/changed": MISSING_RESULT}
+        if kind == "copy"
+        else {"orphan/": MISSING_RESULT}
+    )
 
 
-@pytest.mark.parametrize("fields", [
-    pytest.param({}, id="sync"),
-    pytest.param({"dryRun": True}, id="dry-run"),
-    pytest.param({"prefix": "same"}, id="in-scope-equal-out-of-scope-different"),
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({}, id="sync"),
+        pytest.param({"dryRun": True}, id="dry-run"),
+        pytest.param({"prefix": "same"}, id="in-scope-equal-out-of-scope-different"),
+    ],
+)
 def test_a_sync_with_nothing_to_do_writes_nothing_and_costs_only_its_lists(s3, requests, fields):
     fill(s3, SOURCE, {"same": b"same", "only-in-source": b"1"} if fields.get("prefix") else {"same": b"same"})
     fill(s3, DESTINATION, {"same": b"same"})
@@ -592,14 +727,23 @@ def test_a_sync_with_nothing_to_do_writes_nothing_and_costs_only_its_lists(s3, r
     summary = execute(s3, requests, source=SOURCE, destination=DESTINATION, **fields)
 
     assert summary["report"] is None
-    assert (summary["copied"], summary["deleted"], summary["failed"], summary["skipped"], summary["unchanged"],
-            summary["toCopy"], summary["toDelete"]) == (0, 0, 0, 0, 1, 0, 0)
+    assert (
+        summary["copied"],
+        summary["deleted"],
+        summary["failed"],
+        summary["skipped"],
+        summary["unchanged"],
+        summary["toCopy"],
+        summary["toDelete"],
+    ) == (0, 0, 0, 0, 1, 0, 0)
     assert summary["s3Requests"] == {**LOCATION_REQUESTS, **LOCK_REQUESTS, "ListObjectsV2": 2}
     # WriteReport made no request but the lock's release, and nothing is left in the work bucket.
-    assert requests.counts == {"ValidateInput": {"PutObject": 1}, "ListBucket": {"ListObjectsV2": 2},
-                               "WriteReport": {"DeleteObject": 1}}
+    assert requests.counts == {
+        "ValidateInput": {"PutObject": 1},
+        "ListBucket": {"ListObjectsV2": 2},
+        "WriteReport": {"DeleteObject": 1},
+    }
     assert keys_of(s3, WORK) == []
-
 
 
 @pytest.mark.parametrize("copy_fails", [True, False], ids=["failed-run", "succeeded-run"])

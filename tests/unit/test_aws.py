@@ -1,5 +1,6 @@
 """deploy/aws.py: the credential errors say how to fix them, and a dead loopback endpoint fails at once while AWS
 keeps botocore's defaults. No request reaches anything but a closed loopback port."""
+
 import socket
 
 import pytest
@@ -49,19 +50,25 @@ def test_no_credentials_with_an_endpoint_set_gives_that_endpoint_in_the_exports(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5123")
     with pytest.raises(ConfigError) as error:
         make_clients(config())
-    assert ("export AWS_ENDPOINT_URL=http://127.0.0.1:5123 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-            in str(error.value))
+    assert (
+        "export AWS_ENDPOINT_URL=http://127.0.0.1:5123 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        in str(error.value)
+    )
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("http://127.0.0.1:5000", True),
-    ("http://127.0.0.2:5000", True),
-    ("http://localhost:5000", True),
-    ("http://[::1]:5000", True),
-    ("https://s3.us-east-1.amazonaws.com", False),
-    ("http://10.0.0.5:4566", False),
-    ("http://minio.internal:9000", False),
-], ids=["127.0.0.1", "127.0.0.2", "localhost", "ipv6", "aws", "private-address", "name"])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://127.0.0.2:5000", True),
+        ("http://localhost:5000", True),
+        ("http://[::1]:5000", True),
+        ("https://s3.us-east-1.amazonaws.com", False),
+        ("http://10.0.0.5:4566", False),
+        ("http://minio.internal:9000", False),
+    ],
+    ids=["127.0.0.1", "127.0.0.2", "localhost", "ipv6", "aws", "private-address", "name"],
+)
 def test_which_endpoints_are_loopback(url, expected):
     assert is_loopback(url) is expected
 

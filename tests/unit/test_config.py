@@ -1,4 +1,5 @@
 """Config: a missing file or value is a sentence saying how to fix it; the AWS environment wins over defaults."""
+
 import re
 import runpy
 from pathlib import Path
@@ -8,8 +9,12 @@ import pytest
 from deploy.config import config_from_values, load_config
 from deploy.errors import ConfigError
 
-VALUES = {"USER_EMAIL": "dev@example.com", "APP_NAME": "sync-buckets", "AWS_DEFAULT_PROFILE": "work",
-          "AWS_DEFAULT_REGION": "eu-west-1"}
+VALUES = {
+    "USER_EMAIL": "dev@example.com",
+    "APP_NAME": "sync-buckets",
+    "AWS_DEFAULT_PROFILE": "work",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
 
 
 def test_missing_file_says_how_to_create_it(tmp_path):
@@ -39,12 +44,15 @@ def test_a_missing_value_is_named(name):
         config_from_values(values, environ={})
 
 
-@pytest.mark.parametrize(("key", "value", "expected"), [
-    ("APP_NAME", "Sync_Buckets", "lower case letters"),
-    ("USER_EMAIL", "nobody", "not an email address"),
-    ("AWS_DEFAULT_REGION", "Europe", "not an AWS region"),
-    ("KEEP_STATE_MACHINES", 0, "at least 1"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("APP_NAME", "Sync_Buckets", "lower case letters"),
+        ("USER_EMAIL", "nobody", "not an email address"),
+        ("AWS_DEFAULT_REGION", "Europe", "not an AWS region"),
+        ("KEEP_STATE_MACHINES", 0, "at least 1"),
+    ],
+)
 def test_a_wrong_value_is_named_with_what_is_expected(key, value, expected):
     with pytest.raises(ConfigError, match=expected):
         config_from_values({**VALUES, key: value}, environ={})
@@ -69,26 +77,37 @@ KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-123456
 def test_kms_keys_default_to_none_and_keep_key_arns_and_aliases_in_order():
     assert config_from_values(VALUES, environ={}).kms_keys == ()
     assert config_from_values({**VALUES, "KMS_KEYS": None}, environ={}).kms_keys == ()
-    entries = [KEY_ARN, "alias/data-key", "arn:aws:kms:eu-west-1:444455556666:alias/team/their_key",
-               "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
-               "alias/" + "k" * 250, "alias/data-key"]  # 256 characters is CreateAlias's longest name
+    entries = [
+        KEY_ARN,
+        "alias/data-key",
+        "arn:aws:kms:eu-west-1:444455556666:alias/team/their_key",
+        "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/" + "k" * 250,
+        "alias/data-key",
+    ]  # 256 characters is CreateAlias's longest name
     assert config_from_values({**VALUES, "KMS_KEYS": entries}, environ={}).kms_keys == tuple(entries[:5])
 
 
-@pytest.mark.parametrize(("entry", "expected"), [
-    pytest.param("1234abcd-12ab-34cd-56ef-1234567890ab", "is a bare key ID", id="key-id"),
-    pytest.param("arn:aws:kms:us-east-1:111122223333:key/not-a-key", "ends in no valid key ID", id="bad-key-id"),
-    pytest.param("arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab", "is neither a key ARN",
-                 id="short-account"),
-    pytest.param("arn:aws:s3:::my-bucket", "is neither a key ARN", id="not-kms"),
-    pytest.param("my-key", "is neither a key ARN", id="bare-name"),
-    pytest.param("alias/has space", "is not a valid alias name", id="alias-space"),
-    pytest.param("alias/" + "k" * 251, "is not a valid alias name.*at most 256 characters", id="alias-too-long"),
-    pytest.param("arn:aws:kms:us-east-1:111122223333:alias/a*b", "is not a valid alias name", id="alias-arn-star"),
-    pytest.param("alias/aws/s3", "names an AWS managed key", id="aws-managed"),
-    pytest.param("arn:aws-cn:kms:cn-north-1:111122223333:alias/k", "is in partition aws-cn", id="other-partition"),
-    pytest.param(42, "is not a string", id="not-a-string"),
-])
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        pytest.param("1234abcd-12ab-34cd-56ef-1234567890ab", "is a bare key ID", id="key-id"),
+        pytest.param("arn:aws:kms:us-east-1:111122223333:key/not-a-key", "ends in no valid key ID", id="bad-key-id"),
+        pytest.param(
+            "arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "is neither a key ARN",
+            id="short-account",
+        ),
+        pytest.param("arn:aws:s3:::my-bucket", "is neither a key ARN", id="not-kms"),
+        pytest.param("my-key", "is neither a key ARN", id="bare-name"),
+        pytest.param("alias/has space", "is not a valid alias name", id="alias-space"),
+        pytest.param("alias/" + "k" * 251, "is not a valid alias name.*at most 256 characters", id="alias-too-long"),
+        pytest.param("arn:aws:kms:us-east-1:111122223333:alias/a*b", "is not a valid alias name", id="alias-arn-star"),
+        pytest.param("alias/aws/s3", "names an AWS managed key", id="aws-managed"),
+        pytest.param("arn:aws-cn:kms:cn-north-1:111122223333:alias/k", "is in partition aws-cn", id="other-partition"),
+        pytest.param(42, "is not a string", id="not-a-string"),
+    ],
+)
 def test_a_wrong_kms_keys_entry_is_named_with_what_is_wrong(entry, expected):
     with pytest.raises(ConfigError, match=rf"KMS_KEYS entry {re.escape(repr(entry))} {expected}"):
         config_from_values({**VALUES, "KMS_KEYS": [entry]}, environ={})
@@ -101,14 +120,19 @@ def test_kms_keys_must_be_a_list():
 
 def test_a_china_region_accepts_only_china_keys():
     china = {**VALUES, "AWS_DEFAULT_REGION": "cn-north-1"}
-    assert config_from_values({**china, "KMS_KEYS": ["arn:aws-cn:kms:cn-north-1:111122223333:alias/k"]},
-                              environ={}).partition == "aws-cn"
+    assert (
+        config_from_values(
+            {**china, "KMS_KEYS": ["arn:aws-cn:kms:cn-north-1:111122223333:alias/k"]}, environ={}
+        ).partition
+        == "aws-cn"
+    )
     with pytest.raises(ConfigError, match="is in partition aws, but the deployment's region is in aws-cn"):
         config_from_values({**china, "KMS_KEYS": [KEY_ARN]}, environ={})
 
 
-@pytest.mark.parametrize(("region", "partition"), [("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"),
-                                                   ("us-gov-east-1", "aws-us-gov")])
+@pytest.mark.parametrize(
+    ("region", "partition"), [("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-east-1", "aws-us-gov")]
+)
 def test_the_partition_follows_the_region(region, partition):
     assert config_from_values({**VALUES, "AWS_DEFAULT_REGION": region}, environ={}).partition == partition
 
@@ -139,8 +163,9 @@ def test_an_unknown_setting_with_no_close_one_lists_the_known_ones(tmp_path):
 
 def test_lower_case_names_imports_and_private_helpers_are_not_settings(tmp_path):
     path = tmp_path / "fabfile_config.py"
-    path.write_text("import os\n_PREFIX = 'sync'\nhelper = 1\n"
-                    + "".join(f"{key} = {value!r}\n" for key, value in VALUES.items()))
+    path.write_text(
+        "import os\n_PREFIX = 'sync'\nhelper = 1\n" + "".join(f"{key} = {value!r}\n" for key, value in VALUES.items())
+    )
     assert load_config(path, environ={}).app_name == "sync-buckets"
 
 

@@ -1,5 +1,6 @@
 """What the tasks print about syncs: the status table, the lines while following, and the messages of a sync that
 failed, was refused or was left running."""
+
 import datetime
 import json
 
@@ -37,6 +38,7 @@ class StepFunctions:
         class Pages:
             def paginate(self, executionArn):
                 return [{"events": events}]
+
         return Pages()
 
 
@@ -87,16 +89,27 @@ def test_an_input_message_ending_in_a_full_stop_gets_no_second_one():
     assert ".." not in message
 
 
-@pytest.mark.parametrize(("cause", "expected", "not_expected"), [
-    pytest.param('Nothing was changed: the source has no object in scope, so this sync would delete all 3 objects in '
-                 'scope in the destination. Check the source bucket and prefix; if emptying the destination is what '
-                 'you want, start again with "allowDeleteAll": true.',
-                 "start again with --allow-delete-all.", "allowDeleteAll", id="delete-all"),
-    pytest.param('Nothing was changed: this sync plans 3 deletions, more than maxDeletes (2). Run it with "dryRun": '
-                 'true to see them; if they are right, start again with a higher "maxDeletes".',
-                 "more than --max-deletes (2). Run it with --dry-run to see them; if they are right, start again "
-                 "with a higher --max-deletes N.", "maxDeletes", id="too-many-deletes"),
-])
+@pytest.mark.parametrize(
+    ("cause", "expected", "not_expected"),
+    [
+        pytest.param(
+            "Nothing was changed: the source has no object in scope, so this sync would delete all 3 objects in "
+            "scope in the destination. Check the source bucket and prefix; if emptying the destination is what "
+            'you want, start again with "allowDeleteAll": true.',
+            "start again with --allow-delete-all.",
+            "allowDeleteAll",
+            id="delete-all",
+        ),
+        pytest.param(
+            'Nothing was changed: this sync plans 3 deletions, more than maxDeletes (2). Run it with "dryRun": '
+            'true to see them; if they are right, start again with a higher "maxDeletes".',
+            "more than --max-deletes (2). Run it with --dry-run to see them; if they are right, start again "
+            "with a higher --max-deletes N.",
+            "maxDeletes",
+            id="too-many-deletes",
+        ),
+    ],
+)
 def test_a_guards_message_names_the_fab_flags_when_fab_started_the_sync(cause, expected, not_expected):
     result = ExecutionResult(ARN, "FAILED", None, "DeleteAllRefusedError", cause)
 
@@ -116,28 +129,44 @@ class Described:
 
 
 def test_a_failed_run_shows_its_buckets_from_the_input_and_its_error_with_the_first_line_of_its_cause(capsys):
-    failed = executions.describe(Described(
-        status="FAILED", stopDate=STARTED, input=json.dumps({"source": "src", "destination": "dst"}),
-        error="DeleteAllRefusedError", cause="Nothing was changed: the source has no object in scope.\nMore."), ARN)
-    running = executions.describe(Described(status="RUNNING", input=json.dumps({"source": "a", "destination": "b"})),
-                                  ARN)
+    failed = executions.describe(
+        Described(
+            status="FAILED",
+            stopDate=STARTED,
+            input=json.dumps({"source": "src", "destination": "dst"}),
+            error="DeleteAllRefusedError",
+            cause="Nothing was changed: the source has no object in scope.\nMore.",
+        ),
+        ARN,
+    )
+    running = executions.describe(
+        Described(status="RUNNING", input=json.dumps({"source": "a", "destination": "b"})), ARN
+    )
 
     print_status([failed, running])
 
     header, failed_line, running_line = capsys.readouterr().out.splitlines()
     assert "src -> dst" in failed_line and "a -> b" in running_line
-    error = failed_line[header.index("error"):]
+    error = failed_line[header.index("error") :]
     assert error == "DeleteAllRefusedError: Nothing was changed: the source has no object in scope."
     assert running_line.rstrip().endswith("run-1")
 
 
 def test_the_error_column_gives_a_lambda_errors_message_without_the_summary_it_carries():
     summary = {"copied": 1, "failed": 2, "source": "src", "destination": "dst"}
-    cause = json.dumps({"errorType": "SyncFailedError", "stackTrace": ["..."], "errorMessage": (
-        f"2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r. Summary: {json.dumps(summary)}")})
+    cause = json.dumps(
+        {
+            "errorType": "SyncFailedError",
+            "stackTrace": ["..."],
+            "errorMessage": (
+                f"2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r. Summary: {json.dumps(summary)}"
+            ),
+        }
+    )
 
-    failed = executions.describe(Described(status="FAILED", stopDate=STARTED, input="{}", error="SyncFailedError",
-                                           cause=cause), ARN)
+    failed = executions.describe(
+        Described(status="FAILED", stopDate=STARTED, input="{}", error="SyncFailedError", cause=cause), ARN
+    )
 
     assert failed.problem == "SyncFailedError: 2 object(s) failed (1 copied, 0 deleted); see the report at s3://b/r."
     assert (failed.summary["failed"], failed.source, failed.destination) == (2, "src", "dst")

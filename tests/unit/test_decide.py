@@ -1,4 +1,5 @@
 """The sync decision: every case named (as rclone's TestMatchListings), then properties with Hypothesis."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,8 +11,7 @@ T0, T1 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00"
 
 
 def entry(key, size=1, etag='"a"', modified=T0, storage_class="STANDARD", restore=""):
-    return Entry(key=key, size=size, etag=etag, last_modified=modified, storage_class=storage_class,
-                 restore=restore)
+    return Entry(key=key, size=size, etag=etag, last_modified=modified, storage_class=storage_class, restore=restore)
 
 
 CASES = [
@@ -20,38 +20,103 @@ CASES = [
     ("same", [entry("k")], [entry("k", modified=T1)], [("k", Action.UNCHANGED, Reason.SAME.value)]),
     ("same-second", [entry("k")], [entry("k")], [("k", Action.UNCHANGED, Reason.SAME.value)]),
     ("size-differs", [entry("k", size=2)], [entry("k", modified=T1)], [("k", Action.COPY, Reason.SIZE_DIFFERS.value)]),
-    ("etag-differs", [entry("k", etag='"b"')], [entry("k", modified=T1)],
-     [("k", Action.COPY, Reason.CONTENT_DIFFERS.value)]),
-    ("source-newer-same-content", [entry("k", modified=T1)], [entry("k")],
-     [("k", Action.COPY, Reason.SOURCE_NEWER.value)]),
-    ("multipart-same", [entry("k", etag='"x-3"')], [entry("k", etag='"x-3"', modified=T1)],
-     [("k", Action.UNCHANGED, Reason.SAME.value)]),
-    ("glacier-not-copied", [entry("k", storage_class="GLACIER")], [],
-     [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")]),
-    ("deep-archive-not-copied", [entry("k", storage_class="DEEP_ARCHIVE")], [],
-     [("k", Action.SKIP, "archived in DEEP_ARCHIVE, not restored: restore it to copy it")]),
+    (
+        "etag-differs",
+        [entry("k", etag='"b"')],
+        [entry("k", modified=T1)],
+        [("k", Action.COPY, Reason.CONTENT_DIFFERS.value)],
+    ),
+    (
+        "source-newer-same-content",
+        [entry("k", modified=T1)],
+        [entry("k")],
+        [("k", Action.COPY, Reason.SOURCE_NEWER.value)],
+    ),
+    (
+        "multipart-same",
+        [entry("k", etag='"x-3"')],
+        [entry("k", etag='"x-3"', modified=T1)],
+        [("k", Action.UNCHANGED, Reason.SAME.value)],
+    ),
+    (
+        "glacier-not-copied",
+        [entry("k", storage_class="GLACIER")],
+        [],
+        [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")],
+    ),
+    (
+        "deep-archive-not-copied",
+        [entry("k", storage_class="DEEP_ARCHIVE")],
+        [],
+        [("k", Action.SKIP, "archived in DEEP_ARCHIVE, not restored: restore it to copy it")],
+    ),
     ("glacier-ir-copied", [entry("k", storage_class="GLACIER_IR")], [], [("k", Action.COPY, Reason.MISSING.value)]),
-    ("restored-glacier-copied", [entry("k", storage_class="GLACIER", restore="restored")], [],
-     [("k", Action.COPY, Reason.MISSING.value)]),
-    ("restored-deep-archive-changed-copied", [entry("k", size=2, storage_class="DEEP_ARCHIVE", restore="restored")],
-     [entry("k", modified=T1)], [("k", Action.COPY, Reason.SIZE_DIFFERS.value)]),
-    ("restoring-glacier-waits", [entry("k", storage_class="GLACIER", restore="restoring")], [],
-     [("k", Action.SKIP, "archived in GLACIER, its restore still in progress: the first run after it completes "
-                         "copies it")]),
-    ("archived-and-already-equal-is-unchanged", [entry("k", storage_class="GLACIER")],
-     [entry("k", modified=T1, storage_class="GLACIER")], [("k", Action.UNCHANGED, Reason.SAME.value)]),
-    ("archived-and-changed-skipped", [entry("k", size=2, storage_class="GLACIER")], [entry("k", modified=T1)],
-     [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")]),
-    ("interleaved", [entry("a"), entry("c"), entry("e")], [entry("b"), entry("c", modified=T1), entry("d")],
-     [("a", Action.COPY, Reason.MISSING.value), ("b", Action.DELETE, Reason.ORPHANED.value),
-      ("c", Action.UNCHANGED, Reason.SAME.value), ("d", Action.DELETE, Reason.ORPHANED.value),
-      ("e", Action.COPY, Reason.MISSING.value)]),
-    ("folder-marker-and-children", [entry("dir/"), entry("dir/x")], [entry("dir/x", modified=T1)],
-     [("dir/", Action.COPY, Reason.MISSING.value), ("dir/x", Action.UNCHANGED, Reason.SAME.value)]),
-    ("nfc-and-nfd-are-two-keys", [entry("caf\u00e9")], [entry("cafe\u0301")],
-     [("cafe\u0301", Action.DELETE, Reason.ORPHANED.value), ("caf\u00e9", Action.COPY, Reason.MISSING.value)]),
-    ("utf8-byte-order-not-code-point-order", [entry("\uff61"), entry("\U0001f600")], [],
-     [("\uff61", Action.COPY, Reason.MISSING.value), ("\U0001f600", Action.COPY, Reason.MISSING.value)]),
+    (
+        "restored-glacier-copied",
+        [entry("k", storage_class="GLACIER", restore="restored")],
+        [],
+        [("k", Action.COPY, Reason.MISSING.value)],
+    ),
+    (
+        "restored-deep-archive-changed-copied",
+        [entry("k", size=2, storage_class="DEEP_ARCHIVE", restore="restored")],
+        [entry("k", modified=T1)],
+        [("k", Action.COPY, Reason.SIZE_DIFFERS.value)],
+    ),
+    (
+        "restoring-glacier-waits",
+        [entry("k", storage_class="GLACIER", restore="restoring")],
+        [],
+        [
+            (
+                "k",
+                Action.SKIP,
+                "archived in GLACIER, its restore still in progress: the first run after it completes copies it",
+            )
+        ],
+    ),
+    (
+        "archived-and-already-equal-is-unchanged",
+        [entry("k", storage_class="GLACIER")],
+        [entry("k", modified=T1, storage_class="GLACIER")],
+        [("k", Action.UNCHANGED, Reason.SAME.value)],
+    ),
+    (
+        "archived-and-changed-skipped",
+        [entry("k", size=2, storage_class="GLACIER")],
+        [entry("k", modified=T1)],
+        [("k", Action.SKIP, "archived in GLACIER, not restored: restore it to copy it")],
+    ),
+    (
+        "interleaved",
+        [entry("a"), entry("c"), entry("e")],
+        [entry("b"), entry("c", modified=T1), entry("d")],
+        [
+            ("a", Action.COPY, Reason.MISSING.value),
+            ("b", Action.DELETE, Reason.ORPHANED.value),
+            ("c", Action.UNCHANGED, Reason.SAME.value),
+            ("d", Action.DELETE, Reason.ORPHANED.value),
+            ("e", Action.COPY, Reason.MISSING.value),
+        ],
+    ),
+    (
+        "folder-marker-and-children",
+        [entry("dir/"), entry("dir/x")],
+        [entry("dir/x", modified=T1)],
+        [("dir/", Action.COPY, Reason.MISSING.value), ("dir/x", Action.UNCHANGED, Reason.SAME.value)],
+    ),
+    (
+        "nfc-and-nfd-are-two-keys",
+        [entry("caf\u00e9")],
+        [entry("cafe\u0301")],
+        [("cafe\u0301", Action.DELETE, Reason.ORPHANED.value), ("caf\u00e9", Action.COPY, Reason.MISSING.value)],
+    ),
+    (
+        "utf8-byte-order-not-code-point-order",
+        [entry("\uff61"), entry("\U0001f600")],
+        [],
+        [("\uff61", Action.COPY, Reason.MISSING.value), ("\U0001f600", Action.COPY, Reason.MISSING.value)],
+    ),
     ("both-empty", [], [], []),
 ]
 
@@ -64,18 +129,41 @@ def test_march(source, destination, expected):
 PAIR = {"k": ('"kms-source"', '"kms-destination"')}
 
 
-@pytest.mark.parametrize(("source", "destination", "expected"), [
-    pytest.param(entry("k", etag='"kms-source"'), entry("k", etag='"kms-destination"', modified=T1),
-                 (Action.UNCHANGED, Reason.SAME_AS_COPIED.value), id="recorded-pair-is-unchanged"),
-    pytest.param(entry("k", etag='"kms-source-2"'), entry("k", etag='"kms-destination"', modified=T1),
-                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="source-changed-breaks-the-pair"),
-    pytest.param(entry("k", etag='"kms-source"'), entry("k", etag='"other"', modified=T1),
-                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="destination-changed-breaks-the-pair"),
-    pytest.param(entry("k", etag='"kms-source"', modified=T1), entry("k", etag='"kms-destination"'),
-                 (Action.COPY, Reason.CONTENT_DIFFERS.value), id="recorded-pair-but-source-newer"),
-    pytest.param(entry("k", size=2, etag='"kms-source"'), entry("k", etag='"kms-destination"', modified=T1),
-                 (Action.COPY, Reason.SIZE_DIFFERS.value), id="recorded-pair-but-size-differs"),
-])
+@pytest.mark.parametrize(
+    ("source", "destination", "expected"),
+    [
+        pytest.param(
+            entry("k", etag='"kms-source"'),
+            entry("k", etag='"kms-destination"', modified=T1),
+            (Action.UNCHANGED, Reason.SAME_AS_COPIED.value),
+            id="recorded-pair-is-unchanged",
+        ),
+        pytest.param(
+            entry("k", etag='"kms-source-2"'),
+            entry("k", etag='"kms-destination"', modified=T1),
+            (Action.COPY, Reason.CONTENT_DIFFERS.value),
+            id="source-changed-breaks-the-pair",
+        ),
+        pytest.param(
+            entry("k", etag='"kms-source"'),
+            entry("k", etag='"other"', modified=T1),
+            (Action.COPY, Reason.CONTENT_DIFFERS.value),
+            id="destination-changed-breaks-the-pair",
+        ),
+        pytest.param(
+            entry("k", etag='"kms-source"', modified=T1),
+            entry("k", etag='"kms-destination"'),
+            (Action.COPY, Reason.CONTENT_DIFFERS.value),
+            id="recorded-pair-but-source-newer",
+        ),
+        pytest.param(
+            entry("k", size=2, etag='"kms-source"'),
+            entry("k", etag='"kms-destination"', modified=T1),
+            (Action.COPY, Reason.SIZE_DIFFERS.value),
+            id="recorded-pair-but-size-differs",
+        ),
+    ],
+)
 def test_recorded_etag_pairs(source, destination, expected):
     [decision] = march([source], [destination], PAIR.get)
     assert (decision.action, decision.reason) == expected
@@ -83,8 +171,13 @@ def test_recorded_etag_pairs(source, destination, expected):
 
 def test_records_are_consulted_only_for_a_destination_newer_than_its_differing_source():
     looked_up = []
-    list(march([entry("a"), entry("b", size=2), entry("c", etag='"new"', modified=T1), entry("d", etag='"x"')],
-               [entry("a"), entry("b"), entry("c"), entry("d", modified=T1)], lambda key: looked_up.append(key)))
+    list(
+        march(
+            [entry("a"), entry("b", size=2), entry("c", etag='"new"', modified=T1), entry("d", etag='"x"')],
+            [entry("a"), entry("b"), entry("c"), entry("d", modified=T1)],
+            lambda key: looked_up.append(key),
+        )
+    )
     assert looked_up == ["d"]
 
 
@@ -101,23 +194,32 @@ def test_a_repeated_key_is_out_of_order():
         list(march([entry("a"), entry("a")], []))
 
 
-KEYS = st.lists(st.sampled_from(["a", "b", "/", " ", "+", "%", "\u00e9", "e\u0301", "\U0001f600", "\uff61", "."]),
-                min_size=1, max_size=5).map("".join)
-OBJECTS = st.dictionaries(KEYS, st.tuples(st.integers(0, 3), st.sampled_from(['"a"', '"b"', '"c-2"']),
-                                          st.sampled_from([T0, T1])), max_size=12)
+KEYS = st.lists(
+    st.sampled_from(["a", "b", "/", " ", "+", "%", "\u00e9", "e\u0301", "\U0001f600", "\uff61", "."]),
+    min_size=1,
+    max_size=5,
+).map("".join)
+OBJECTS = st.dictionaries(
+    KEYS, st.tuples(st.integers(0, 3), st.sampled_from(['"a"', '"b"', '"c-2"']), st.sampled_from([T0, T1])), max_size=12
+)
 
 
 def listing(bucket, prefix, start_after):
-    return [entry(k, size, etag, modified) for k, (size, etag, modified) in sorted(bucket.items(),
-                                                                               key=lambda kv: sort_key(kv[0]))
-            if in_scope(k, prefix, start_after)]
+    return [
+        entry(k, size, etag, modified)
+        for k, (size, etag, modified) in sorted(bucket.items(), key=lambda kv: sort_key(kv[0]))
+        if in_scope(k, prefix, start_after)
+    ]
 
 
 @settings(max_examples=300, deadline=None)
-@given(source=OBJECTS, destination=OBJECTS, prefix=st.sampled_from(["", "a", "b/", "\u00e9"]),
-       start_after=st.one_of(st.just(""), KEYS))
-def test_applying_the_plan_mirrors_the_scope_and_touches_nothing_outside_it(source, destination, prefix,
-                                                                           start_after):
+@given(
+    source=OBJECTS,
+    destination=OBJECTS,
+    prefix=st.sampled_from(["", "a", "b/", "\u00e9"]),
+    start_after=st.one_of(st.just(""), KEYS),
+)
+def test_applying_the_plan_mirrors_the_scope_and_touches_nothing_outside_it(source, destination, prefix, start_after):
     result = dict(destination)
     for decision in march(listing(source, prefix, start_after), listing(destination, prefix, start_after)):
         assert in_scope(decision.key, prefix, start_after)
@@ -130,7 +232,8 @@ def test_applying_the_plan_mirrors_the_scope_and_touches_nothing_outside_it(sour
     scoped = {k: v[:2] for k, v in source.items() if in_scope(k, prefix, start_after)}
     assert {k: v[:2] for k, v in result.items() if in_scope(k, prefix, start_after)} == scoped
     assert {k: v for k, v in result.items() if not in_scope(k, prefix, start_after)} == {
-        k: v for k, v in destination.items() if not in_scope(k, prefix, start_after)}
+        k: v for k, v in destination.items() if not in_scope(k, prefix, start_after)
+    }
 
 
 @settings(max_examples=200, deadline=None)

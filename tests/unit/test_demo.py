@@ -1,4 +1,5 @@
 """The demo's mirror check: a pure comparison of two listings (key -> size, ETag)."""
+
 from client.demo import mirror_problems
 
 
@@ -11,4 +12,8 @@ def test_every_difference_is_named_with_its_key():
     source = {"missing": (1, '"m"'), "same": (1, '"s"'), "resized": (1, '"r"'), "rewritten": (2, '"w"')}
     destination = {"same": (1, '"s"'), "resized": (2, '"r"'), "rewritten": (2, '"v"'), "extra": (3, '"e"')}
     assert mirror_problems(source, destination) == [
-        "missing 'missing'", "extra 'extra'", "different 'resized'", "different 'rewritten'"]
+        "missing 'missing'",
+        "extra 'extra'",
+        "different 'resized'",
+        "different 'rewritten'",
+    ]

@@ -1,10 +1,11 @@
 """Checking a sync's input: every rejection named (the message names the field and says what to do), then the
 shapes that are accepted and what they become. Pure: no AWS."""
+
 import json
 
 import pytest
-
 import validate_input
+
 from bucket_sync.errors import InvalidInputError
 from bucket_sync.inputs import Limits, parse_input
 from bucket_sync.run import Settings, SyncRun
@@ -27,20 +28,30 @@ REJECTED = [
     pytest.param(None, ["JSON object", '"source": "my-bucket"'], id="not-an-object"),
     pytest.param(["my-data", "my-data-copy"], ["JSON object"], id="a-list"),
     # Fields
-    pytest.param(event(destination=..., destinaton="my-data-copy"), ["'destinaton'", "check the spelling"],
-                 id="unknown-field-typo-destinaton"),
+    pytest.param(
+        event(destination=..., destinaton="my-data-copy"),
+        ["'destinaton'", "check the spelling"],
+        id="unknown-field-typo-destinaton",
+    ),
     pytest.param(event(Source="x"), ["'Source'", "check the spelling"], id="unknown-field-wrong-case"),
     pytest.param(event(source=...), ["'source' is missing", "give the source bucket's name"], id="source-missing"),
     pytest.param(event(source=""), ["'source' is missing", "give the source bucket's name"], id="source-empty"),
     pytest.param(event(source=None), ["'source' is missing"], id="source-null"),
-    pytest.param(event(destination=...), ["'destination' is missing", "give the destination bucket's name"],
-                 id="destination-missing"),
-    pytest.param(event(destination=""), ["'destination' is missing", "give the destination bucket's name"],
-                 id="destination-empty"),
+    pytest.param(
+        event(destination=...),
+        ["'destination' is missing", "give the destination bucket's name"],
+        id="destination-missing",
+    ),
+    pytest.param(
+        event(destination=""),
+        ["'destination' is missing", "give the destination bucket's name"],
+        id="destination-empty",
+    ),
     pytest.param(event(source=123), ["'source' must be a string", "not int"], id="source-number"),
     pytest.param(event(destination=["b"]), ["'destination' must be a string", "not list"], id="destination-list"),
-    pytest.param(event(destination={"name": "b"}), ["'destination' must be a string", "not dict"],
-                 id="destination-object"),
+    pytest.param(
+        event(destination={"name": "b"}), ["'destination' must be a string", "not dict"], id="destination-object"
+    ),
     # Bucket names S3 rejects
     pytest.param(event(source="My-Data"), ["'source' is 'My-Data'", "lower case"], id="source-uppercase"),
     pytest.param(event(destination="ab"), ["'destination' is 'ab'", "3 to 63 characters"], id="too-short"),
@@ -48,24 +59,30 @@ REJECTED = [
     pytest.param(event(source="s3://my-data"), ["'source'", "not an s3:// URL or ARN"], id="s3-url"),
     pytest.param(event(source="arn:aws:s3:::my-data"), ["'source'", "not an s3:// URL or ARN"], id="arn"),
     pytest.param(event(source="my_data"), ["'source'", "letters, digits, '.' and '-'"], id="underscore"),
-    pytest.param(event(source="-my-data"), ["'source'", "starting and ending with a letter or digit"],
-                 id="leading-hyphen"),
-    pytest.param(event(source="my-data."), ["'source'", "starting and ending with a letter or digit"],
-                 id="trailing-dot"),
-    pytest.param(event(destination="192.168.5.4"), ["'destination'", "must not look like an IP address"],
-                 id="ip-address"),
+    pytest.param(
+        event(source="-my-data"), ["'source'", "starting and ending with a letter or digit"], id="leading-hyphen"
+    ),
+    pytest.param(
+        event(source="my-data."), ["'source'", "starting and ending with a letter or digit"], id="trailing-dot"
+    ),
+    pytest.param(
+        event(destination="192.168.5.4"), ["'destination'", "must not look like an IP address"], id="ip-address"
+    ),
     pytest.param(event(destination="my..data"), ["'destination'", "must not contain '..'"], id="double-dot"),
     pytest.param(event(destination="my.-data"), ["'destination'", "'.-'"], id="dot-hyphen"),
     pytest.param(event(destination="my-.data"), ["'destination'", "'-.'"], id="hyphen-dot"),
-    pytest.param(event(destination="my-data"), ["'source' and 'destination' are the same bucket",
-                                                "Name two different buckets"], id="same-bucket-twice"),
+    pytest.param(
+        event(destination="my-data"),
+        ["'source' and 'destination' are the same bucket", "Name two different buckets"],
+        id="same-bucket-twice",
+    ),
     # Scope
     pytest.param(event(prefix="é" * 513), ["'prefix'", "1024 bytes in UTF-8"], id="prefix-1026-bytes"),
-    pytest.param(event(prefix="€" * 400), ["'prefix'", "1024 bytes in UTF-8"],
-                 id="prefix-400-chars-of-3-bytes"),
+    pytest.param(event(prefix="€" * 400), ["'prefix'", "1024 bytes in UTF-8"], id="prefix-400-chars-of-3-bytes"),
     pytest.param(event(startAfter="k" * 1025), ["'startAfter'", "1024 bytes in UTF-8"], id="startAfter-1025-bytes"),
-    pytest.param(event(startAfter="€" * 400), ["'startAfter'", "1024 bytes in UTF-8"],
-                 id="startAfter-400-chars-of-3-bytes"),
+    pytest.param(
+        event(startAfter="€" * 400), ["'startAfter'", "1024 bytes in UTF-8"], id="startAfter-400-chars-of-3-bytes"
+    ),
     pytest.param(event(prefix=7), ["'prefix' must be a string", "not int"], id="prefix-number"),
     pytest.param(event(startAfter=None), ["'startAfter' must be a string"], id="startAfter-null"),
     # dryRun
@@ -82,18 +99,30 @@ REJECTED = [
     pytest.param(settings(copyThreads=True), ["'copyThreads' must be a whole number"], id="setting-boolean"),
     pytest.param(settings(copyBatchBytes=0), ["'copyBatchBytes'", "at least 1"], id="setting-zero"),
     pytest.param(settings(deleteBatchKeys=-1), ["'deleteBatchKeys'", "at least 1"], id="setting-negative"),
-    pytest.param(settings(maxKeysPerRound=-1), ["'maxKeysPerRound'", "at least 0"],
-                 id="maxKeysPerRound-negative"),
-    pytest.param(settings(pageSize=1001), ["'pageSize' is at most 1,000", "S3 lists at most 1,000 keys"], id="pageSize-over-1000"),
-    pytest.param(settings(deleteBatchKeys=1001), ["'deleteBatchKeys' is at most 1,000", "S3 deletes at most 1,000"],
-                 id="deleteBatchKeys-over-1000"),
-    pytest.param(settings(copyThreads=65), ["'copyThreads' is at most 64", "Lambda's 1,024 processes and threads"],
-                 id="copyThreads-over-64"),
-    pytest.param(settings(maxConcurrency=10_001), ["'maxConcurrency' is at most 10,000", "Distributed Map"],
-                 id="maxConcurrency-over-10000"),
-    pytest.param(settings(multipartThresholdBytes=5 * 1024**3 + 1), ["'multipartThresholdBytes' is at most",
-                                                                     "CopyObject copies at most 5 GiB"],
-                 id="multipartThreshold-over-5GiB"),
+    pytest.param(settings(maxKeysPerRound=-1), ["'maxKeysPerRound'", "at least 0"], id="maxKeysPerRound-negative"),
+    pytest.param(
+        settings(pageSize=1001), ["'pageSize' is at most 1,000", "S3 lists at most 1,000 keys"], id="pageSize-over-1000"
+    ),
+    pytest.param(
+        settings(deleteBatchKeys=1001),
+        ["'deleteBatchKeys' is at most 1,000", "S3 deletes at most 1,000"],
+        id="deleteBatchKeys-over-1000",
+    ),
+    pytest.param(
+        settings(copyThreads=65),
+        ["'copyThreads' is at most 64", "Lambda's 1,024 processes and threads"],
+        id="copyThreads-over-64",
+    ),
+    pytest.param(
+        settings(maxConcurrency=10_001),
+        ["'maxConcurrency' is at most 10,000", "Distributed Map"],
+        id="maxConcurrency-over-10000",
+    ),
+    pytest.param(
+        settings(multipartThresholdBytes=5 * 1024**3 + 1),
+        ["'multipartThresholdBytes' is at most", "CopyObject copies at most 5 GiB"],
+        id="multipartThreshold-over-5GiB",
+    ),
     # requesterPays
     pytest.param(event(requesterPays="yes"), ["'requesterPays' must be true or false"], id="requesterPays-string"),
 ]
@@ -123,12 +152,15 @@ def test_a_bucket_name_with_a_trailing_newline_is_rejected():
     assert message is not None and "'destination'" in message
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("xn--my-data", id="prefix-xn--"),
-    pytest.param("sthree-my-data", id="prefix-sthree-"),
-    pytest.param("my-data-s3alias", id="suffix-s3alias"),
-    pytest.param("my-data--ol-s3", id="suffix--ol-s3"),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("xn--my-data", id="prefix-xn--"),
+        pytest.param("sthree-my-data", id="prefix-sthree-"),
+        pytest.param("my-data-s3alias", id="suffix-s3alias"),
+        pytest.param("my-data--ol-s3", id="suffix--ol-s3"),
+    ],
+)
 def test_bucket_names_with_reserved_prefixes_or_suffixes_are_rejected(name):
     message = rejection(event(destination=name))
 
@@ -137,59 +169,104 @@ def test_bucket_names_with_reserved_prefixes_or_suffixes_are_rejected(name):
 
 # Accepted
 
+
 def test_defaults_are_applied():
     run = parse_input(dict(VALID), RUN_ID, WORK_BUCKET)
 
-    assert run == SyncRun(run_id=RUN_ID, source="my-data", destination="my-data-copy", prefix="", start_after="",
-                          dry_run=False, source_region="", destination_region="", work_bucket=WORK_BUCKET,
-                          settings=Settings())
+    assert run == SyncRun(
+        run_id=RUN_ID,
+        source="my-data",
+        destination="my-data-copy",
+        prefix="",
+        start_after="",
+        dry_run=False,
+        source_region="",
+        destination_region="",
+        work_bucket=WORK_BUCKET,
+        settings=Settings(),
+    )
 
 
 def test_every_field_given():
-    run = parse_input(event(prefix="photos/2024/", startAfter="photos/2024/b", dryRun=True,
-                            settings={"pageSize": 2, "copyBatchKeys": 3, "copyBatchBytes": 4, "deleteBatchKeys": 5,
-                                      "maxKeysPerRound": 6, "multipartThresholdBytes": 7, "copyThreads": 8,
-                                      "maxConcurrency": 9}),
-                      RUN_ID, WORK_BUCKET)
+    run = parse_input(
+        event(
+            prefix="photos/2024/",
+            startAfter="photos/2024/b",
+            dryRun=True,
+            settings={
+                "pageSize": 2,
+                "copyBatchKeys": 3,
+                "copyBatchBytes": 4,
+                "deleteBatchKeys": 5,
+                "maxKeysPerRound": 6,
+                "multipartThresholdBytes": 7,
+                "copyThreads": 8,
+                "maxConcurrency": 9,
+            },
+        ),
+        RUN_ID,
+        WORK_BUCKET,
+    )
 
     assert (run.prefix, run.start_after, run.dry_run) == ("photos/2024/", "photos/2024/b", True)
-    assert run.settings == Settings(page_size=2, copy_batch_keys=3, copy_batch_bytes=4, delete_batch_keys=5,
-                                    max_keys_per_round=6, multipart_threshold_bytes=7, copy_threads=8,
-                                    max_concurrency=9)
+    assert run.settings == Settings(
+        page_size=2,
+        copy_batch_keys=3,
+        copy_batch_bytes=4,
+        delete_batch_keys=5,
+        max_keys_per_round=6,
+        multipart_threshold_bytes=7,
+        copy_threads=8,
+        max_concurrency=9,
+    )
 
 
-@pytest.mark.parametrize("given, expected", [
-    pytest.param({}, Settings(), id="empty-settings"),
-    pytest.param({"maxKeysPerRound": 0}, Settings(max_keys_per_round=0), id="maxKeysPerRound-zero-means-time"),
-    pytest.param({"pageSize": 1000, "deleteBatchKeys": 1000}, Settings(page_size=1000, delete_batch_keys=1000),
-                 id="s3-limits-exactly"),
-    pytest.param({"pageSize": 1, "copyBatchKeys": 1}, Settings(page_size=1, copy_batch_keys=1), id="minimums"),
-    pytest.param({"copyBatchBytes": 50 * 1024**3}, Settings(copy_batch_bytes=50 * 1024**3), id="big-numbers"),
-    pytest.param({"copyThreads": 64, "maxConcurrency": 10_000, "multipartThresholdBytes": 5 * 1024**3},
-                 Settings(copy_threads=64, max_concurrency=10_000, multipart_threshold_bytes=5 * 1024**3),
-                 id="service-limits-exactly"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        pytest.param({}, Settings(), id="empty-settings"),
+        pytest.param({"maxKeysPerRound": 0}, Settings(max_keys_per_round=0), id="maxKeysPerRound-zero-means-time"),
+        pytest.param(
+            {"pageSize": 1000, "deleteBatchKeys": 1000},
+            Settings(page_size=1000, delete_batch_keys=1000),
+            id="s3-limits-exactly",
+        ),
+        pytest.param({"pageSize": 1, "copyBatchKeys": 1}, Settings(page_size=1, copy_batch_keys=1), id="minimums"),
+        pytest.param({"copyBatchBytes": 50 * 1024**3}, Settings(copy_batch_bytes=50 * 1024**3), id="big-numbers"),
+        pytest.param(
+            {"copyThreads": 64, "maxConcurrency": 10_000, "multipartThresholdBytes": 5 * 1024**3},
+            Settings(copy_threads=64, max_concurrency=10_000, multipart_threshold_bytes=5 * 1024**3),
+            id="service-limits-exactly",
+        ),
+    ],
+)
 def test_settings_are_parsed(given, expected):
     assert parse_input(event(settings=given), RUN_ID, WORK_BUCKET).settings == expected
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("abc", id="3-characters"),
-    pytest.param("a" * 63, id="63-characters"),
-    pytest.param("my.data.2024", id="dots"),
-    pytest.param("1-2-3", id="digits"),
-    pytest.param("192.168.5.x", id="almost-an-ip-address"),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("abc", id="3-characters"),
+        pytest.param("a" * 63, id="63-characters"),
+        pytest.param("my.data.2024", id="dots"),
+        pytest.param("1-2-3", id="digits"),
+        pytest.param("192.168.5.x", id="almost-an-ip-address"),
+    ],
+)
 def test_valid_bucket_names_are_accepted(name):
     assert parse_input(event(destination=name), RUN_ID, WORK_BUCKET).destination == name
 
 
-@pytest.mark.parametrize("field, value", [
-    pytest.param("prefix", "é" * 512, id="prefix-1024-bytes"),
-    pytest.param("startAfter", "k" * 1024, id="startAfter-1024-bytes"),
-    pytest.param("prefix", "a b+c%2F?//../", id="prefix-awkward"),
-    pytest.param("startAfter", "cafe\u0301", id="startAfter-nfd-kept-as-given"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        pytest.param("prefix", "é" * 512, id="prefix-1024-bytes"),
+        pytest.param("startAfter", "k" * 1024, id="startAfter-1024-bytes"),
+        pytest.param("prefix", "a b+c%2F?//../", id="prefix-awkward"),
+        pytest.param("startAfter", "cafe\u0301", id="startAfter-nfd-kept-as-given"),
+    ],
+)
 def test_scope_up_to_1024_bytes_is_kept_exactly(field, value):
     run = parse_input(event(**{field: value}), RUN_ID, WORK_BUCKET)
 
@@ -202,18 +279,30 @@ def test_dry_run_booleans(dry_run):
 
 
 def test_run_round_trips_through_json():
-    run = parse_input(event(prefix="é/", startAfter="é/a b", dryRun=True,
-                            settings={"copyBatchKeys": 2, "maxKeysPerRound": 5}), RUN_ID, WORK_BUCKET)
+    run = parse_input(
+        event(prefix="é/", startAfter="é/a b", dryRun=True, settings={"copyBatchKeys": 2, "maxKeysPerRound": 5}),
+        RUN_ID,
+        WORK_BUCKET,
+    )
     run = run.with_regions("eu-west-1", "us-east-1")
 
     data = json.loads(json.dumps(run.to_json()))
 
-    assert data == {"runId": RUN_ID, "source": "my-data", "destination": "my-data-copy", "prefix": "é/",
-                    "startAfter": "é/a b", "dryRun": True, "allowDeleteAll": False, "maxDeletes": -1,
-                    "requesterPays": False,
-                    "sourceRegion": "eu-west-1",
-                    "destinationRegion": "us-east-1", "workBucket": WORK_BUCKET,
-                    "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5}}
+    assert data == {
+        "runId": RUN_ID,
+        "source": "my-data",
+        "destination": "my-data-copy",
+        "prefix": "é/",
+        "startAfter": "é/a b",
+        "dryRun": True,
+        "allowDeleteAll": False,
+        "maxDeletes": -1,
+        "requesterPays": False,
+        "sourceRegion": "eu-west-1",
+        "destinationRegion": "us-east-1",
+        "workBucket": WORK_BUCKET,
+        "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5},
+    }
     assert SyncRun.from_json(data) == run
 
 
@@ -224,14 +313,17 @@ def test_the_handler_validates_the_execution_input_into_a_run(monkeypatch):
     monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK_BUCKET)
     monkeypatch.setenv("MAX_DELETES", "25")
     taken = []
-    monkeypatch.setattr(validate_input.concurrency, "take", lambda s3, sfn, bucket, destination, arn: taken.append(
-        (bucket, destination, arn)) or '"lock-etag"')
+    monkeypatch.setattr(
+        validate_input.concurrency,
+        "take",
+        lambda s3, sfn, bucket, destination, arn: taken.append((bucket, destination, arn)) or '"lock-etag"',
+    )
 
-    output = validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
-                                     "input": event(dryRun=True)}, None)
+    output = validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID, "input": event(dryRun=True)}, None)
 
-    assert SyncRun.from_json(output["run"]) == SyncRun(RUN_ID, "my-data", "my-data-copy", dry_run=True,
-                                                       max_deletes=25, work_bucket=WORK_BUCKET)
+    assert SyncRun.from_json(output["run"]) == SyncRun(
+        RUN_ID, "my-data", "my-data-copy", dry_run=True, max_deletes=25, work_bucket=WORK_BUCKET
+    )
     assert output["lock"] == {"etag": '"lock-etag"', "requests": {}}
     assert taken == [(WORK_BUCKET, "my-data-copy", EXECUTION_ARN)]  # only a valid input gets as far as the lock
 
@@ -241,15 +333,18 @@ def test_the_deployment_limits_come_from_the_environment_the_template_sets():
     assert limits == Limits(("a-*", "b"), (), -1)
     with pytest.raises(InvalidInputError) as raised:
         parse_input({"source": "ccc", "destination": "ddd"}, RUN_ID, WORK_BUCKET, limits)
-    assert str(raised.value).startswith("'source' is 'ccc', which this deployment may not use: SOURCE_BUCKETS "
-                                        "allows a-*, b. Add it to SOURCE_BUCKETS in fabfile_config.py")
+    assert str(raised.value).startswith(
+        "'source' is 'ccc', which this deployment may not use: SOURCE_BUCKETS "
+        "allows a-*, b. Add it to SOURCE_BUCKETS in fabfile_config.py"
+    )
     assert parse_input({"source": "a-1", "destination": "ddd"}, RUN_ID, WORK_BUCKET, limits).source == "a-1"
 
 
 def test_the_handler_raises_the_named_error_for_bad_input():
     with pytest.raises(InvalidInputError, match="'destinaton'"):
-        validate_input.handler({"executionArn": EXECUTION_ARN, "runId": RUN_ID,
-                                "input": {"source": "my-data", "destinaton": "b"}}, None)
+        validate_input.handler(
+            {"executionArn": EXECUTION_ARN, "runId": RUN_ID, "input": {"source": "my-data", "destinaton": "b"}}, None
+        )
 
 
 @pytest.mark.parametrize("requester_pays", [True, False])
@@ -261,6 +356,10 @@ def test_requester_pays_is_carried_in_the_run(requester_pays):
 
 def test_fab_syncs_requester_pays_option_becomes_the_input_field():
     from client import executions
+
     assert executions.sync_input("my-data", "my-data-copy", requester_pays=True) == {
-        "source": "my-data", "destination": "my-data-copy", "requesterPays": True}
+        "source": "my-data",
+        "destination": "my-data-copy",
+        "requesterPays": True,
+    }
     assert "requesterPays" not in executions.sync_input("my-data", "my-data-copy")

@@ -1,5 +1,6 @@
 """How the code base's packages depend on each other, checked in a fresh interpreter so nothing imported by other
 tests can hide a stray import."""
+
 import json
 import subprocess
 import sys

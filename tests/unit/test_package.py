@@ -1,4 +1,5 @@
 """Packaging: deterministic bytes, content-hash name, shared modules in, caches out."""
+
 import os
 import zipfile
 
@@ -29,5 +30,9 @@ def test_handlers_and_shared_modules_are_packaged_but_caches_are_not(fixture_pro
     package = build_package(fixture_project / "lambda_functions", tmp_path / "build")
     with zipfile.ZipFile(package.path) as archive:
         assert sorted(archive.namelist()) == [
-            "common/__init__.py", "common/naming.py", "fail_always.py", "write_marker.py"]
+            "common/__init__.py",
+            "common/naming.py",
+            "fail_always.py",
+            "write_marker.py",
+        ]
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())

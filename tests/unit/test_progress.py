@@ -1,4 +1,5 @@
 """What `fab sync` shows while a sync runs: progress read from the execution's history and its Map runs."""
+
 import io
 import json
 
@@ -7,8 +8,10 @@ import pytest
 from client.console import ProgressBar
 from client.executions import Progress, human_bytes, progress_of
 
-PLAN = {"rounds": 2, "totals": {"unchanged": 890, "toCopy": 100, "toDelete": 10, "skipped": 0,
-                                "bytesToCopy": 10 * 1024**2}}
+PLAN = {
+    "rounds": 2,
+    "totals": {"unchanged": 890, "toCopy": 100, "toDelete": 10, "skipped": 0, "bytesToCopy": 10 * 1024**2},
+}
 
 
 class MapRuns:
@@ -30,14 +33,18 @@ def exited(name):
 
 
 def planned():
-    return [entered("ListBucket"),
-            {"type": "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails": {"output": json.dumps(PLAN)}},
-            exited("ListBucket")]
+    return [
+        entered("ListBucket"),
+        {"type": "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails": {"output": json.dumps(PLAN)}},
+        exited("ListBucket"),
+    ]
 
 
 def map_run(name, arn):
-    return [{"type": "MapStateEntered", "stateEnteredEventDetails": {"name": name}},
-            {"type": "MapRunStarted", "mapRunStartedEventDetails": {"mapRunArn": arn}}]
+    return [
+        {"type": "MapStateEntered", "stateEnteredEventDetails": {"name": name}},
+        {"type": "MapRunStarted", "mapRunStartedEventDetails": {"mapRunArn": arn}},
+    ]
 
 
 def test_while_planning_only_the_keys_compared_are_known():
@@ -55,13 +62,18 @@ def test_copies_are_counted_by_the_batches_the_map_run_finished():
 
     assert progress.batches == {"CopySourceKeys": (2, 4)}
     assert (progress.copied, progress.deleted, progress.bytes_copied) == (50, 0, 5 * 1024**2)
-    assert progress.line().endswith("CopySourceKeys 2/4 batches · copies done 50 of 100 (5.0 MiB of 10.0 MiB), "
-                                    "deletions done 0 of 10")
+    assert progress.line().endswith(
+        "CopySourceKeys 2/4 batches · copies done 50 of 100 (5.0 MiB of 10.0 MiB), deletions done 0 of 10"
+    )
 
 
 def test_a_finished_copy_step_counts_every_copy_and_deletions_count_by_their_own_batches():
-    events = (planned() + map_run("CopySourceKeys", "copy-run") + [exited("CopySourceKeys")]
-              + map_run("DeleteOrphanedKeys", "delete-run"))
+    events = (
+        planned()
+        + map_run("CopySourceKeys", "copy-run")
+        + [exited("CopySourceKeys")]
+        + map_run("DeleteOrphanedKeys", "delete-run")
+    )
     runs = MapRuns({"copy-run": {"succeeded": 3, "total": 4}, "delete-run": {"succeeded": 0, "total": 1}})
 
     progress = progress_of(runs, "arn", events)
@@ -69,11 +81,14 @@ def test_a_finished_copy_step_counts_every_copy_and_deletions_count_by_their_own
     assert (progress.copied, progress.deleted, progress.bytes_copied) == (100, 0, 10 * 1024**2)
 
 
-@pytest.mark.parametrize("finished, expected", [
-    pytest.param([], (0, 0), id="copying"),
-    pytest.param(["CopyInline"], (100, 0), id="copied"),
-    pytest.param(["CopyInline", "DeleteInline"], (100, 10), id="deleted"),
-])
+@pytest.mark.parametrize(
+    "finished, expected",
+    [
+        pytest.param([], (0, 0), id="copying"),
+        pytest.param(["CopyInline"], (100, 0), id="copied"),
+        pytest.param(["CopyInline", "DeleteInline"], (100, 10), id="deleted"),
+    ],
+)
 def test_a_small_plans_single_steps_count_all_or_nothing(finished, expected):
     events = planned() + [entered("CopyInline")] + [exited(name) for name in finished]
 
@@ -98,7 +113,9 @@ def test_the_bar_counts_keys_while_planning_then_objects_with_bytes():
     assert "110/110" in last and "copied 100, deleted 10, 10.0 MiB of 10.0 MiB" in last
 
 
-@pytest.mark.parametrize("count, shown", [(0, "0 B"), (1023, "1,023 B"), (1536, "1.5 KiB"),
-                                          (5 * 1024**3, "5.0 GiB"), (3 * 1024**5, "3,072.0 TiB")])
+@pytest.mark.parametrize(
+    "count, shown",
+    [(0, "0 B"), (1023, "1,023 B"), (1536, "1.5 KiB"), (5 * 1024**3, "5.0 GiB"), (3 * 1024**5, "3,072.0 TiB")],
+)
 def test_human_bytes(count, shown):
     assert human_bytes(count) == shown

@@ -1,6 +1,7 @@
 """The stack stage's decisions, against CloudFormation responses AWS gives that moto does not (botocore Stubber)."""
+
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -11,7 +12,7 @@ from deploy.errors import StackError
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/deploy-1/1"
-NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,18 +29,32 @@ def a_stack(status):
 
 
 def event(event_id, logical_id, status, reason=None, resource_type="AWS::Lambda::Function"):
-    item = {"StackId": STACK_ID, "EventId": event_id, "StackName": "app", "LogicalResourceId": logical_id,
-            "ResourceType": resource_type, "Timestamp": NOW, "ResourceStatus": status}
+    item = {
+        "StackId": STACK_ID,
+        "EventId": event_id,
+        "StackName": "app",
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Timestamp": NOW,
+        "ResourceStatus": status,
+    }
     if reason:
         item["ResourceStatusReason"] = reason
     return item
 
 
 def expect_change_set(stubber, change_set_type, status, reason=""):
-    stubber.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
-                         {"StackName": "app", "ChangeSetName": "deploy-1", "ChangeSetType": change_set_type,
-                          "TemplateURL": "https://b.s3.us-east-1.amazonaws.com/t.json",
-                          "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]})
+    stubber.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": "app",
+            "ChangeSetName": "deploy-1",
+            "ChangeSetType": change_set_type,
+            "TemplateURL": "https://b.s3.us-east-1.amazonaws.com/t.json",
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        },
+    )
     described = {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, "Status": status, "StatusReason": reason}
     stubber.add_response("describe_change_set", described, {"ChangeSetName": CHANGE_SET_ID, "StackName": "app"})
     return described
@@ -48,10 +63,12 @@ def expect_change_set(stubber, change_set_type, status, reason=""):
 def test_a_change_set_without_changes_is_reported_unchanged_not_an_error(cfn):
     client, stubber = cfn
     stubber.add_response("describe_stacks", a_stack("UPDATE_COMPLETE"), {"StackName": "app"})
-    stubber.add_response("describe_stack_events", {"StackEvents": [event("e1", "app", "UPDATE_COMPLETE")]},
-                         {"StackName": "app"})
-    described = expect_change_set(stubber, "UPDATE", "FAILED",
-                                  "The submitted information didn't contain changes. Submit different information.")
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": [event("e1", "app", "UPDATE_COMPLETE")]}, {"StackName": "app"}
+    )
+    described = expect_change_set(
+        stubber, "UPDATE", "FAILED", "The submitted information didn't contain changes. Submit different information."
+    )
     stubber.add_response("describe_change_set", described, {"ChangeSetName": CHANGE_SET_ID, "StackName": "app"})
     stubber.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": "app"})
     stubber.add_response("describe_stacks", a_stack("UPDATE_COMPLETE"), {"StackName": "app"})
@@ -72,20 +89,24 @@ def test_a_failed_change_set_says_why(cfn):
 def test_a_failed_update_names_the_failing_resource_and_its_reason(cfn):
     client, stubber = cfn
     stubber.add_response("describe_stacks", a_stack("UPDATE_COMPLETE"), {"StackName": "app"})
-    stubber.add_response("describe_stack_events", {"StackEvents": [event("e1", "app", "UPDATE_COMPLETE")]},
-                         {"StackName": "app"})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": [event("e1", "app", "UPDATE_COMPLETE")]}, {"StackName": "app"}
+    )
     expect_change_set(stubber, "UPDATE", "CREATE_COMPLETE")
     stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": "app"})
     stubber.add_response("describe_stacks", a_stack("UPDATE_ROLLBACK_COMPLETE"), {"StackName": "app"})
     failed = event("e2", "CopyKeysFunction", "UPDATE_FAILED", "MemorySize value failed to satisfy constraint")
     stubber.add_response("describe_stack_events", {"StackEvents": [failed]}, {"StackName": "app"})
-    stubber.add_response("describe_stack_events", {"StackEvents": [failed, event("e1", "app", "UPDATE_COMPLETE")]},
-                         {"StackName": "app"})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": [failed, event("e1", "app", "UPDATE_COMPLETE")]}, {"StackName": "app"}
+    )
     shown = []
     with pytest.raises(StackError) as raised:
         stack.deploy_stack(client, "app", "https://b.s3.us-east-1.amazonaws.com/t.json", "deploy-1", shown.append)
-    assert str(raised.value) == ("stack app ended UPDATE_ROLLBACK_COMPLETE: CopyKeysFunction (AWS::Lambda::Function): "
-                                 "MemorySize value failed to satisfy constraint")
+    assert str(raised.value) == (
+        "stack app ended UPDATE_ROLLBACK_COMPLETE: CopyKeysFunction (AWS::Lambda::Function): "
+        "MemorySize value failed to satisfy constraint"
+    )
     assert [e["EventId"] for e in shown] == ["e2"]  # the failure was shown as it happened, history was not
 
 
@@ -101,9 +122,23 @@ def test_a_stack_that_never_got_created_is_deleted_then_created_again(cfn):
     stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": "app"})
     stubber.add_response("describe_stacks", a_stack("CREATE_COMPLETE"), {"StackName": "app"})
     stubber.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": "app"})
-    stubber.add_response("describe_stacks", {"Stacks": [{**a_stack("CREATE_COMPLETE")["Stacks"][0], "Outputs": [
-        {"OutputKey": "CopyKeysFunctionArn", "OutputValue": "arn:aws:lambda:us-east-1:1:function:app-copy_keys"}]}]},
-        {"StackName": "app"})
+    stubber.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    **a_stack("CREATE_COMPLETE")["Stacks"][0],
+                    "Outputs": [
+                        {
+                            "OutputKey": "CopyKeysFunctionArn",
+                            "OutputValue": "arn:aws:lambda:us-east-1:1:function:app-copy_keys",
+                        }
+                    ],
+                }
+            ]
+        },
+        {"StackName": "app"},
+    )
     shown = []
     result = stack.deploy_stack(client, "app", "https://b.s3.us-east-1.amazonaws.com/t.json", "deploy-1", shown.append)
     assert result.status == "created"
@@ -111,11 +146,14 @@ def test_a_stack_that_never_got_created_is_deleted_then_created_again(cfn):
     assert shown[0]["ResourceStatus"] == "ROLLBACK_COMPLETE" and "deleting it" in shown[0]["ResourceStatusReason"]
 
 
-@pytest.mark.parametrize(("region", "url"), [
-    ("eu-west-1", "https://b.s3.eu-west-1.amazonaws.com/templates/k.json"),
-    ("cn-north-1", "https://b.s3.cn-north-1.amazonaws.com.cn/templates/k.json"),
-    ("us-gov-west-1", "https://b.s3.us-gov-west-1.amazonaws.com/templates/k.json"),
-])
+@pytest.mark.parametrize(
+    ("region", "url"),
+    [
+        ("eu-west-1", "https://b.s3.eu-west-1.amazonaws.com/templates/k.json"),
+        ("cn-north-1", "https://b.s3.cn-north-1.amazonaws.com.cn/templates/k.json"),
+        ("us-gov-west-1", "https://b.s3.us-gov-west-1.amazonaws.com/templates/k.json"),
+    ],
+)
 def test_the_template_url_is_in_its_region_domain(region, url):
     assert stack.template_url("b", region, "templates/k.json") == url
 
@@ -123,16 +161,20 @@ def test_the_template_url_is_in_its_region_domain(region, url):
 def test_a_new_deployment_bucket_in_china_is_tls_only_by_an_aws_cn_policy():
     client = boto3.client("s3", region_name="cn-north-1")
     with Stubber(client) as stubber:
-        stubber.add_client_error("head_bucket", service_error_code="404", http_status_code=404,
-                                 expected_params={"Bucket": "b"})
-        stubber.add_response("create_bucket", {}, {"Bucket": "b", "CreateBucketConfiguration": {
-            "LocationConstraint": "cn-north-1"}})
+        stubber.add_client_error(
+            "head_bucket", service_error_code="404", http_status_code=404, expected_params={"Bucket": "b"}
+        )
+        stubber.add_response(
+            "create_bucket", {}, {"Bucket": "b", "CreateBucketConfiguration": {"LocationConstraint": "cn-north-1"}}
+        )
         stubber.add_response("put_public_access_block", {}, None)
         stubber.add_response("put_bucket_encryption", {}, None)
         policies = []
         stubber.add_response("put_bucket_policy", {}, None)
-        client.meta.events.register("provide-client-params.s3.PutBucketPolicy",
-                                    lambda params, **_: policies.append(json.loads(params["Policy"])))
+        client.meta.events.register(
+            "provide-client-params.s3.PutBucketPolicy",
+            lambda params, **_: policies.append(json.loads(params["Policy"])),
+        )
         assert stack.ensure_deployment_bucket(client, "b", "cn-north-1")
         stubber.assert_no_pending_responses()
     [statement] = policies[0]["Statement"]

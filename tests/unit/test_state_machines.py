@@ -1,5 +1,6 @@
 """Every state machine definition is valid ASL on its own: cfn-lint does not look inside a definition string, so
 each one is checked by moto's ASL parser and by cfn-lint's E36xx rules as a definition object."""
+
 import json
 from pathlib import Path
 
@@ -16,8 +17,10 @@ DEFINITIONS = [(project, spec) for project in PROJECTS for spec in discover_stat
 
 
 def resolved(project, spec):
-    arns = {f.name: f"arn:aws:lambda:us-east-1:123456789012:function:app-{f.name}"
-            for f in discover_functions(project / "lambda_functions")}
+    arns = {
+        f.name: f"arn:aws:lambda:us-east-1:123456789012:function:app-{f.name}"
+        for f in discover_functions(project / "lambda_functions")
+    }
     return resolve_definition(spec.definition, arns)
 
 
@@ -28,9 +31,15 @@ def test_definition_parses_as_asl(project, spec):
 
 @pytest.mark.parametrize(("project", "spec"), DEFINITIONS, ids=[s.name for _, s in DEFINITIONS])
 def test_definition_passes_cfn_lint_state_machine_rules(project, spec):
-    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Machine": {
-        "Type": "AWS::StepFunctions::StateMachine",
-        "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": resolved(project, spec)}}}}
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": resolved(project, spec)},
+            }
+        },
+    }
     assert [str(match) for match in cfnlint.api.lint(json.dumps(template), regions=["us-east-1"])] == []
 
 
@@ -56,10 +65,14 @@ def _named_error_classes():
     import bucket_sync.concurrency
     import bucket_sync.decide
     import bucket_sync.errors
+
     classes = set()
     for module in (bucket_sync.errors, bucket_sync.concurrency, bucket_sync.decide):
-        classes |= {name for name, value in inspect.getmembers(module, inspect.isclass)
-                    if issubclass(value, Exception) and value.__module__ == module.__name__}
+        classes |= {
+            name
+            for name, value in inspect.getmembers(module, inspect.isclass)
+            if issubclass(value, Exception) and value.__module__ == module.__name__
+        }
     return classes - {"SyncError"}
 
 
@@ -75,8 +88,15 @@ def test_every_task_retries_what_dies_and_never_what_the_sync_names(name):
     assert never["MaxAttempts"] == 0
     assert set(never["ErrorEquals"]) == _named_error_classes()
     # AWS's names for a Lambda that timed out, ran out of memory or crashed, and the wildcard for the rest.
-    assert {"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Runtime.OutOfMemory", "Runtime.ExitError",
-            "Sandbox.Timedout", "States.Timeout", "States.TaskFailed"} <= set(transient["ErrorEquals"])
+    assert {
+        "Lambda.Unknown",
+        "Lambda.ClientExecutionTimeoutException",
+        "Runtime.OutOfMemory",
+        "Runtime.ExitError",
+        "Sandbox.Timedout",
+        "States.Timeout",
+        "States.TaskFailed",
+    } <= set(transient["ErrorEquals"])
     assert transient["MaxAttempts"] >= 3
 
 
@@ -92,8 +112,11 @@ def test_every_path_after_the_lock_is_taken_ends_through_a_release():
     assert states["ReleaseLockAfterFailure"]["Next"] == "FailRun"
 
 
-MAPS = {name: state for name, state in SYNC.definition["States"].items()
-        if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"}
+MAPS = {
+    name: state
+    for name, state in SYNC.definition["States"].items()
+    if state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+}
 
 
 @pytest.mark.parametrize("name", MAPS)
