@@ -106,28 +106,52 @@ def template(c):
         print(render_template(pipeline.plan(PROJECT, config).template), end="")
 
 
-@task(help={"yes": "delete without asking for the typed confirmation"})
+@task(
+    help={
+        "yes": "delete without asking for the typed confirmation",
+        "purge": "also delete the deployment bucket with every sync's reports, run records and locks (its own "
+        "typed confirmation: 'purge')",
+    }
+)
 @quiet_when_stdout_closes()
-def delete(c, yes=False):
-    """Delete the stack, its state machines and the deployment packages. Data buckets are never touched."""
+def delete(c, yes=False, purge=False):
+    """Delete the stack, its state machines and the deployment packages; the deployment bucket keeps the syncs'
+    reports unless --purge. Data buckets are never touched."""
     with user_errors():
         config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        pipeline.check_deletable(PROJECT, config, clients)  # before the question: a "no" should not need asking
         if not yes:
-            print(f"This deletes stack {config.stack_name} and its state machines in {config.region}.")
+            word = "purge" if purge else "delete"
+            print(f"This deletes stack {config.stack_name} and its state machines in {config.region}", end="")
+            print(
+                f", and deployment bucket {config.deployment_bucket} with every sync's reports and records."
+                if purge
+                else "."
+            )
             try:
-                answer = input("Type 'delete' to go on: ")
+                answer = input(f"Type '{word}' to go on: ")
             except EOFError:
                 answer = ""
-            if answer.strip() != "delete":
-                raise Exit("Not deleted: the confirmation was not 'delete'.")
-        result = pipeline.delete(PROJECT, config, make_clients(config), print_event)
-    if not (result.stack_deleted or result.state_machines or result.package_objects):
+            if answer.strip() != word:
+                raise Exit(f"Not deleted: the confirmation was not '{word}'.")
+        result = pipeline.delete(PROJECT, config, clients, print_event, purge=purge)
+    if not (result.stack_deleted or result.state_machines or result.package_objects or result.bucket_deleted):
         print(f"Nothing to delete: no stack {config.stack_name} and no state machines of it.")
-        return
-    for name in result.state_machines:
-        print(f"Deleted state machine {name}")
-    print(f"Deleted stack {config.stack_name}" if result.stack_deleted else f"No stack {config.stack_name} to delete")
-    print(f"Deleted {result.package_objects} deployment package and template objects")
+    else:
+        for name in result.state_machines:
+            print(f"Deleted state machine {name}")
+        print(
+            f"Deleted stack {config.stack_name}" if result.stack_deleted else f"No stack {config.stack_name} to delete"
+        )
+        print(f"Deleted {result.package_objects} objects of the deployment bucket")
+    if result.bucket_deleted:
+        print(f"Deleted deployment bucket {config.deployment_bucket}")
+    elif result.kept_objects:
+        print(
+            f"Kept deployment bucket {config.deployment_bucket}: its {result.kept_objects} objects are the syncs' "
+            "reports, run records and locks. 'fab delete --purge' deletes it too."
+        )
 
 
 @task(

@@ -86,6 +86,10 @@ class DeleteResult:
     stack_deleted: bool
     state_machines: list[str]
     package_objects: int
+    """Objects deleted from the deployment bucket: packages and templates, and with ``purge`` everything."""
+    kept_objects: int = 0
+    """Objects left in the deployment bucket: what syncs wrote there (reports, run files, locks)."""
+    bucket_deleted: bool = False
 
 
 def plan(project: Project, config: Config) -> Plan:
@@ -155,40 +159,67 @@ def newest_state_machine(
     return machines.newest(clients.stepfunctions, state_machine_prefix(config, name))
 
 
-def delete(project: Project, config: Config, clients: Clients, on_event: EventCallback) -> DeleteResult:
-    """Remove the state machines, the stack and the deployment packages. Data buckets are never touched."""
-    prefixes = [state_machine_prefix(config, spec.name) for spec in discover_state_machines(project.state_machines)]
-    busy = [name for prefix in prefixes for name in machines.running(clients.stepfunctions, prefix)]
+def check_deletable(project: Project, config: Config, clients: Clients) -> None:
+    """Refuse, before anything is asked or deleted, while an execution of the deployment runs."""
+    busy = [name for prefix in _prefixes(project, config) for name in machines.running(clients.stepfunctions, prefix)]
     if busy:
         raise DeployError(
-            f"executions are running on {', '.join(busy)}; wait for them or stop them in the Step "
-            "Functions console, then run 'fab delete' again. Nothing was deleted."
+            f"executions are running on {', '.join(busy)}; wait for them or stop them ('fab stop NAME' for a "
+            "sync), then run 'fab delete' again. Nothing was deleted."
         )
+
+
+def delete(
+    project: Project, config: Config, clients: Clients, on_event: EventCallback, purge: bool = False
+) -> DeleteResult:
+    """Remove the state machines, the stack and the deployment packages; with ``purge``, the deployment bucket too,
+    with every sync's reports and records. Data buckets are never touched."""
+    check_deletable(project, config, clients)
     removed = []
-    for prefix in prefixes:
+    for prefix in _prefixes(project, config):
         gone, _ = machines.remove_old(clients.stepfunctions, prefix, keep=0)
         removed += gone
     stack_deleted = delete_stack(clients.cloudformation, config.stack_name, on_event)
-    objects = _delete_deployment_objects(clients.s3, config.deployment_bucket)
-    return DeleteResult(stack_deleted, removed, objects)
+    objects, kept, bucket_deleted = _delete_deployment_objects(clients.s3, config.deployment_bucket, purge)
+    return DeleteResult(stack_deleted, removed, objects, kept, bucket_deleted)
 
 
-def _delete_deployment_objects(s3: Any, bucket: str) -> int:
-    """Delete what deploys uploaded (packages/, templates/), and the bucket when nothing else is in it."""
-    count = 0
+def _prefixes(project: Project, config: Config) -> list[str]:
+    return [state_machine_prefix(config, spec.name) for spec in discover_state_machines(project.state_machines)]
+
+
+DEPLOY_FOLDERS = ("packages/", "templates/")
+"""What deploys upload; the rest of the deployment bucket is what syncs wrote (reports, run files, locks)."""
+
+
+def _delete_deployment_objects(s3: Any, bucket: str, purge: bool) -> tuple[int, int, bool]:
+    """Delete what deploys uploaded (everything, with ``purge``), and the bucket when nothing else is in it.
+
+    Returns (objects deleted, objects kept, whether the bucket was deleted).
+    """
+    deleted = kept = 0
     try:
-        for prefix in ("packages/", "templates/"):
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-                if keys:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-                    count += len(keys)
-        if not s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount"):
-            s3.delete_bucket(Bucket=bucket)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            listed = [item["Key"] for item in page.get("Contents", [])]
+            chosen = [{"Key": key} for key in listed if purge or key.startswith(DEPLOY_FOLDERS)]
+            if chosen:  # a page holds at most 1,000 keys: what one DeleteObjects takes
+                answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": chosen, "Quiet": True})
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise DeployError(
+                        f"S3 refused to delete {len(answer['Errors'])} object(s) of deployment bucket {bucket}, "
+                        f"{first['Key']!r} first: {first['Code']}: {first.get('Message', '')}"
+                    )
+                deleted += len(chosen)
+            kept += len(listed) - len(chosen)
+        if kept:
+            return deleted, kept, False
+        s3.delete_bucket(Bucket=bucket)
+        return deleted, 0, True
     except ClientError as error:
         if error.response["Error"]["Code"] != "NoSuchBucket":
             raise
-    return count
+    return deleted, kept, False
 
 
 def deployed_outputs(config: Config, clients: Clients) -> dict[str, str]:

@@ -147,6 +147,58 @@ def test_deploy_then_delete_with_typed_confirmation(fab_project, endpoint):
     assert nothing.returncode == 0 and "Nothing to delete" in nothing.stdout
 
 
+def deployment_bucket(project: Path) -> str:
+    from deploy.config import load_config
+
+    return load_config(project / "fabfile_config.py").deployment_bucket
+
+
+def test_delete_refuses_running_executions_before_it_asks_and_deletes_nothing(fab_project, aws, endpoint):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-busy"))
+    assert fab(fab_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    sfn = aws("stepfunctions")
+    slow = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith("cli-busy-slow-"))
+    running = sfn.start_execution(stateMachineArn=slow["stateMachineArn"])["executionArn"]
+    try:
+        refused = fab(fab_project, "delete", endpoint_url=endpoint.url, stdin="delete\n")
+        assert refused.returncode == 1
+        assert "executions are running on cli-busy-slow-" in refused.stderr
+        assert "Nothing was deleted." in refused.stderr
+        assert "Type 'delete'" not in refused.stdout  # refused before the question, not after the answer
+        assert sfn.describe_state_machine(stateMachineArn=slow["stateMachineArn"])["status"] == "ACTIVE"
+    finally:
+        sfn.stop_execution(executionArn=running)
+    assert fab(fab_project, "delete", "--yes", "--purge", endpoint_url=endpoint.url).returncode == 0
+
+
+def test_delete_keeps_the_deployment_bucket_with_the_syncs_reports_and_purge_removes_it(fab_project, aws, endpoint):
+    (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-purge"))
+    assert fab(fab_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3, bucket = aws("s3"), deployment_bucket(fab_project)
+    s3.put_object(Bucket=bucket, Key="runs/an-earlier-sync/report.jsonl", Body=b'{"key": "a"}\n')
+
+    kept = fab(fab_project, "delete", endpoint_url=endpoint.url, stdin="delete\n")
+    assert kept.returncode == 0, kept.stderr
+    assert "Deleted stack cli-purge" in kept.stdout
+    assert (
+        f"Kept deployment bucket {bucket}: its 1 objects are the syncs' reports, run records and locks. "
+        "'fab delete --purge' deletes it too." in kept.stdout
+    )
+    assert [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "runs/an-earlier-sync/report.jsonl"
+    ]
+
+    refused = fab(fab_project, "delete", "--purge", endpoint_url=endpoint.url, stdin="delete\n")
+    assert refused.returncode == 1 and "Not deleted: the confirmation was not 'purge'." in refused.stderr
+    assert "and deployment bucket " + bucket + " with every sync's reports and records." in refused.stdout
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+    purged = fab(fab_project, "delete", "--purge", endpoint_url=endpoint.url, stdin="purge\n")
+    assert purged.returncode == 0, purged.stderr
+    assert f"Deleted deployment bucket {bucket}" in purged.stdout
+    assert bucket not in [listed["Name"] for listed in s3.list_buckets()["Buckets"]]
+
+
 def test_server_stops_cleanly_on_ctrl_c(fab_project, tmp_path):
     log = tmp_path / "access.log"
     own_log = tmp_path / "endpoint.log"
@@ -398,7 +450,7 @@ def test_ctrl_c_while_following_says_the_sync_goes_on_and_how_to_stop_it(repo_pr
     assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"  # it went on without fab
 
 
-def test_delete_into_a_closed_pipe_ends_quietly_at_its_question(fab_project):
+def test_delete_into_a_closed_pipe_ends_quietly_at_its_question(fab_project, endpoint):
     (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-delete-pipe"))
-    ran = fab_into_closed_pipe(fab_project, "delete")
+    ran = fab_into_closed_pipe(fab_project, "delete", endpoint_url=endpoint.url)
     assert (ran.returncode, ran.stderr) == (1, "")
