@@ -123,15 +123,6 @@ def sync_input(
 ) -> dict[str, Any]:
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
-    # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
-    from bucket_sync.errors import InvalidInputError
-    from bucket_sync.inputs import Limits, parse_input
-
-    limits = Limits()
-    if config is not None:
-        limits = Limits(
-            config.source_buckets, config.destination_buckets, -1 if config.max_deletes is None else config.max_deletes
-        )
     document: dict[str, Any] = {"source": source, "destination": destination}
     if prefix:
         document["prefix"] = prefix
@@ -147,11 +138,26 @@ def sync_input(
         document["requesterPays"] = True
     if settings:
         document["settings"] = settings
+    check_input(document, config)
+    return document
+
+
+def check_input(document: dict[str, Any], config: Config | None = None) -> None:
+    """Check an execution input as ValidateInput will: its own rules, and the deployment's limits (bucket allow-lists,
+    MAX_DELETES) when ``config`` is given; SyncInputError otherwise."""
+    # The Lambda package's own validation: imported here, so only tasks that start a sync need it.
+    from bucket_sync.errors import InvalidInputError
+    from bucket_sync.inputs import Limits, parse_input
+
+    limits = Limits()
+    if config is not None:
+        limits = Limits(
+            config.source_buckets, config.destination_buckets, -1 if config.max_deletes is None else config.max_deletes
+        )
     try:
         parse_input(document, run_id="check", work_bucket="check", limits=limits)
     except InvalidInputError as error:
         raise SyncInputError(nothing_started(str(error))) from None
-    return document
 
 
 def nothing_started(problem: str) -> str:

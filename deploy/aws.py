@@ -23,7 +23,8 @@ LOOPBACK_CONNECT_TIMEOUT_SECONDS = 1
 """A loopback connection is made or refused within microseconds; a second is generous for a busy machine."""
 LOCAL_ENDPOINT_URL = "http://127.0.0.1:5000"
 """What ``fab server`` prints by default, for hints given before any endpoint is set."""
-SERVICES = ("s3", "cloudformation", "stepfunctions")
+SERVICES = {"s3": "s3", "cloudformation": "cloudformation", "stepfunctions": "stepfunctions", "lambda_": "lambda"}
+"""Each of Clients' fields and the service it is a client of."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Clients:
     s3: Any
     cloudformation: Any
     stepfunctions: Any
+    lambda_: Any
+    """The Lambda client ("lambda" is a Python keyword)."""
 
 
 def endpoint_exports(endpoint_url: str | None = None) -> str:
@@ -73,7 +76,7 @@ def make_clients(config: Config) -> Clients:
             "AWS_DEFAULT_PROFILE or AWS_PROFILE; or, for the local endpoint (fab server), "
             f"{endpoint_exports(os.environ.get('AWS_ENDPOINT_URL'))}"
         ) from None
-    return Clients(**{service: _client(session, service) for service in SERVICES})
+    return Clients(**{field: _client(session, service) for field, service in SERVICES.items()})
 
 
 def _client(session: boto3.Session, service: str) -> Any:

@@ -5,7 +5,7 @@ to print. Nothing here prints.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from .stack import (
 )
 from .template import (
     build_template,
+    deployed_limits,
     function_output,
     render_template,
     resolve_definition,
@@ -220,6 +221,18 @@ def _delete_deployment_objects(s3: Any, bucket: str, purge: bool) -> tuple[int, 
         if error.response["Error"]["Code"] != "NoSuchBucket":
             raise
     return deleted, kept, False
+
+
+def with_deployed_limits(config: Config, clients: Clients, function: str = "validate_input") -> Config:
+    """The config with the bucket allow-lists and MAX_DELETES the deployed functions enforce, read from the
+    environment of ``function`` (ValidateInput checks them): what an execution will be held to, even when
+    fabfile_config.py was edited since the last deploy."""
+    outputs = deployed_outputs(config, clients)
+    arn = outputs.get(function_output(function))
+    if arn is None:
+        raise NotDeployedError(f"stack {config.stack_name} has no function {function}; run 'fab deploy' first")
+    described = clients.lambda_.get_function_configuration(FunctionName=arn)
+    return replace(config, **deployed_limits(described.get("Environment", {}).get("Variables", {})))
 
 
 def deployed_outputs(config: Config, clients: Clients) -> dict[str, str]:

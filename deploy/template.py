@@ -45,6 +45,20 @@ def toolkit_environment(config: Config) -> dict[str, str]:
     }
 
 
+def deployed_limits(variables: Mapping[str, str]) -> dict[str, Any]:
+    """The Config fields that ``toolkit_environment`` put in a function's environment, read back from it."""
+
+    def patterns(name: str) -> tuple[str, ...]:
+        return tuple(pattern for pattern in variables.get(name, "").split(",") if pattern)
+
+    max_deletes = variables.get("MAX_DELETES", "")
+    return {
+        "source_buckets": patterns("SOURCE_BUCKETS"),
+        "destination_buckets": patterns("DESTINATION_BUCKETS"),
+        "max_deletes": int(max_deletes) if max_deletes else None,
+    }
+
+
 def s3_arn(config: Config, resource: str) -> str:
     """``arn:<partition>:s3:::<resource>``: S3 ARNs carry neither region nor account."""
     return f"arn:{config.partition}:s3:::{resource}"

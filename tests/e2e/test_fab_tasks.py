@@ -341,6 +341,25 @@ def deployed_with_buckets(repo_project, endpoint, *buckets):
     return s3
 
 
+def test_sync_holds_the_input_to_the_deployed_allow_lists_not_to_the_edited_file(repo_project, endpoint):
+    config = repo_project / "fabfile_config.py"
+    config.write_text(CONFIG.format(app="cli-allow") + 'SOURCE_BUCKETS = ["cli-allow-src-*"]\n')
+    s3 = deployed_with_buckets(repo_project, endpoint, "cli-allow-src-a", "cli-other-src", "cli-allow-dst")
+    s3.put_object(Bucket="cli-allow-src-a", Key="a", Body=b"a")
+    config.write_text(CONFIG.format(app="cli-allow") + 'SOURCE_BUCKETS = ["cli-other-*"]\n')  # edited, not deployed
+
+    refused = fab(repo_project, "sync", "-s", "cli-other-src", "-d", "cli-allow-dst", endpoint_url=endpoint.url)
+    assert refused.returncode == 1
+    assert (
+        "'source' is 'cli-other-src', which this deployment may not use: SOURCE_BUCKETS allows cli-allow-src-*"
+        in refused.stderr
+    )
+    assert "Nothing was started." in refused.stderr
+    allowed = fab(repo_project, "sync", "-s", "cli-allow-src-a", "-d", "cli-allow-dst", endpoint_url=endpoint.url)
+    assert allowed.returncode == 0, allowed.stderr
+    assert [item["Key"] for item in s3.list_objects_v2(Bucket="cli-allow-dst")["Contents"]] == ["a"]
+
+
 def test_guard_messages_name_the_fab_flags(repo_project, endpoint):
     s3 = deployed_with_buckets(repo_project, endpoint, "cli-guard-src", "cli-guard-dst")
     s3.put_object(Bucket="cli-guard-dst", Key="orphan", Body=b"o")

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import cfnlint.api
@@ -13,7 +14,14 @@ from deploy.discover import DEFAULT_PROPERTIES, discover_functions, discover_sta
 from deploy.errors import FrontMatterError, LimitError, StateMachineDefinitionError
 from deploy.package import build_package
 from deploy.specs import FunctionSpec, Package, StateMachineSpec
-from deploy.template import build_template, logical_id, render_template, resolve_definition, toolkit_environment
+from deploy.template import (
+    build_template,
+    deployed_limits,
+    logical_id,
+    render_template,
+    resolve_definition,
+    toolkit_environment,
+)
 from local_endpoint.moto_gaps import translate_sam
 
 CONFIG = Config(app_name="demo-app", user_email="dev@example.com", region="eu-west-1")
@@ -621,3 +629,16 @@ def test_the_sync_definition_role_may_write_its_map_results(tmp_path):
 def test_a_result_writer_outside_the_deployment_bucket_runs_folder_is_refused(writer, expected):
     with pytest.raises(StateMachineDefinitionError, match=f"state_machines/fan_out.yaml: state 'Fan' {expected}"):
         role_statements(CONFIG, distributed_map(writer))
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"source_buckets": (), "destination_buckets": (), "max_deletes": None},
+        {"source_buckets": ("logs-*", "b"), "destination_buckets": ("copy",), "max_deletes": 0},
+        {"source_buckets": ("a",), "destination_buckets": (), "max_deletes": 25},
+    ],
+)
+def test_the_deployed_limits_read_back_what_the_environment_was_given(limits):
+    config = replace(CONFIG, **limits)
+    assert deployed_limits(toolkit_environment(config)) == limits
