@@ -1,5 +1,5 @@
-# Set-up, the everyday commands and the checks. Each target creates the virtualenv and installs the locked
-# requirements first when they changed, so a fresh clone needs nothing but Python 3.11+ and make.
+# Set-up, the everyday commands and the checks. local, test, test-fast and check create the virtualenv and install
+# the locked requirements first when the lock changed, so a fresh clone needs nothing but Python 3.11+ and make.
 #
 # requirements.txt and requirements-dev.txt hold the ranges (the source of truth); requirements-dev.lock holds the
 # exact versions compiled from them, which is what is installed. After changing a range: make lock.
