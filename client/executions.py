@@ -190,6 +190,7 @@ COPY_STATES, DELETE_STATES = ("CopySourceKeys", "CopyInline"), ("DeleteOrphanedK
 
 
 def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> Progress:
+    totals: dict[str, int]  # the planner's counts, by name
     state, rounds, totals, map_runs, finished = "", 0, {}, {}, set()
     for event in events:
         if "stateEnteredEventDetails" in event:

@@ -156,7 +156,9 @@ def config_from_values(
 
 def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tuple[str, ...]:
     patterns = values.get(name) or ()
-    if isinstance(patterns, str) or not all(isinstance(p, str) and BUCKET_PATTERN.match(p) for p in patterns):
+    if not isinstance(patterns, (list, tuple)) or not all(
+        isinstance(p, str) and BUCKET_PATTERN.match(p) for p in patterns
+    ):
         raise ConfigError(
             f"{source}: {name} must be a list of bucket names or patterns such as "
             '["my-data", "logs-*"], or None for any bucket'
@@ -231,4 +233,4 @@ def alias_name(entry: str) -> str:
 
 def is_key_arn(entry: str) -> bool:
     matched = KMS_ARN_PATTERN.match(entry)
-    return bool(matched) and matched["kind"] == "key"
+    return matched is not None and matched["kind"] == "key"

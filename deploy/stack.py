@@ -195,7 +195,7 @@ def _event_ids(cfn: Any, stack_name: str) -> set[str]:
 
 def _new_events(cfn: Any, stack_name: str, seen: set[str]) -> list[dict[str, Any]]:
     """Events not yet seen, oldest first (the API lists newest first)."""
-    fresh = []
+    fresh: list[dict[str, Any]] = []
     for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_name):
         for event in page["StackEvents"]:
             if event["EventId"] in seen:

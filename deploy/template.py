@@ -229,11 +229,11 @@ def build_template(
             "Value": {"Fn::GetAtt": [logical_id(spec.name, "Function"), "Arn"]},
         }
     known = {spec.name for spec in functions}
-    for spec in state_machines:
-        resources[logical_id(spec.name, "StateMachineRole")] = _state_machine_role(config, spec, known)
-        outputs[role_output(spec.name)] = {
-            "Description": f"Role the {spec.name} state machines run as",
-            "Value": {"Fn::GetAtt": [logical_id(spec.name, "StateMachineRole"), "Arn"]},
+    for machine in state_machines:
+        resources[logical_id(machine.name, "StateMachineRole")] = _state_machine_role(config, machine, known)
+        outputs[role_output(machine.name)] = {
+            "Description": f"Role the {machine.name} state machines run as",
+            "Value": {"Fn::GetAtt": [logical_id(machine.name, "StateMachineRole"), "Arn"]},
         }
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -300,7 +300,7 @@ def _state_machine_role(config: Config, spec: StateMachineSpec, known_functions:
             )
     statements: list[dict[str, Any]] = []
     if referenced:
-        arns = [{"Fn::GetAtt": [logical_id(name, "Function"), "Arn"]} for name in referenced]
+        arns: list[dict[str, Any]] = [{"Fn::GetAtt": [logical_id(name, "Function"), "Arn"]} for name in referenced]
         # "<arn>:*" covers versions and aliases of the same functions, nothing else.
         arns += [{"Fn::Sub": f"${{{logical_id(name, 'Function')}.Arn}}:*"} for name in referenced]
         statements.append({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arns})

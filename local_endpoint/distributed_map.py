@@ -53,7 +53,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.api import (
@@ -147,6 +147,12 @@ def _now() -> str:
     return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _event_details(**details: Any) -> EventDetails:
+    """One event's details: moto declares EventDetails with every key required, yet an event carries one, as
+    moto's own states build it."""
+    return cast(EventDetails, details)
+
+
 def _failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
     """A state failure Retry and Catch see as ``error`` (event type as moto's own catchable state errors)."""
     return FailureEventException(
@@ -154,7 +160,7 @@ def _failure(env: Environment, error: StatesErrorNameType, cause: str) -> Failur
             env=env,
             error_name=StatesErrorName(typ=error),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
+            event_details=_event_details(
                 executionFailedEventDetails=ExecutionFailedEventDetails(error=error.to_name(), cause=cause)
             ),
         )
@@ -202,7 +208,8 @@ def normalise_definition(definition: str) -> str:
         reader = state.get("ItemReader")
         config = reader.get("ReaderConfig") if isinstance(reader, dict) else None
         if (
-            isinstance(config, dict)
+            isinstance(reader, dict)
+            and isinstance(config, dict)
             and "InputType" not in config
             and str(reader.get("Resource", "")).lower().endswith(":s3:listobjectsv2")
         ):
@@ -340,8 +347,9 @@ def _patch_state_map() -> None:
 
     def from_state_props(self: StateMap, state_props: StateProps) -> None:
         original_props(self, state_props)
-        self.tolerated_count_declared = state_props.get(ToleratedFailureCountDecl) is not None
-        self.tolerated_percentage_declared = state_props.get(ToleratedFailurePercentageDecl) is not None
+        # attr-defined: attributes of our own on moto's object, read back by name (_declared).
+        self.tolerated_count_declared = state_props.get(ToleratedFailureCountDecl) is not None  # type: ignore[attr-defined]
+        self.tolerated_percentage_declared = state_props.get(ToleratedFailurePercentageDecl) is not None  # type: ignore[attr-defined]
 
     def eval_execution(self: StateMap, env: Environment) -> None:
         states = _stack("states")
@@ -395,7 +403,7 @@ def _eval_body(self: DistributedIterationComponent, env: Environment) -> None:
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.MapRunStarted,
-        event_details=EventDetails(mapRunStartedEventDetails=MapRunStartedEventDetails(mapRunArn=record.map_run_arn)),
+        event_details=_event_details(mapRunStartedEventDetails=MapRunStartedEventDetails(mapRunArn=record.map_run_arn)),
     )
     parent_event_manager = env.event_manager
     runs = _stack("runs")
@@ -419,7 +427,7 @@ def _eval_body(self: DistributedIterationComponent, env: Environment) -> None:
         env.event_manager.add_event(
             context=env.event_history_context,
             event_type=HistoryEventType.MapRunFailed,
-            event_details=EventDetails(mapRunFailedEventDetails=details),
+            event_details=_event_details(mapRunFailedEventDetails=details),
         )
         record.set_stop(status=MapRunStatus.FAILED)
         del runs[depth:]
@@ -687,7 +695,7 @@ def _eval_result_writer(self: ResultWriter, env: Environment) -> None:
 
 
 def _patch_result_writer() -> None:
-    ResultWriterS3._handle_put_object = staticmethod(_write_results)  # type: ignore[method-assign]
+    ResultWriterS3._handle_put_object = staticmethod(_write_results)  # type: ignore[method-assign,assignment]
     ResultWriter._eval_body = _eval_result_writer  # type: ignore[method-assign]
 
 

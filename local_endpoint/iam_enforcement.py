@@ -283,9 +283,9 @@ def _assume(role_arn: str, service: str) -> Any:
         region_name=_partition_region(partition),
         role_session_name=session_name,
         role_arn=role_arn,
-        policy=None,
+        policy=None,  # type: ignore[arg-type]  # moto's types say str; its own AssumeRole passes None when absent
         duration=duration,
-        external_id=None,
+        external_id=None,  # type: ignore[arg-type]
     )
 
 
@@ -702,7 +702,7 @@ def s3_needs(
     if not bucket:
         return [Need("s3:ListAllMyBuckets", "*", context=context)]
     policy = _bucket_policy(backend, bucket)
-    version_id = (query.get("versionId") or [None])[0]
+    version_id = query["versionId"][0] if query.get("versionId") else None
     if operation == "DeleteObjects":
         return []  # authorised per key (rule 4)
     if operation in ("CopyObject", "UploadPartCopy"):
@@ -1104,9 +1104,8 @@ def _patch_step_functions_clients() -> None:
 
 def install() -> None:
     """Turn enforcement on in this (the endpoint's) process: rules 1 to 9 of the module docstring."""
-    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize_s3  # type: ignore[method-assign]
-    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = (  # type: ignore[method-assign]
-        authorize_service
-    )
+    # assignment: mypy checks a function set on a class against the method as if bound twice ("self, self").
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize_s3  # type: ignore[method-assign,assignment]
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize_service  # type: ignore[method-assign,assignment]
     _patch_bucket_permissions()
     _patch_step_functions_clients()

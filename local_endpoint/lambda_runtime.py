@@ -316,8 +316,11 @@ class _Worker:
     Used by one invocation at a time; only ``kill`` may be called from another thread (by ``close``).
     """
 
-    def __init__(self, process: subprocess.Popen, reply_fd: int, log_fd: int):
+    def __init__(self, process: subprocess.Popen[bytes], reply_fd: int, log_fd: int):
+        if process.stdin is None:
+            raise ValueError("a worker is started with stdin=PIPE: requests go through it")
         self._process = process
+        self._stdin = process.stdin
         self._reply_fd = reply_fd
         self._log_fd = log_fd
         self._buffer = bytearray()
@@ -341,8 +344,8 @@ class _Worker:
 
     def send(self, message: Mapping[str, Any]) -> None:
         try:
-            self._process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
-            self._process.stdin.flush()
+            self._stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+            self._stdin.flush()
         except (BrokenPipeError, ValueError) as exc:  # ValueError: stdin already closed by kill()
             raise _WorkerExited() from exc
 
@@ -406,7 +409,7 @@ class _Worker:
                     pass
             self._process.wait()
             try:
-                self._process.stdin.close()
+                self._stdin.close()
             except OSError:  # a request left half-written in the buffer cannot be flushed to a dead process
                 pass
 

@@ -240,6 +240,7 @@ def main(argv: list[str]) -> int:
     stream = install_unbuffered_stdio()
     request_filter = install_logging(stream)
 
+    init_error: dict[str, Any] | None
     try:
         handler = load_handler(args.handler)
     except RuntimeFault as fault:

@@ -125,6 +125,7 @@ def _patch_change_set_outputs() -> None:
     def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
         original(self, change_set_name, stack_name)
         change_set = self.describe_change_set(change_set_name)
+        assert change_set is not None  # the original just executed it
         stack = self.stacks[change_set.stack_id]
         stack._parse_template()
         stack.description = stack.template_dict.get("Description")
@@ -173,7 +174,8 @@ def _patch_start_execution() -> None:
     ) -> Any:
         if execution_input is not None and not _is_json(execution_input):
             raise InvalidExecutionInput(INVALID_EXECUTION_INPUT_MESSAGE)
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)
+        # arg-type: moto types its execution_input str, yet defaults it to None itself.
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)  # type: ignore[arg-type]
 
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
@@ -213,6 +215,8 @@ def patch_s3_copy_semantics() -> None:
         if status != 200:
             return status, response_headers, body
         key = self.backend.get_object(bucket_name, key_name, version_id=query.get("versionId", [None])[0])
+        if key is None:  # deleted since the HEAD above: answered as the HEAD of a missing key
+            return head_object(self, bucket_name, whole, key_name, headers)
         if key.multipart:
             numbers = key.multipart.partlist
             first_byte = sum(key.multipart.parts[number].size for number in numbers if number < part_number)
@@ -240,7 +244,7 @@ def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
         function = FunctionConfig(
             name=self.function_name,
             arn=self.function_arn,
-            handler=self.handler,
+            handler=self.handler or "",  # Lambda requires one for a zip; without, the runtime answers "Bad handler"
             code_sha256=self.code_sha_256,
             code_zip=self.code_bytes,
             timeout_seconds=float(self.timeout),
@@ -261,7 +265,7 @@ def _patch_lambda_invoke(runtime: LambdaRuntime, endpoint_url: str) -> None:
 
 def _patch_invoke_payload_check() -> None:
     """Gap 12: the runtime, not moto, decides whether a response is too large."""
-    moto.awslambda.responses.sys = types.SimpleNamespace(getsizeof=lambda payload: 0)  # type: ignore[attr-defined]
+    moto.awslambda.responses.sys = types.SimpleNamespace(getsizeof=lambda payload: 0)  # type: ignore[assignment]
 
 
 def configure(runtime: LambdaRuntime, port: int) -> None:

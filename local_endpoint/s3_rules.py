@@ -47,11 +47,12 @@ request without these headers or elements gets, and must not be imported by the 
 import datetime
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlparse
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from moto.core.common_types import TYPE_RESPONSE
 from moto.core.responses import ActionResult
 from moto.core.utils import iso_8601_datetime_without_milliseconds_s3, utcnow
 from moto.s3.exceptions import MalformedXML, MissingKey, PreconditionFailed, S3ClientError
@@ -59,8 +60,6 @@ from moto.s3.models import FakeKey
 from moto.s3.responses import S3Response
 from moto.s3.utils import ARCHIVE_STORAGE_CLASSES
 from werkzeug.datastructures import Headers
-
-TYPE_RESPONSE = tuple[int, dict[str, Any], Any]
 
 MAX_KEYS_PER_DELETE = 1000  # DeleteObjects: "a list of up to 1,000 keys"
 OPTIONAL_ATTRIBUTES_HEADER = "x-amz-optional-object-attributes"
@@ -140,7 +139,7 @@ def restore_status(key: FakeKey) -> dict[str, Any] | None:
     state = key_restore_state(key)
     if state is RestoreState.IN_PROGRESS:
         return {"IsRestoreInProgress": True}
-    if state is RestoreState.RESTORED:
+    if state is RestoreState.RESTORED and key._expiry is not None:  # restored: an expiry is set
         return {
             "IsRestoreInProgress": False,
             "RestoreExpiryDate": iso_8601_datetime_without_milliseconds_s3(key._expiry),
@@ -149,7 +148,7 @@ def restore_status(key: FakeKey) -> dict[str, Any] | None:
 
 
 def _patch_restore_header() -> None:
-    original: property = FakeKey.response_dict
+    original = cast(property, FakeKey.response_dict)  # mypy reads a property on its class as the getter
 
     def response_dict(self: FakeKey) -> dict[str, Any]:
         headers = original.fget(self)  # type: ignore[misc]
@@ -224,7 +223,7 @@ def _restore_object(self: S3Response, bucket_name: str, key_name: str) -> TYPE_R
         return error_response(409, "RestoreAlreadyInProgress", "Object restore is already in progress")
     if state is RestoreState.ARCHIVED and key._expiry is not None:
         key.set_expiry(None)  # the expired copy is gone: a new restore starts afresh (202)
-        key.status = None
+        key.status = None  # type: ignore[assignment]  # moto's setter says str, yet status starts as None
     return None
 
 
@@ -304,11 +303,11 @@ def parse_delete_request(body: bytes) -> DeleteRequest:
         raise MalformedXML() from None  # e.g. a character XML 1.0 cannot carry, raw or as a reference
     if _local_name(root.tag) != "Delete":
         raise MalformedXML()
-    objects = []
+    objects: list[dict[str, str | None]] = []
     for element in root:
         if _local_name(element.tag) != "Object":
             continue
-        fields = {_local_name(child.tag): child.text or "" for child in element}
+        fields: dict[str, str | None] = {_local_name(child.tag): child.text or "" for child in element}
         if "Key" not in fields:
             raise MalformedXML()
         objects.append(fields)
@@ -345,7 +344,8 @@ def _precondition_error(self: S3Response, bucket_name: str, fields: dict[str, st
 def _parse_delete_result(body: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """moto's DeleteResult back into its Deleted and Errors entries."""
     root = ElementTree.fromstring(body.encode("utf-8") if isinstance(body, str) else body)
-    deleted, errors = [], []
+    deleted: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     for element in root:
         fields: dict[str, Any] = {_local_name(child.tag): child.text or "" for child in element}
         if "DeleteMarker" in fields:
@@ -363,10 +363,14 @@ def _delete_objects(original: Callable[..., TYPE_RESPONSE]) -> Callable[..., TYP
                     return not_implemented(element)
         if not authenticated:
             return original(self, bucket_name, authenticated)  # every key AccessDenied: nothing to evaluate
-        failed, passing = [], []
+        failed: list[dict[str, str]] = []
+        passing: list[dict[str, str | None]] = []
         for fields in request.objects:
             error = _precondition_error(self, bucket_name, fields)
-            (failed if error else passing).append(error or fields)
+            if error:
+                failed.append(error)
+            else:
+                passing.append(fields)
         deleted: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         if passing:
@@ -412,15 +416,16 @@ def _put_object(original: Callable[[S3Response], TYPE_RESPONSE]) -> Callable[[S3
 def install() -> None:
     """Patch moto's S3 in this (the endpoint's) process. Wraps whatever is installed, so call it once, last."""
     _patch_restore_header()
-    S3Response.list_objects_v2 = _with_restore_status(S3Response.list_objects_v2)  # type: ignore[method-assign]
-    S3Response.list_objects = _with_restore_status(S3Response.list_objects)  # type: ignore[method-assign]
-    S3Response.copy_object = _refuse_unrestored_source(S3Response.copy_object)  # type: ignore[method-assign]
-    S3Response.upload_part_copy = _refuse_unrestored_source(  # type: ignore[method-assign]
+    # assignment: mypy checks a function set on a class against the method as if bound twice ("self, self").
+    S3Response.list_objects_v2 = _with_restore_status(S3Response.list_objects_v2)  # type: ignore[method-assign,assignment]
+    S3Response.list_objects = _with_restore_status(S3Response.list_objects)  # type: ignore[method-assign,assignment]
+    S3Response.copy_object = _refuse_unrestored_source(S3Response.copy_object)  # type: ignore[method-assign,assignment]
+    S3Response.upload_part_copy = _refuse_unrestored_source(  # type: ignore[method-assign,assignment]
         S3Response.upload_part_copy
     )
     S3Response._key_response_post = _key_post(S3Response._key_response_post)  # type: ignore[method-assign]
-    S3Response.put_object = _put_object(S3Response.put_object)  # type: ignore[method-assign]
-    S3Response.delete_object = _delete_object(S3Response.delete_object)  # type: ignore[method-assign]
+    S3Response.put_object = _put_object(S3Response.put_object)  # type: ignore[method-assign,assignment]
+    S3Response.delete_object = _delete_object(S3Response.delete_object)  # type: ignore[method-assign,assignment]
     S3Response._bucket_response_delete_keys = _delete_objects(  # type: ignore[method-assign]
         S3Response._bucket_response_delete_keys
     )

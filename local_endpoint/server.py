@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -84,7 +85,7 @@ class Endpoint:
         faults = FaultPlan()
         runtime = LambdaRuntime(workdir, access_key_id=WORKER_ACCESS_KEY_ID, faults=faults)
         self._resources.callback(runtime.close)
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
         app = FaultInjection(app, faults)  # inside the access log, which so records the injected errors too
         if self._access_log is not None:
             stream: TextIO = self._resources.enter_context(open(self._access_log, "a", encoding="utf-8"))

@@ -293,7 +293,7 @@ def _copy_parts(
         for future in futures:
             future.cancel()  # after a failure, parts not started yet would only be thrown away by the abort
     # Leaving the block waited for the parts in flight, so an abort that follows finds no part still arriving.
-    failures = [future.exception() for future in futures if not future.cancelled() and future.exception()]
+    failures = [error for future in futures if not future.cancelled() and (error := future.exception()) is not None]
     if failures:
         raise failures[0]
     return [future.result() for future in futures]

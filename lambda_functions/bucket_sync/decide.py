@@ -117,6 +117,7 @@ def march(
     src, dst = next(sources, None), next(destinations, None)
     while src is not None or dst is not None:
         if dst is None or (src is not None and sort_key(src.key) < sort_key(dst.key)):
+            assert src is not None  # the loop runs while a side has an entry, and the destination has none
             yield copy_or_skip(src, None)
             src = next(sources, None)
         elif src is None or sort_key(dst.key) < sort_key(src.key):

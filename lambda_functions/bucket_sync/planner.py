@@ -200,6 +200,7 @@ def _count(totals: Counter[str], decision: Decision) -> None:
     totals["destinationObjects"] += decision.destination is not None
     if decision.action is Action.COPY:
         totals["toCopy"] += 1
+        assert decision.source is not None  # march decides a copy only for a key the source has
         totals["bytesToCopy"] += decision.source.size
     elif decision.action is Action.DELETE:
         totals["toDelete"] += 1

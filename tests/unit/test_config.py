@@ -118,6 +118,13 @@ def test_kms_keys_must_be_a_list():
         config_from_values({**VALUES, "KMS_KEYS": "alias/data-key"}, environ={})
 
 
+@pytest.mark.parametrize("value", [5, "logs-*", {"logs-*": True}], ids=["number", "string", "dict"])
+def test_bucket_patterns_must_be_a_list(value):
+    # A number is not iterable: it used to end in a TypeError's traceback, not this sentence.
+    with pytest.raises(ConfigError, match="SOURCE_BUCKETS must be a list of bucket names or patterns"):
+        config_from_values({**VALUES, "SOURCE_BUCKETS": value}, environ={})
+
+
 def test_a_china_region_accepts_only_china_keys():
     china = {**VALUES, "AWS_DEFAULT_REGION": "cn-north-1"}
     assert (
