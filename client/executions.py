@@ -324,6 +324,8 @@ that set them, for a sync fab started."""
 def failure_message(result: ExecutionResult, fab_flags: bool = False) -> str:
     """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace; with
     ``fab_flags``, the input fields a guard's cause names are said as the fab sync flags that set them."""
+    if result.status == "ABORTED" and not result.cause:  # Step Functions may keep no cause of a stop
+        return "ABORTED: the execution was stopped before it ended"
     cause = cause_message(result.cause)
     if fab_flags:
         for field, flag in FAB_FLAGS:

@@ -441,3 +441,9 @@ def test_status_json_is_one_array_of_the_rows():
     assert rows[0]["flags"] == ["dry-run"] and rows[0]["dryRun"] is True and rows[0]["seconds"] == 0.0
     assert rows[1]["seconds"] is None and rows[1]["stopped"] is None
     assert rows[0]["started"] == "2026-12-01T09:30:05" and rows[0]["summary"] == {"copied": 1}
+
+
+def test_a_stopped_sync_without_a_cause_says_it_was_stopped():
+    assert failure_message(ExecutionResult(ARN, "ABORTED", None)) == (
+        "ABORTED: the execution was stopped before it ended"
+    )
