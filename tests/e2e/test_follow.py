@@ -117,3 +117,25 @@ def test_stop_half_way_through_the_copies_makes_no_deletion_and_the_next_sync_go
 
     assert again.returncode == 0, again.stderr
     assert sorted(contents(client, destination)) == [f"obj/{number:02d}" for number in range(40)]
+
+
+def test_a_dry_run_says_what_it_would_do_and_its_first_actions(s3, buckets, project, endpoint):
+    source, destination = buckets()
+    client = s3()
+    for number in range(12):
+        client.put_object(Bucket=source, Key=f"obj/{number:02d}", Body=b"12345")
+    client.put_object(Bucket=destination, Key="orphan", Body=b"gone from the source")
+
+    shown = fab(project, "sync", "-s", source, "-d", destination, "--dry-run", endpoint_url=endpoint.url)
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = lines.index(
+        "Dry run, nothing changed: it would copy 12 object(s) (60 B) and delete 1; 0 unchanged, 0 skipped."
+    )
+    assert lines[start + 1 : start + 3] == [
+        "First 10 planned action(s):",
+        "  copy    obj/00  (missing from destination)",
+    ]
+    assert lines[start + 12].startswith("All 13: fab report --planned --execution ")
+    assert sorted(contents(client, destination)) == ["orphan"]  # nothing changed
