@@ -133,11 +133,11 @@ class _Running:
 
 
 def write_progress_with(clients: S3Clients, run: SyncRun) -> Callable[[str], None]:
-    """Puts an empty progress object in the work bucket (its name says it all)."""
-    work = clients.for_region("")
+    """Puts an empty progress object in the work bucket (its name says it all). The work bucket's client is made
+    at the first write, so a short inline batch, which never writes, does not make one."""
 
     def put(key: str) -> None:
-        work.put_object(Bucket=run.work_bucket, Key=key, Body=b"")
+        clients.for_region("").put_object(Bucket=run.work_bucket, Key=key, Body=b"")
 
     return put
 
