@@ -16,7 +16,8 @@ from fabric import task
 from invoke.exceptions import Exit
 
 from client import executions
-from client.console import print_event, print_report_line, print_status, run_sync
+from client.console import print_event, print_report_line, print_status, print_stopped, run_sync
+from client.console import watch as watch_execution
 from deploy import pipeline, state_machines
 from deploy.aws import make_clients
 from deploy.config import load_config
@@ -225,9 +226,14 @@ def sync(
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
         try:
-            result = run_sync(clients.stepfunctions, machine.arn, document, quiet=json)
+            result = run_sync(clients.stepfunctions, machine.arn, document, json, clients.s3, config.deployment_bucket)
         except executions.FollowInterrupted as interrupted:
             raise Exit(str(interrupted), code=130) from None  # 128 + SIGINT, as a shell reports Ctrl-C
+    finish(result, json)
+
+
+def finish(result, json):
+    """The end of a followed sync: the output as JSON when asked, and a non-zero exit when it failed."""
     if json:
         print(executions.output_json(result))
     if not result.succeeded:
@@ -238,6 +244,38 @@ def sync_machine_arns(config, clients):
     """Every deployed version of the sync state machine, oldest first."""
     prefix = state_machine_prefix(config, "sync_buckets")
     return [machine.arn for machine in state_machines.list_deployed(clients.stepfunctions, prefix)]
+
+
+@task(
+    help={
+        "execution": "the execution's name or ARN (default: the newest running sync)",
+        "json": "print the execution output as JSON on the last line of stdout",
+    }
+)
+@quiet_when_stdout_closes()
+def watch(c, execution=None, json=False):
+    """Follow a running sync again, or show a finished one's summary; exits non-zero if it failed."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        arn = executions.find_execution(clients.stepfunctions, sync_machine_arns(config, clients), execution)
+        try:
+            result = watch_execution(clients.stepfunctions, arn, json, clients.s3, config.deployment_bucket)
+        except executions.FollowInterrupted as interrupted:
+            raise Exit(str(interrupted), code=130) from None
+    finish(result, json)
+
+
+@task(help={"name": "the execution's name or ARN ('fab status' lists them)"})
+@quiet_when_stdout_closes()
+def stop(c, name):
+    """Stop a running sync: copies under way finish, no deletion is made after them; says what it had done."""
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        arn = executions.find_execution(clients.stepfunctions, sync_machine_arns(config, clients), name)
+        stopped = executions.stop(clients.stepfunctions, clients.s3, config.deployment_bucket, arn)
+    print_stopped(stopped)
 
 
 @task(help={"limit": "how many executions to show: a whole number of at least 1 (default 10)"})

@@ -4,11 +4,14 @@ The input is checked with the very code the state machine's ValidateInput step r
 message here as in the console, before anything starts.
 """
 
+import datetime
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from deploy.config import Config
 from deploy.errors import DeployError
@@ -32,6 +35,12 @@ class Progress:
     copy_share: float = 0.0
     """The share of the planned copies done: batches finished of all (a small plan's one step: 0 or 1)."""
     delete_share: float = 0.0
+    copied_in_batches: int = 0
+    """Copies done inside the batches, as their progress objects say (runs that outlast a few seconds write
+    them): a lower bound that moves within a batch, where finished batches move in steps."""
+    bytes_in_batches: int = 0
+    phase_started: datetime.datetime | None = None
+    """When the first copy or delete step began (Step Functions' clock): objects are counted from then."""
 
     @property
     def to_do(self) -> int:
@@ -39,8 +48,9 @@ class Progress:
 
     @property
     def copied(self) -> int:
-        """Copies done so far (made, skipped or failed), counted by whole batches; the summary tells which."""
-        return round(self.to_copy * self.copy_share)
+        """Copies done so far (made, skipped or failed): by whole batches, or what the batches in flight said,
+        whichever is further; the summary tells which were made."""
+        return min(self.to_copy, max(round(self.to_copy * self.copy_share), self.copied_in_batches))
 
     @property
     def deleted(self) -> int:
@@ -48,7 +58,15 @@ class Progress:
 
     @property
     def bytes_copied(self) -> int:
-        return round(self.bytes_to_copy * self.copy_share)
+        return min(self.bytes_to_copy, max(round(self.bytes_to_copy * self.copy_share), self.bytes_in_batches))
+
+    def rate(self, now: datetime.datetime) -> float | None:
+        """Objects done per second since the copy and delete phase began, or None before a second of it has
+        passed (a rate over less would claim what no sync does)."""
+        if self.phase_started is None:
+            return None
+        seconds = (now - self.phase_started).total_seconds()
+        return (self.copied + self.deleted) / seconds if seconds >= 1 else None
 
     def line(self) -> str:
         parts = [self.state]
@@ -59,7 +77,7 @@ class Progress:
             )
         for name, (done, total) in (self.batches or {}).items():
             parts.append(f"{name} {done}/{total} batches")
-        if self.copy_share or self.delete_share:
+        if self.copy_share or self.delete_share or self.copied_in_batches:
             parts.append(
                 f"copies done {self.copied:,} of {self.to_copy:,} ({human_bytes(self.bytes_copied)} of "
                 f"{human_bytes(self.bytes_to_copy)}), deletions done {self.deleted:,} of {self.to_delete:,}"
@@ -90,10 +108,18 @@ class FollowInterrupted(Exception):
         self.execution_arn = execution_arn
         name, region = execution_arn.rsplit(":", 1)[-1], execution_arn.split(":")[3]
         super().__init__(
-            f"Stopped following: execution {name} goes on ('fab status' lists it). Follow it in the "
-            f"Step Functions console, or stop it with: aws stepfunctions stop-execution --execution-arn "
-            f"{execution_arn} --region {region}"
+            f"Stopped following: execution {name} goes on ('fab status' lists it). Follow it again with "
+            f"'fab watch -e {name}', or stop it with 'fab stop {name}' (or: aws stepfunctions stop-execution "
+            f"--execution-arn {execution_arn} --region {region})."
         )
+
+
+class ExecutionNotFoundError(DeployError):
+    """No execution of this deployment's sync has that name, or none is running."""
+
+
+class NotRunningError(DeployError):
+    """The execution has already ended: there is nothing to stop."""
 
 
 @dataclass(frozen=True)
@@ -189,12 +215,18 @@ COPY_STATES, DELETE_STATES = ("CopySourceKeys", "CopyInline"), ("DeleteOrphanedK
 """The states that copy and delete: a Distributed Map over plan batches, or one step for a small plan."""
 
 
-def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> Progress:
+def progress_of(
+    sfn: Any, execution_arn: str, events: list[dict[str, Any]], in_batches: tuple[int, int] = (0, 0)
+) -> Progress:
+    """What the execution's history (and its Map runs) say it has done; ``in_batches``: (copies, bytes) the copy
+    batches in flight have said (``copies_in_batches``)."""
     totals: dict[str, int]  # the planner's counts, by name
-    state, rounds, totals, map_runs, finished = "", 0, {}, {}, set()
+    state, rounds, totals, map_runs, finished, phase_started = "", 0, {}, {}, set(), None
     for event in events:
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
+            if phase_started is None and state in COPY_STATES + DELETE_STATES:
+                phase_started = event.get("timestamp")
         if "stateExitedEventDetails" in event:
             finished.add(event["stateExitedEventDetails"]["name"])
         if "mapRunStartedEventDetails" in event:
@@ -225,22 +257,56 @@ def progress_of(sfn: Any, execution_arn: str, events: list[dict[str, Any]]) -> P
         totals.get("bytesToCopy", 0),
         share(COPY_STATES),
         share(DELETE_STATES),
+        in_batches[0],
+        in_batches[1],
+        phase_started,
     )
 
 
+InBatches = Callable[[str], tuple[int, int]]
+"""(copies done, bytes copied) that the copy batches of the run (named by its execution) have said so far."""
+
+
+def copies_in_batches(s3: Any, work_bucket: str, run_id: str) -> tuple[int, int]:
+    """What the copy batches of a run said of themselves while running (copy_keys' progress objects, whose names
+    carry the counts): one ListObjectsV2 per 1,000 of them, nothing read; the latest of each batch counts."""
+    from bucket_sync.workers import parse_progress_key, progress_prefix
+
+    latest: dict[str, tuple[int, int]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=work_bucket, Prefix=progress_prefix(run_id)):
+        for item in page.get("Contents", []):
+            parsed = parse_progress_key(item["Key"])
+            if parsed and parsed[1] >= latest.get(parsed[0], (-1, 0))[0]:
+                latest[parsed[0]] = parsed[1:]
+    return sum(done for done, _ in latest.values()), sum(size for _, size in latest.values())
+
+
+def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        for event in page["events"]
+    ]
+
+
 def follow(
-    sfn: Any, execution_arn: str, on_progress: ProgressCallback, sleep: Callable[[float], None] = time.sleep
+    sfn: Any,
+    execution_arn: str,
+    on_progress: ProgressCallback,
+    sleep: Callable[[float], None] = time.sleep,
+    in_batches: InBatches | None = None,
 ) -> ExecutionResult:
-    """Wait for the execution to end, reporting its progress whenever it changes."""
-    last = None
+    """Wait for the execution to end, reporting its progress whenever it changes; with ``in_batches``, copies
+    inside the batches are counted too (looked for only while a copy step runs)."""
+    last, counted = None, (0, 0)
+    run_id = execution_arn.rsplit(":", 1)[-1]
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        events = [
-            event
-            for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-            for event in page["events"]
-        ]
-        progress = progress_of(sfn, execution_arn, events)
+        events = history(sfn, execution_arn)
+        progress = progress_of(sfn, execution_arn, events, counted)
+        if in_batches and progress.state in COPY_STATES and described["status"] == "RUNNING":
+            counted = in_batches(run_id)
+            progress = replace(progress, copied_in_batches=counted[0], bytes_in_batches=counted[1])
         if progress != last:
             on_progress(progress)
             last = progress
@@ -265,6 +331,8 @@ that set them, for a sync fab started."""
 def failure_message(result: ExecutionResult, fab_flags: bool = False) -> str:
     """One line for a failed execution: the error's name and, for a Lambda error, its message, not its trace; with
     ``fab_flags``, the input fields a guard's cause names are said as the fab sync flags that set them."""
+    if result.status == "ABORTED" and not result.cause:  # Step Functions may keep no cause of a stop
+        return "ABORTED: the execution was stopped before it ended"
     cause = cause_message(result.cause)
     if fab_flags:
         for field, flag in FAB_FLAGS:
@@ -308,6 +376,20 @@ class ExecutionSummary:
     problem: str = ""
     """For a run that ended in an error: its name and the first line of its cause (without the summary a
     SyncFailedError carries); empty otherwise."""
+    dry_run: bool = False
+    prefix: str = ""
+    start_after: str = ""
+    """The run's scope, from the summary or else the execution's input: what ``fab status`` marks."""
+
+    @property
+    def flags(self) -> list[str]:
+        """The marks of a run that is not a plain full sync: ``dry-run``, ``prefix=P``, ``start-after=K``."""
+        marks = ["dry-run"] if self.dry_run else []
+        if self.prefix:
+            marks.append(f"prefix={self.prefix}")
+        if self.start_after:
+            marks.append(f"start-after={self.start_after}")
+        return marks
 
 
 def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSummary]:
@@ -351,6 +433,9 @@ def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
         str(buckets.get("source", "?")),
         str(buckets.get("destination", "?")),
         problem,
+        bool(buckets.get("dryRun", False)),
+        str(buckets.get("prefix", "")),
+        str(buckets.get("startAfter", "")),
     )
 
 
@@ -360,3 +445,133 @@ def report_lines(s3: Any, report_uri: str) -> Iterator[dict[str, Any]]:
     for line in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
         if line:
             yield json.loads(line)
+
+
+PLANNED = "planned"
+"""The result of a dry run's report lines that say what it would copy or delete (bucket_sync.outcomes)."""
+
+
+def planned_lines(s3: Any, report_uri: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """The first ``limit`` (all, when None) report lines of a dry run that say what it would do: its copies and
+    deletions ("planned"), in the report's order, read as they come; the skipped lines (archived objects) are
+    left out, as the sync would not act on them either."""
+    found = 0
+    for line in report_lines(s3, report_uri):
+        if limit is not None and found >= limit:
+            return
+        if line["result"] == PLANNED:
+            found += 1
+            yield line
+
+
+def execution_arn_of(machine_arn: str, name: str) -> str:
+    """The ARN an execution named ``name`` of that state machine has."""
+    return machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def _exists(sfn: Any, execution_arn: str) -> bool:
+    try:
+        sfn.describe_execution(executionArn=execution_arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
+        raise
+    return True
+
+
+def find_execution(sfn: Any, machine_arns: list[str], name: str | None = None) -> str:
+    """The ARN of the execution ``name`` (a name or an ARN) of these state machines, or, without one, of the newest
+    running one; ExecutionNotFoundError says what to do otherwise."""
+    if name:
+        candidates = [name] if name.startswith("arn:") else [execution_arn_of(arn, name) for arn in machine_arns]
+        for candidate in reversed(candidates):  # the newest machine first
+            if _exists(sfn, candidate):
+                return candidate
+        raise ExecutionNotFoundError(f"no sync execution named {name!r}; 'fab status' lists them")
+    running = [
+        execution
+        for arn in machine_arns
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING")
+        for execution in page["executions"]
+    ]
+    if not running:
+        raise ExecutionNotFoundError(
+            "no sync is running; name the execution to see how it ended ('fab status' lists them)"
+        )
+    return max(running, key=lambda execution: execution["startDate"])["executionArn"]
+
+
+STOP_ERROR = "StoppedByFab"
+"""The error a stopped execution ends with: Step Functions records it, and ``fab status`` shows it."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What ``fab stop`` did: the execution it stopped, where it was and what it had done."""
+
+    name: str
+    destination: str
+    progress: Progress
+    deletes_started: bool
+    """Whether a delete step (DeleteOrphanedKeys, DeleteInline) had begun: until then no deletion was made."""
+    lock: str
+    """What became of the destination's lock, in a sentence."""
+
+
+def stop(sfn: Any, s3: Any, work_bucket: str, execution_arn: str) -> Stopped:
+    """Stop a running sync (StopExecution on its parent: its children stop with it), then read its history for
+    where it was and what it had done, and what is left of the destination's lock."""
+    described = sfn.describe_execution(executionArn=execution_arn)
+    name = described["name"]
+    if described["status"] != "RUNNING":
+        raise NotRunningError(
+            f"execution {name} is not running ({described['status']}): nothing to stop; "
+            f"'fab watch -e {name}' shows its summary"
+        )
+    sfn.stop_execution(executionArn=execution_arn, error=STOP_ERROR, cause="stopped with fab stop")
+    events = history(sfn, execution_arn)
+    entered = {event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event}
+    progress = progress_of(sfn, execution_arn, events)
+    if progress.state in COPY_STATES:
+        counted = copies_in_batches(s3, work_bucket, name)
+        progress = replace(progress, copied_in_batches=counted[0], bytes_in_batches=counted[1])
+    try:
+        document = json.loads(described.get("input") or "{}")
+    except ValueError:
+        document = {}
+    destination = str(document.get("destination", "")) if isinstance(document, dict) else ""
+    return Stopped(
+        name,
+        destination,
+        progress,
+        bool(entered.intersection(DELETE_STATES)),
+        lock_after_stop(sfn, s3, work_bucket, destination, execution_arn),
+    )
+
+
+def lock_after_stop(sfn: Any, s3: Any, work_bucket: str, destination: str, execution_arn: str) -> str:
+    """Whether the next sync into ``destination`` can go on, from its lock (bucket_sync.concurrency): a lock held
+    by an execution that is no longer running is taken over by the next sync."""
+    from bucket_sync.concurrency import lock_key
+
+    if not destination:
+        return "its input names no destination, so it held no lock"
+    key = lock_key(destination)
+    try:
+        holder = json.loads(s3.get_object(Bucket=work_bucket, Key=key)["Body"].read())["executionArn"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return f"no lock is left on {destination}: the next sync into it can go on"
+        raise
+    if holder == execution_arn:
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        if status == "RUNNING":  # StopExecution is asynchronous: it is about to end
+            return (
+                f"its lock on {destination} (s3://{work_bucket}/{key}) is taken over by the next sync once the "
+                "execution has ended, which takes a moment"
+            )
+        return (
+            f"its lock on {destination} (s3://{work_bucket}/{key}) is left, and the next sync into it takes it "
+            f"over, since this execution is {status}: the next sync can go on"
+        )
+    return f"the lock on {destination} is now held by {holder.rsplit(':', 1)[-1]}, another sync"

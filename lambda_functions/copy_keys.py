@@ -40,12 +40,16 @@ Output: ``{"copied", "deleted", "skipped", "failed", "bytesCopied", "done", "nex
 with the S3 requests made, goes to the batch's result file, which the report reads. A failing object never stops
 the others: every failure of one object (S3's refusal, a source changed, SlowDown or 500 after every retry) is
 that object's outcome. The invocation starts no new copy within ``HANDOVER_SECONDS`` of its timeout, keeps what
-it did and answers ``"done": false``; the state machine calls it again from ``next``.
+it did and answers ``"done": false``; the state machine calls it again from ``next``. A batch that runs longer than
+``workers.PROGRESS_SECONDS`` says how far it got, every few seconds, with an empty object under
+``runs/<id>/progress/copy/`` whose name carries its counts (one PutObject each, in its requests), which
+``fab sync`` and ``fab watch`` list to move their progress bar within the batch.
 """
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 from bucket_sync.batches import entry_of
 from bucket_sync.clients import S3Clients
@@ -53,7 +57,7 @@ from bucket_sync.copy import CopySettings, copy_object
 from bucket_sync.errors import ArchivedObjectError, SyncError
 from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, outcome
 from bucket_sync.run import SyncRun
-from bucket_sync.workers import work_on
+from bucket_sync.workers import BatchProgress, batch_name, work_on, write_progress_with
 
 HANDOVER_SECONDS = 180
 """Start no new copy this close to the Lambda timeout: copies in flight must still finish (a 5 GiB CopyObject
@@ -81,9 +85,10 @@ def copy_one(item, run, clients, settings):
     )
 
 
-def copy_all(items, run, clients, settings, out_of_time):
+def copy_all(items, run, clients, settings, out_of_time, progress=None):
     """Copy ``items`` in order, ``copyThreads`` at a time, starting none once ``out_of_time()`` or after
-    ``maxCopiesPerInvocation``: the outcomes of the items started, which are a prefix of ``items``, in order."""
+    ``maxCopiesPerInvocation``: the outcomes of the items started, which are a prefix of ``items``, in order.
+    ``progress`` (a ``BatchProgress``) counts each outcome as it comes, and writes while the copies run."""
     limit = run.settings.max_copies_per_invocation or len(items)
     slots = threading.BoundedSemaphore(run.settings.copy_threads)
 
@@ -94,13 +99,19 @@ def copy_all(items, run, clients, settings, out_of_time):
             slots.release()
 
     futures = []
-    with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool,
+        progress.running() if progress else nullcontext(),
+    ):
         for item in items[:limit]:
             slots.acquire()  # a copy is started only when a thread is free, so the budget is checked in time
             if out_of_time():
                 slots.release()
                 break
             futures.append(pool.submit(copy_in_slot, item))
+            if progress:
+                futures[-1].add_done_callback(lambda future: progress.count(future.result()))
+        pool.shutdown(wait=True)  # every copy ends before the progress writer stops
     return [future.result() for future in futures]
 
 
@@ -115,7 +126,14 @@ def handler(event, context):
     def out_of_time():
         return context.get_remaining_time_in_millis() < HANDOVER_SECONDS * 1000
 
-    counts = work_on(event, run, clients, lambda items: copy_all(items, run, clients, settings, out_of_time))
+    progress = BatchProgress(write_progress_with(clients, run), run.run_id, batch_name(event))
+    counts = work_on(
+        event,
+        run,
+        clients,
+        lambda items: copy_all(items, run, clients, settings, out_of_time, progress),
+        resumed=progress.resume,
+    )
     logger.info(
         "%s: copied %d, failed %d, skipped %d, done %s",
         event.get("batch", "inline plan"),

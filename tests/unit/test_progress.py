@@ -1,12 +1,14 @@
 """What `fab sync` shows while a sync runs: progress read from the execution's history and its Map runs."""
 
+import datetime
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
 from client.console import ProgressBar
-from client.executions import Progress, human_bytes, progress_of
+from client.executions import Progress, copies_in_batches, follow, human_bytes, progress_of
 
 PLAN = {
     "rounds": 2,
@@ -119,3 +121,98 @@ def test_the_bar_counts_keys_while_planning_then_objects_with_bytes():
 )
 def test_human_bytes(count, shown):
     assert human_bytes(count) == shown
+
+
+PHASE = datetime.datetime(2026, 12, 1, 9, 0, 0, tzinfo=datetime.UTC)
+
+
+def test_a_single_inline_copy_step_moves_with_what_its_batch_says_of_itself():
+    plan = {"rounds": 1, "totals": {"unchanged": 0, "toCopy": 1500, "toDelete": 0, "bytesToCopy": 1500 * 1024}}
+    events = [
+        entered("ListBucket"),
+        {"type": "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails": {"output": json.dumps(plan)}},
+        exited("ListBucket"),
+        {**entered("CopyInline"), "timestamp": PHASE},
+    ]
+
+    progress = progress_of(MapRuns({}), "arn", events, in_batches=(600, 600 * 1024))
+
+    assert (progress.copied, progress.bytes_copied, progress.phase_started) == (600, 600 * 1024, PHASE)
+    assert "copies done 600 of 1,500 (600.0 KiB of 1.5 MiB)" in progress.line()
+
+
+class Listing:
+    """list_objects_v2 of S3, one page per call, for the keys a test gives."""
+
+    def __init__(self, *pages):
+        self.pages = pages
+
+    def get_paginator(self, name):
+        pages = self.pages
+
+        class Pages:
+            def paginate(self, Bucket, Prefix):
+                return [{"Contents": [{"Key": Prefix + key} for key in page]} for page in pages]
+
+        return Pages()
+
+
+def test_the_copies_in_batches_are_the_latest_of_each_batch_summed():
+    listing = Listing(
+        ["000000001.done-100.bytes-1000.json", "000000001.done-250.bytes-2500.json"],
+        ["000000002.done-40.bytes-400.json", "not-a-progress-object.json"],
+    )
+
+    assert copies_in_batches(listing, "work", "run-1") == (290, 2900)
+
+
+def test_following_lists_the_batches_progress_only_while_a_copy_step_runs(monkeypatch):
+    asked = []
+    looks = iter(
+        [
+            ("RUNNING", [entered("ListBucket")]),
+            ("RUNNING", [entered("ListBucket"), exited("ListBucket"), entered("CopyInline")]),
+            ("SUCCEEDED", [entered("ListBucket"), exited("ListBucket"), entered("CopyInline"), exited("CopyInline")]),
+        ]
+    )
+
+    class Sfn:
+        def describe_execution(self, executionArn):
+            self.status, self.events = next(looks)
+            return {"status": self.status, "output": "{}"}
+
+        def get_paginator(self, name):
+            events = self.events
+
+            class Pages:
+                def paginate(self, executionArn):
+                    return [{"events": events}]
+
+            return Pages()
+
+    def in_batches(run_id):
+        asked.append(run_id)
+        return (0, 0)
+
+    follow(Sfn(), "arn:x:states:r:1:execution:m:run-1", lambda progress: None, lambda _: None, in_batches)
+
+    assert asked == ["run-1"]  # planning and the end cost no listing
+
+
+def test_the_bar_shows_no_rate_before_a_second_of_copying_then_objects_done_over_the_time_since():
+    stream = io.StringIO()
+    now = [PHASE]
+    bar = ProgressBar(stream, now=lambda: now[0])
+    copying = Progress("CopyInline", 1, 1500, 1500, 0, {}, 1500, phase_started=PHASE)
+
+    bar(replace(copying, copied_in_batches=0))
+    now[0] = PHASE + datetime.timedelta(seconds=0.0004)
+    bar(replace(copying, copy_share=1.0))  # a whole step seen finished at once: no rate of millions
+    first = stream.getvalue()
+    now[0] = PHASE + datetime.timedelta(seconds=6)
+    bar(replace(copying, state="WriteReport", copy_share=1.0))
+    bar.close()
+
+    assert "/s" not in first
+    last = stream.getvalue().rsplit("\r", 1)[-1]
+    assert "1500/1500" in last and "250 objects/s" in last
