@@ -13,8 +13,10 @@ either. Nothing here writes.
 """
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -102,14 +104,17 @@ def row_of(sfn: Any, record: dict[str, Any], machine_arns: set[str]) -> Executio
     )
 
 
+def executions_of(sfn: Any, machine_arn: str) -> Iterator[dict[str, Any]]:
+    """A machine's executions, newest first (ListExecutions' order), a page at a time as they are needed."""
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
+        yield from page["executions"]
+
+
 def unrecorded(sfn: Any, machine_arns: list[str], recorded: set[str], limit: int) -> list[dict[str, Any]]:
-    """The newest executions of the machines that exist which have no record, as ListExecutions gives them."""
+    """The newest ``limit`` executions of the machines that exist which have no record, newest first."""
     found = []
     for arn in machine_arns:
-        for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=arn, PaginationConfig={"MaxItems": limit + len(recorded)}
-        ):
-            found += [execution for execution in page["executions"] if execution["name"] not in recorded]
+        found += islice((e for e in executions_of(sfn, arn) if e["name"] not in recorded), limit)
     found.sort(key=lambda execution: execution["startDate"], reverse=True)
     return found[:limit]
 
@@ -153,9 +158,10 @@ def find(s3: Any, sfn: Any, bucket: str, machine_arns: list[str], name_or_arn: s
             if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
                 return None
             raise
-    for execution in unrecorded(sfn, machine_arns, set(), 1000):
-        if execution["name"] == name:
-            return describe(sfn, execution["executionArn"])
+    for arn in machine_arns:
+        for execution in executions_of(sfn, arn):
+            if execution["name"] == name:
+                return describe(sfn, execution["executionArn"])
     return None
 
 

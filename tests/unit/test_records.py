@@ -4,7 +4,9 @@ them back into the rows ``fab status`` prints, whatever became of the state mach
 import json
 from datetime import UTC, datetime
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from bucket_sync import records
 from client import history
@@ -110,3 +112,87 @@ def test_a_running_record_whose_machine_is_gone_has_an_unknown_end():
     assert (row.status, row.stopped, row.source) == ("UNKNOWN", None, "a")
     assert "ended without writing its record" in row.problem
     assert history.machine_arn_of(ARN) == MACHINE
+
+
+class FakeStepFunctions:
+    """The two Step Functions calls the history makes, over a fixed set of executions of existing machines."""
+
+    def __init__(self, executions):
+        self.executions = executions  # arn -> DescribeExecution's answer
+        self.described = []
+
+    def get_paginator(self, name):
+        assert name == "list_executions"
+        fake = self
+
+        class Paginator:
+            def paginate(self, stateMachineArn):
+                mine = [e for e in fake.executions.values() if e["stateMachineArn"] == stateMachineArn]
+                mine.sort(key=lambda e: e["startDate"], reverse=True)
+                yield {"executions": [{k: e[k] for k in ("executionArn", "name", "startDate")} for e in mine]}
+
+        return Paginator()
+
+    def describe_execution(self, executionArn):
+        self.described.append(executionArn)
+        return self.executions[executionArn]
+
+
+def test_recent_merges_the_newest_records_with_unrecorded_executions_and_reads_only_what_it_shows():
+    def at(second):
+        return f"2026-12-02T00:00:{second:02d}Z"
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="work")
+        for second, name, status in ((1, "old", "SUCCEEDED"), (3, "mid", "FAILED"), (5, "new", "RUNNING")):
+            arn = ARN.replace("run-1", name)
+            record = records.started(arn, at(second), {"source": "s", "destination": "d"})
+            if status != "RUNNING":
+                record = records.finished(record, status, {"source": "s", "destination": "d", "copied": second})
+            records.put(s3, "work", record)
+        # Started on the existing machine before records existed (no record), between "mid" and "new":
+        legacy = ARN.replace("run-1", "legacy")
+        sfn = FakeStepFunctions(
+            {
+                legacy: {
+                    "executionArn": legacy,
+                    "stateMachineArn": MACHINE,
+                    "name": "legacy",
+                    "status": "SUCCEEDED",
+                    "startDate": datetime(2026, 12, 2, 0, 0, 4, tzinfo=UTC),
+                    "stopDate": datetime(2026, 12, 2, 0, 0, 4, 500000, tzinfo=UTC),
+                    "input": json.dumps({"source": "s", "destination": "d"}),
+                    "output": json.dumps({"source": "s", "destination": "d", "copied": 4}),
+                },
+                ARN.replace("run-1", "new"): {
+                    "executionArn": ARN.replace("run-1", "new"),
+                    "stateMachineArn": MACHINE,
+                    "name": "new",
+                    "status": "ABORTED",
+                    "startDate": datetime(2026, 12, 2, 0, 0, 5, tzinfo=UTC),
+                    "stopDate": datetime(2026, 12, 2, 0, 0, 6, tzinfo=UTC),
+                    "input": json.dumps({"source": "s", "destination": "d"}),
+                },
+            }
+        )
+        reads = []
+        s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: reads.append(request.url))
+
+        rows = history.recent(s3, sfn, "work", [MACHINE], limit=3)
+
+        assert [(row.name, row.status) for row in rows] == [
+            ("new", "ABORTED"),
+            ("legacy", "SUCCEEDED"),
+            ("mid", "FAILED"),
+        ]
+        assert [row.summary["copied"] for row in rows[1:]] == [4, 3]
+        assert len(reads) == 2  # "new" and "mid": "old" is not shown, so not read
+        # Once the machine is gone, the run left RUNNING has no known end, and the legacy one is no longer found.
+        gone = history.recent(s3, sfn, "work", [], limit=3)
+        assert [(row.name, row.status) for row in gone] == [("new", "UNKNOWN"), ("mid", "FAILED"), ("old", "SUCCEEDED")]
+        assert history.find(s3, sfn, "work", [], "old").summary["copied"] == 1
+        assert history.find(s3, sfn, "work", [], ARN.replace("run-1", "mid")).status == "FAILED"
+        assert history.find(s3, sfn, "work", [MACHINE], "legacy").status == "SUCCEEDED"
+        assert history.find(s3, sfn, "work", [], "legacy") is None
+        assert history.recent(s3, sfn, "no-such-bucket", [], limit=3) == []
