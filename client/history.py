@@ -112,7 +112,7 @@ def executions_of(sfn: Any, machine_arn: str) -> Iterator[dict[str, Any]]:
 
 def unrecorded(sfn: Any, machine_arns: list[str], recorded: set[str], limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` executions of the machines that exist which have no record, newest first."""
-    found = []
+    found: list[dict[str, Any]] = []
     for arn in machine_arns:
         found += islice((e for e in executions_of(sfn, arn) if e["name"] not in recorded), limit)
     found.sort(key=lambda execution: execution["startDate"], reverse=True)

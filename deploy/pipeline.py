@@ -115,12 +115,12 @@ def deploy(
         definition = resolve_definition(spec.definition, function_arns, config.partition)
         role_arn = stack.outputs[role_output(spec.name)]
         # A changed stack (functions, roles) always gets a new machine, so each deploy of new code is one to see.
-        kept = (
+        same = (
             machines.unchanged(clients.stepfunctions, prefix, definition, role_arn)
             if stack.status == "unchanged"
             else None
         )
-        deployed.append(kept or machines.create(clients.stepfunctions, prefix + timestamp, definition, role_arn))
+        deployed.append(same or machines.create(clients.stepfunctions, prefix + timestamp, definition, role_arn))
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone
         busy += kept
