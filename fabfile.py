@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from fabric import task
 from invoke.exceptions import Exit
 
-from client import executions
+from client import executions, history
 from client.console import print_event, print_report_line, print_status, print_stopped, run_sync
 from client.console import watch as watch_execution
 from deploy import pipeline, state_machines
@@ -81,7 +81,7 @@ def whole_number(
 @task(default=True)
 @quiet_when_stdout_closes()
 def deploy(c):
-    """Deploy the functions and roles (change set), then create a new timestamped state machine. The default task."""
+    """Deploy the functions and roles (change set), then a new timestamped state machine if anything changed."""
     with user_errors():
         config = load_config(CONFIG_FILE)
         print(f"Deploying stack {config.stack_name} to {config.region}")
@@ -89,7 +89,7 @@ def deploy(c):
     print(f"Package {result.package_key}: {'uploaded' if result.package_uploaded else 'unchanged, not uploaded'}")
     print(f"Stack {config.stack_name}: {'no changes' if result.stack_status == 'unchanged' else result.stack_status}")
     for machine in result.state_machines:
-        print(f"State machine {machine.name}\n  {machine.arn}")
+        print(f"State machine {machine.name}{'' if machine.created else ': unchanged, kept'}\n  {machine.arn}")
     for name in result.removed_state_machines:
         print(f"Removed old state machine {name}")
     for name in result.busy_state_machines:
@@ -281,13 +281,16 @@ def stop(c, name):
 @task(help={"limit": "how many executions to show: a whole number of at least 1 (default 10)"})
 @quiet_when_stdout_closes()
 def status(c, limit=None):
-    """List the most recent syncs, newest first, with what each copied, deleted and failed."""
+    """List the most recent syncs, newest first, with what each copied, deleted and failed (from the run records
+    in the deployment bucket, so syncs whose state machine a deploy removed are listed too)."""
     count = whole_number(limit, "--limit", minimum=1)
     count = 10 if count is None else count
     with user_errors():
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
-        rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), count)
+        rows = history.recent(
+            clients.s3, clients.stepfunctions, config.deployment_bucket, sync_machine_arns(config, clients), count
+        )
     print_status(rows)
 
 
@@ -312,18 +315,18 @@ def report(c, execution=None, failed=False, copied=False, deleted=False, skipped
     with user_errors():
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
-        if execution and execution.startswith("arn:"):
-            chosen = executions.describe(clients.stepfunctions, execution)
+        arns = sync_machine_arns(config, clients)
+        if execution:
+            chosen = history.find(clients.s3, clients.stepfunctions, config.deployment_bucket, arns, execution)
         else:
-            rows = executions.recent(clients.stepfunctions, sync_machine_arns(config, clients), 1000)
-            matching = [row for row in rows if execution in (None, row.name)]
-            if not matching:
-                raise Exit(
-                    f"Error: no sync execution named {execution!r}; 'fab status' lists them"
-                    if execution
-                    else "Error: no sync has run yet"
-                )
-            chosen = matching[0]
+            newest = history.recent(clients.s3, clients.stepfunctions, config.deployment_bucket, arns, 1)
+            chosen = newest[0] if newest else None
+        if chosen is None:
+            raise Exit(
+                f"Error: no sync execution named {execution!r}; 'fab status' lists them"
+                if execution
+                else "Error: no sync has run yet"
+            )
         report_uri = (chosen.summary or {}).get("report")
         if not report_uri:
             print(

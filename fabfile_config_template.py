@@ -33,3 +33,7 @@ MAX_DELETES = 10000
 # in any region) or alias ARNs. The functions get kms:Decrypt and kms:GenerateDataKey on exactly these keys, through
 # S3 only. AWS managed keys (alias/aws/s3) need no entry. None: no KMS key.
 KMS_KEYS = None
+
+# Days each sync's report and run files (runs/) and its record (history/, what fab status and fab report read) are
+# kept in the deployment bucket; a lifecycle rule, set by every deploy, expires them after that. At least 1.
+REPORT_RETENTION_DAYS = 90

@@ -23,6 +23,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}$")
 DEFAULT_KEEP_STATE_MACHINES = 3
+DEFAULT_REPORT_RETENTION_DAYS = 90
 KEY_ID_PATTERN = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 """A KMS key ID: a UUID, or ``mrk-`` and 32 hex digits for a multi-Region key (KMS API reference, KeyId)."""
 KMS_ARN_PATTERN = re.compile(
@@ -43,6 +44,7 @@ SETTINGS = (
     "DESTINATION_BUCKETS",
     "MAX_DELETES",
     "KMS_KEYS",
+    "REPORT_RETENTION_DAYS",
 )
 """The names fabfile_config.py may set; any other upper-case name in it is a typo, not silently ignored."""
 
@@ -66,6 +68,9 @@ class Config:
     kms_keys: tuple[str, ...] = ()
     """KMS key ARNs, alias names (``alias/name``) or alias ARNs of the keys source or destination objects are
     encrypted with (SSE-KMS); what the ``{kms_keys}`` policy placeholder grants. Empty: no KMS key."""
+    report_retention_days: int = DEFAULT_REPORT_RETENTION_DAYS
+    """Days a run's files (``runs/``: plans, results, the report) and its record (``history/``) are kept in the
+    deployment bucket before S3's lifecycle rule expires them."""
 
     @property
     def partition(self) -> str:
@@ -141,6 +146,12 @@ def config_from_values(
         not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < 0
     ):
         raise ConfigError(f"{source}: MAX_DELETES must be a whole number of at least 0, or None for no limit")
+    retention = values.get("REPORT_RETENTION_DAYS", DEFAULT_REPORT_RETENTION_DAYS)
+    if not isinstance(retention, int) or isinstance(retention, bool) or retention < 1:
+        raise ConfigError(
+            f"{source}: REPORT_RETENTION_DAYS must be a whole number of days of at least 1 (default "
+            f"{DEFAULT_REPORT_RETENTION_DAYS}), not {retention!r}: how long reports and run records are kept"
+        )
     return Config(
         app_name=app_name,
         user_email=user_email,
@@ -151,6 +162,7 @@ def config_from_values(
         destination_buckets=_bucket_patterns(values, "DESTINATION_BUCKETS", source),
         max_deletes=max_deletes,
         kms_keys=_kms_keys(values, partition, source),
+        report_retention_days=retention,
     )
 
 

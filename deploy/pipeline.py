@@ -24,6 +24,7 @@ from .stack import (
     deploy_stack,
     describe_stack,
     ensure_deployment_bucket,
+    expire_run_files,
     stack_outputs,
     upload_package,
     upload_template,
@@ -106,6 +107,7 @@ def deploy(
     planned = plan(project, config)  # every file problem surfaces here, before anything is created
     timestamp = machines.deploy_timestamp(now or datetime.now(UTC))
     created = ensure_deployment_bucket(clients.s3, config.deployment_bucket, config.region)
+    expire_run_files(clients.s3, config.deployment_bucket, config.report_retention_days)
     uploaded = upload_package(clients.s3, config.deployment_bucket, planned.package)
     template_url = upload_template(
         clients.s3, config.deployment_bucket, config.region, render_template(planned.template)
@@ -115,14 +117,15 @@ def deploy(
     deployed, removed, busy = [], [], []
     for spec in planned.state_machines:
         prefix = state_machine_prefix(config, spec.name)
-        deployed.append(
-            machines.create(
-                clients.stepfunctions,
-                prefix + timestamp,
-                resolve_definition(spec.definition, function_arns, config.partition),
-                stack.outputs[role_output(spec.name)],
-            )
+        definition = resolve_definition(spec.definition, function_arns, config.partition)
+        role_arn = stack.outputs[role_output(spec.name)]
+        # A changed stack (functions, roles) always gets a new machine, so each deploy of new code is one to see.
+        same = (
+            machines.unchanged(clients.stepfunctions, prefix, definition, role_arn)
+            if stack.status == "unchanged"
+            else None
         )
+        deployed.append(same or machines.create(clients.stepfunctions, prefix + timestamp, definition, role_arn))
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone
         busy += kept

@@ -73,6 +73,30 @@ def ensure_deployment_bucket(s3: Any, bucket: str, region: str) -> bool:
     return True
 
 
+EXPIRING_FOLDERS = ("runs/", "history/")
+"""A sync's files (plans, results, its report) and its record: what the retention rule expires."""
+
+
+def expire_run_files(s3: Any, bucket: str, days: int) -> None:
+    """Set the deployment bucket's lifecycle rules, every deploy (one request, which replaces the bucket's
+    lifecycle configuration, so a changed REPORT_RETENTION_DAYS takes effect): each folder of
+    ``EXPIRING_FOLDERS`` expires after ``days``. Packages, templates, locks and ETag pairs are kept."""
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": f"expire-{folder.rstrip('/')}",
+                    "Filter": {"Prefix": folder},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": days},
+                }
+                for folder in EXPIRING_FOLDERS
+            ]
+        },
+    )
+
+
 def _deny_insecure_transport(bucket: str, partition: str) -> str:
     return json.dumps(
         {

@@ -1,14 +1,16 @@
-"""State machines: create a timestamp-named one per deploy, find the newest, clean up old idle ones.
+"""State machines: create a timestamp-named one per deploy that changes it, find the newest, clean up old idle ones.
 
 Created through the Step Functions API after the stack update, as the 2015 sample did, so executions already
-running finish on the definition they started with while new ones get the new definition.
+running finish on the definition they started with while new ones get the new definition. A deploy that changes
+neither the definition (after resolution to ARNs), nor its role, nor the functions keeps the newest machine
+instead: a new one would only push an older one, and its executions, out of KEEP_STATE_MACHINES.
 """
 
 import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +30,8 @@ ROLE_PROPAGATION_SECONDS = 120
 class DeployedStateMachine:
     name: str
     arn: str
+    created: bool = True
+    """False for a machine a deploy kept because nothing it runs had changed."""
 
 
 def deploy_timestamp(now: datetime) -> str:
@@ -53,6 +57,24 @@ def newest(sfn: Any, prefix: str) -> DeployedStateMachine:
     if not deployed:
         raise NotDeployedError(f"no state machine named {prefix}<timestamp> is deployed; run 'fab deploy' first")
     return deployed[-1]
+
+
+def is_unchanged(described: Mapping[str, Any], definition: Mapping[str, Any], role_arn: str) -> bool:
+    """Does a deployed machine (DescribeStateMachine's answer) run exactly this definition with this role?"""
+    try:
+        deployed = json.loads(described.get("definition") or "")
+    except ValueError:
+        return False
+    return deployed == definition and described.get("roleArn") == role_arn
+
+
+def unchanged(sfn: Any, prefix: str, definition: Mapping[str, Any], role_arn: str) -> DeployedStateMachine | None:
+    """The newest machine of a definition, when it runs exactly this definition with this role; else None."""
+    deployed = list_deployed(sfn, prefix)
+    if not deployed:
+        return None
+    described = sfn.describe_state_machine(stateMachineArn=deployed[-1].arn)
+    return replace(deployed[-1], created=False) if is_unchanged(described, definition, role_arn) else None
 
 
 def create(

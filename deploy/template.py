@@ -84,6 +84,7 @@ def resource_placeholders(config: Config, state_machine_prefix_all: str) -> dict
         "{deployment_runs}": [s3_arn(config, f"{config.deployment_bucket}/runs/*")],
         "{deployment_etag_pairs}": [s3_arn(config, f"{config.deployment_bucket}/etag-pairs/*")],
         "{deployment_locks}": [s3_arn(config, f"{config.deployment_bucket}/locks/*")],
+        "{deployment_history}": [s3_arn(config, f"{config.deployment_bucket}/history/*")],
         "{state_machines}": [{"Fn::Sub": f"{states}:stateMachine:{state_machine_prefix_all}*"}],
         "{executions}": [{"Fn::Sub": f"{states}:execution:{state_machine_prefix_all}*"}],
         KMS_KEYS_PLACEHOLDER: [key for key in config.kms_keys if is_key_arn(key)],

@@ -15,22 +15,27 @@
 #         Action: [s3:PutObject]
 #         Resource: ["{deployment_etag_pairs}"]
 #       - Effect: Allow
+#         Action: [s3:PutObject]  # the run's record, finished
+#         Resource: ["{deployment_history}"]
+#       - Effect: Allow
 #         Action: [s3:GetObject, s3:DeleteObject]  # GetObject: S3 asks it of a DeleteObject with If-Match
 #         Resource: ["{deployment_locks}"]
 # ---
 """WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
 taken, planned, skipped or failed) and returns the summary that becomes the execution's output.
 
-Input: ``{"run", "lock", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the
+Input: ``{"run", "lock", "record", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the
 workers' compact results when the plan was small enough to travel in the state). Output: the summary (see README,
 "Output"). Raises SyncFailedError, with the counts and the report location, when any action failed. Either way it
-releases the destination's lock last (bucket_sync/concurrency.py): the run has changed all it will.
+writes the run's record over with the outcome and the summary (bucket_sync/records.py; a run without one, from a
+machine deployed before records, writes none), then releases the destination's lock last
+(bucket_sync/concurrency.py): the run has changed all it will.
 """
 
 import json
 import logging
 
-from bucket_sync import concurrency
+from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.etag_pairs import record
@@ -177,12 +182,22 @@ def report(run, event, clients, lock):
     ]
     if record(work, run.work_bucket, run.destination, run.run_id, pairs):
         requests = merge_counts(requests, {"PutObject": 1})
+    run_record = event.get("record")
+    if run_record:  # counted before it is made: the record carries the summary
+        requests = merge_counts(requests, records.PUT_REQUESTS)
     summary = summarize(run, plan, lines, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
+    failure = None
     if summary["failed"]:
-        raise SyncFailedError(
+        failure = SyncFailedError(
             f"{summary['failed']} object(s) failed ({summary['copied']} copied, "
             f"{summary['deleted']} deleted); see the report at {report_uri}. "
             f"Summary: {json.dumps(summary)}"
         )
+    if run_record:
+        status = records.FAILED if failure else records.SUCCEEDED
+        error = (type(failure).__name__, str(failure)) if failure else (None, None)
+        records.put(work, run.work_bucket, records.finished(run_record, status, summary, *error))
+    if failure:
+        raise failure
     return summary

@@ -1,6 +1,7 @@
 """fab deploy's pipeline against the embedded endpoint: a real stack, real handler code, a real execution."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,7 +89,7 @@ def test_an_execution_runs_the_real_handler_and_a_catch_matches_its_error(aws, d
     assert "refusing 'hello.txt'" in output["caught"]["Cause"]
 
 
-def test_redeploying_unchanged_code_uploads_nothing_and_adds_a_newer_state_machine(
+def test_redeploying_unchanged_code_uploads_nothing_and_keeps_the_state_machines(
     aws, deployed, fixture_project, endpoint
 ):
     config, first, _ = deployed
@@ -98,9 +99,24 @@ def test_redeploying_unchanged_code_uploads_nothing_and_adds_a_newer_state_machi
     assert not second.package_uploaded and second.package_key == first.package_key
     assert second.stack_status == "unchanged"
     assert not [r for r in during if r[7] == "PutObject" and "/packages/" in r[3]]
-    assert machine(second, "demo").name > machine(first, "demo").name
+    # Nothing changed: no new machine, so none is pushed out of KEEP_STATE_MACHINES with its executions.
+    assert [(m.name, m.arn, m.created) for m in second.state_machines] == [
+        (m.name, m.arn, False) for m in first.state_machines
+    ]
+    assert not [r for r in during if r[7] == "CreateStateMachine"]
+    assert second.removed_state_machines == []
     newest = pipeline.newest_state_machine(pipeline.Project(fixture_project), config, make_clients(config), "demo")
-    assert newest == machine(second, "demo")
+    assert newest == machine(first, "demo")
+
+
+def test_a_changed_definition_alone_gets_a_new_state_machine(aws, deployed, fixture_project):
+    config, first, _ = deployed
+    definition = fixture_project / "state_machines" / "demo.yaml"
+    definition.write_text(definition.read_text().replace("Test fixture:", "Test fixture, changed:", 1))
+    second = deploy_once(fixture_project, config, [])
+    assert second.stack_status == "unchanged"
+    assert machine(second, "demo").created and machine(second, "demo").name > machine(first, "demo").name
+    assert machine(second, "slow") == replace(machine(first, "slow"), created=False)
 
 
 def test_changed_code_is_uploaded_and_updates_the_stack(aws, deployed, fixture_project):
@@ -119,7 +135,10 @@ def test_old_state_machines_beyond_the_newest_few_are_removed_unless_running(aws
     sfn = aws("stepfunctions")
     running = sfn.start_execution(stateMachineArn=machine(first, "slow").arn)["executionArn"]
     later = datetime.now(UTC)
-    for step in (1, 2, 3):
+    for step in (1, 2, 3):  # each deploy changes both definitions, so each makes two new machines
+        for name in ("demo", "slow"):
+            definition = fixture_project / "state_machines" / f"{name}.yaml"
+            definition.write_text(definition.read_text().replace("Test fixture", f"Test fixture {step}", 1))
         result = deploy_once(fixture_project, config, [], now=later + timedelta(seconds=step))
     names = {m["name"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith(config.app_name)}
     demo = sorted(n for n in names if "-demo-" in n)

@@ -445,10 +445,11 @@ def requests(session, monkeypatch):
     session.events.unregister("before-send.s3", recorder)
 
 
-def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
+def execute(s3, requests, after_plan=lambda: None, crashed=(), start_time=None, **fields):
     """The sync state machine's path through its states, in process, with plans in batch files (the inline path
     of small plans is tested on the endpoint). ``crashed`` names plan batches whose worker never finished (so
-    they have no result); ``after_plan`` runs between planning and copying."""
+    they have no result); ``after_plan`` runs between planning and copying; ``start_time`` (the execution's
+    StartTime) makes the run write its record, as the deployed machine does."""
     fields.setdefault("settings", {}).setdefault("inlinePlanBytes", 0)
 
     def step(name, handler, event):
@@ -465,12 +466,14 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), **fields):
             "executionArn": f"arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-1:{RUN_ID}",
             "runId": RUN_ID,
             "input": fields,
+            **({"startTime": start_time} if start_time else {}),
         },
     )
     # FindSourceRegion, FindDestinationRegion, StartPlan:
     state = {
         "run": {**validated["run"], "sourceRegion": "us-east-1", "destinationRegion": "us-east-1"},
         "lock": validated["lock"],
+        "record": validated.get("record"),
         "plan": None,
         "copyCheck": {"copiesFailed": 0, "requests": {}},
     }
@@ -631,6 +634,33 @@ def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requ
     assert set(requests.total()) == {"ListObjectsV2", "PutObject", "GetObject", "DeleteObject"}
     assert requests.counts["ValidateInput"] == {"PutObject": 1}
     assert requests.counts["WriteReport"]["DeleteObject"] == 1
+
+
+def test_a_failed_run_leaves_its_record_with_the_summary_error_and_report(s3, buckets, requests):
+    """WriteReport writes the record over when the run fails too; its PutObject is in the summary it carries."""
+    with pytest.raises(SyncFailedError):
+        execute(
+            s3,
+            requests,
+            after_plan=lambda: s3.delete_object(Bucket=SOURCE, Key="a b+c%/new"),
+            start_time="2026-12-02T00:15:17.5Z",
+            source=SOURCE,
+            destination=DESTINATION,
+        )
+    [key] = keys_of(s3, WORK, "history/")
+    assert key == f"history/20261202T001517500Z-{RUN_ID}.json"
+    record = get_json(s3, WORK, key)
+    assert (record["status"], record["error"], record["report"], record["source"]) == (
+        "FAILED",
+        "SyncFailedError",
+        REPORT,
+        SOURCE,
+    )
+    assert record["cause"].startswith("1 object(s) failed") and "Summary" not in record["cause"]
+    assert record["summary"]["failed"] == 1 and record["summary"]["report"] == REPORT
+    # Both PUTs of the record are counted: ValidateInput's (with the lock's) and WriteReport's.
+    assert requests.counts["ValidateInput"] == {"PutObject": 2}
+    assert record["summary"]["s3Requests"]["PutObject"] == requests.total()["PutObject"]
 
 
 def test_a_failed_copy_fails_the_run_and_holds_the_deletes_back(s3, buckets, requests):

@@ -51,11 +51,22 @@ def test_a_missing_value_is_named(name):
         ("USER_EMAIL", "nobody", "not an email address"),
         ("AWS_DEFAULT_REGION", "Europe", "not an AWS region"),
         ("KEEP_STATE_MACHINES", 0, "at least 1"),
+        ("REPORT_RETENTION_DAYS", 0, "REPORT_RETENTION_DAYS must be a whole number of days of at least 1"),
+        ("REPORT_RETENTION_DAYS", 7.5, "REPORT_RETENTION_DAYS must be a whole number .*not 7.5"),
+        ("REPORT_RETENTION_DAYS", True, "REPORT_RETENTION_DAYS must be a whole number"),
+        ("REPORT_RETENTION_DAYS", "90", "REPORT_RETENTION_DAYS must be a whole number .*not '90'"),
     ],
 )
 def test_a_wrong_value_is_named_with_what_is_expected(key, value, expected):
     with pytest.raises(ConfigError, match=expected):
         config_from_values({**VALUES, key: value}, environ={})
+
+
+def test_reports_are_kept_90_days_unless_the_config_says_otherwise():
+    assert config_from_values(VALUES, environ={}).report_retention_days == 90
+    assert config_from_values({**VALUES, "REPORT_RETENTION_DAYS": 7}, environ={}).report_retention_days == 7
+    template = runpy.run_path(str(Path(__file__).resolve().parents[2] / "fabfile_config_template.py"))
+    assert template["REPORT_RETENTION_DAYS"] == 90
 
 
 def test_standard_aws_environment_beats_the_config_defaults():

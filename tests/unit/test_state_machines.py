@@ -4,10 +4,13 @@ each one is checked by moto's ASL parser and by cfn-lint's E36xx rules as a defi
 import json
 from pathlib import Path
 
+import boto3
 import cfnlint.api
 import pytest
+from moto import mock_aws
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+from deploy import state_machines as machines
 from deploy.discover import discover_functions, discover_state_machines, lambda_names_in
 from deploy.template import resolve_definition
 
@@ -131,3 +134,39 @@ def test_a_distributed_maps_output_stays_small_and_one_dead_batch_aborts_no_othe
     ends = [child for child in children.values() if child.get("End") or child["Type"] == "Succeed"]
     assert ends and all("OutputPath" in child and child["OutputPath"] is None for child in ends)
     assert state["ToleratedFailurePercentage"] == 100
+
+
+# A deploy that changes nothing keeps the newest machine (deploy/state_machines.py).
+
+ROLE = "arn:aws:iam::123456789012:role/app-SyncBucketsRole"
+DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+
+
+@pytest.mark.parametrize(
+    ("described", "unchanged"),
+    [
+        pytest.param({"definition": json.dumps(DEFINITION), "roleArn": ROLE}, True, id="same"),
+        pytest.param({"definition": json.dumps(DEFINITION, indent=2), "roleArn": ROLE}, True, id="same-reformatted"),
+        pytest.param(
+            {"definition": json.dumps({**DEFINITION, "Comment": "new"}), "roleArn": ROLE}, False, id="definition"
+        ),
+        pytest.param({"definition": json.dumps(DEFINITION), "roleArn": ROLE + "2"}, False, id="role"),
+        pytest.param({"definition": "not json", "roleArn": ROLE}, False, id="unreadable-definition"),
+    ],
+)
+def test_a_machine_is_unchanged_only_with_the_same_definition_and_role(described, unchanged):
+    assert machines.is_unchanged(described, DEFINITION, ROLE) is unchanged
+
+
+def test_the_newest_machine_is_kept_only_when_it_runs_the_same_definition_and_role():
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        assert machines.unchanged(sfn, "app-sync_buckets-", DEFINITION, ROLE) is None  # none deployed yet
+        older = machines.create(sfn, "app-sync_buckets-20261201T000000000", {**DEFINITION, "Comment": "old"}, ROLE)
+        newest = machines.create(sfn, "app-sync_buckets-20261202T000000000", DEFINITION, ROLE)
+        kept = machines.unchanged(sfn, "app-sync_buckets-", DEFINITION, ROLE)
+        assert (kept.name, kept.arn, kept.created) == (newest.name, newest.arn, False)
+        # Only the newest counts: an older machine with this definition does not make a changed one unchanged.
+        assert machines.unchanged(sfn, "app-sync_buckets-", {**DEFINITION, "Comment": "old"}, ROLE) is None
+        assert machines.unchanged(sfn, "app-sync_buckets-", DEFINITION, ROLE + "2") is None
+        assert older.created and newest.created

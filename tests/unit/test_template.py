@@ -260,6 +260,7 @@ def test_configured_buckets_are_the_only_data_buckets_the_functions_may_touch(tm
         f"arn:aws:s3:::{config.deployment_bucket}/runs/*",
         f"arn:aws:s3:::{config.deployment_bucket}/etag-pairs/*",
         f"arn:aws:s3:::{config.deployment_bucket}/locks/*",
+        f"arn:aws:s3:::{config.deployment_bucket}/history/*",
     }
     by_function = {}
     for name, resource in template["Resources"].items():
@@ -274,6 +275,13 @@ def test_configured_buckets_are_the_only_data_buckets_the_functions_may_touch(tm
         f"arn:aws:s3:::{config.deployment_bucket}/runs/*",
     }
     assert "arn:aws:s3:::data-*/*" not in by_function["DeleteOrphanedKeysFunction"]  # never deletes in a source
+    # The run records: written by the first step and the two that end a run, and by no other function.
+    history = f"arn:aws:s3:::{config.deployment_bucket}/history/*"
+    assert {name for name, resources in by_function.items() if history in resources} == {
+        "ValidateInputFunction",
+        "WriteReportFunction",
+        "ReleaseLockFunction",
+    }
 
 
 def repository_template(config, tmp_path, functions=None, machines=None):
