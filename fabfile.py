@@ -16,7 +16,7 @@ from fabric import task
 from invoke.exceptions import Exit
 
 from client import executions, history
-from client.console import print_event, print_report_line, print_status, print_stopped, run_sync
+from client.console import print_event, print_report_line, print_status, print_stopped, run_sync, status_json
 from client.console import watch as watch_execution
 from deploy import pipeline, state_machines
 from deploy.aws import make_clients
@@ -278,9 +278,14 @@ def stop(c, name):
     print_stopped(stopped)
 
 
-@task(help={"limit": "how many executions to show: a whole number of at least 1 (default 10)"})
+@task(
+    help={
+        "limit": "how many executions to show: a whole number of at least 1 (default 10)",
+        "json": "print the rows as one JSON array instead of the table",
+    }
+)
 @quiet_when_stdout_closes()
-def status(c, limit=None):
+def status(c, limit=None, json=False):
     """List the most recent syncs, newest first, with what each copied, deleted and failed (from the run records
     in the deployment bucket, so syncs whose state machine a deploy removed are listed too)."""
     count = whole_number(limit, "--limit", minimum=1)
@@ -291,7 +296,10 @@ def status(c, limit=None):
         rows = history.recent(
             clients.s3, clients.stepfunctions, config.deployment_bucket, sync_machine_arns(config, clients), count
         )
-    print_status(rows)
+    if json:
+        print(status_json(rows))
+    else:
+        print_status(rows)
 
 
 @task(
@@ -301,15 +309,22 @@ def status(c, limit=None):
         "copied": "only copied objects",
         "deleted": "only deleted objects",
         "skipped": "only skipped objects",
+        "planned": "only what a dry run would copy or delete",
         "json": "print the report's JSON lines as they are",
     }
 )
 @quiet_when_stdout_closes()
-def report(c, execution=None, failed=False, copied=False, deleted=False, skipped=False, json=False):
+def report(c, execution=None, failed=False, copied=False, deleted=False, skipped=False, planned=False, json=False):
     """Print the per-object report of a sync: what was copied, deleted, skipped or failed, and why."""
     wanted = {
         result
-        for result, chosen in (("failed", failed), ("copied", copied), ("deleted", deleted), ("skipped", skipped))
+        for result, chosen in (
+            ("failed", failed),
+            ("copied", copied),
+            ("deleted", deleted),
+            ("skipped", skipped),
+            ("planned", planned),
+        )
         if chosen
     }
     with user_errors():

@@ -197,7 +197,10 @@ def print_status(rows: list[executions.ExecutionSummary]) -> None:
 
 
 def seconds_of(row: executions.ExecutionSummary) -> str:
-    return f"{(row.stopped - row.started).total_seconds():.1f}" if row.stopped else "running"
+    """How long the run took; "running" only while it runs ("-" when how it ended is unknown)."""
+    if row.stopped:
+        return f"{(row.stopped - row.started).total_seconds():.1f}"
+    return "running" if row.status == "RUNNING" else "-"
 
 
 def status_json(rows: list[executions.ExecutionSummary]) -> str:

@@ -14,17 +14,17 @@ either. Nothing here writes.
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bucket_sync.records import FOLDER, execution_name, key_stamp
+
 from .executions import ExecutionSummary, describe
 
-FOLDER = "history/"
-"""As ``bucket_sync.records.FOLDER``: the client does not import the Lambda code to read a folder name."""
 UNKNOWN = "UNKNOWN"
 ENDED_UNRECORDED = (
     "the run ended without writing its record (stopped or timed out?) and its state machine has been removed"
@@ -45,9 +45,8 @@ def record_keys(s3: Any, bucket: str) -> list[RecordKey]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=FOLDER):
             for item in page.get("Contents", []):
                 key = item["Key"]
-                stem = key.removeprefix(FOLDER).removesuffix(".json")
-                if "-" in stem and key.endswith(".json"):
-                    found.append(RecordKey(key, stem.split("-", 1)[1]))
+                if "-" in key.removeprefix(FOLDER) and key.endswith(".json"):
+                    found.append(RecordKey(key, execution_name(key)))
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NoSuchBucket":
             raise
@@ -85,6 +84,9 @@ def from_record(record: dict[str, Any]) -> ExecutionSummary:
         (summary or record).get("source") or "?",
         (summary or record).get("destination") or "?",
         problem,
+        record.get("dryRun") is True,
+        record.get("prefix") or "",
+        record.get("startAfter") or "",
     )
 
 
@@ -99,9 +101,7 @@ def row_of(sfn: Any, record: dict[str, Any], machine_arns: set[str]) -> Executio
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
                 raise
-    return ExecutionSummary(
-        row.name, row.arn, UNKNOWN, row.started, None, None, row.source, row.destination, ENDED_UNRECORDED
-    )
+    return replace(row, status=UNKNOWN, stopped=None, summary=None, problem=ENDED_UNRECORDED)
 
 
 def executions_of(sfn: Any, machine_arn: str) -> Iterator[dict[str, Any]]:
@@ -128,7 +128,7 @@ def recent(s3: Any, sfn: Any, bucket: str, machine_arns: list[str], limit: int) 
     extra = unrecorded(sfn, machine_arns, recorded, limit)
     # Newest first across both: the records' keys carry their start, the executions their startDate.
     candidates: list[tuple[str, Any]] = [(key.key.removeprefix(FOLDER)[:19], key) for key in keys[-limit:]]
-    candidates += [(_stamp(execution["startDate"]), execution) for execution in extra]
+    candidates += [(key_stamp(execution["startDate"].isoformat()), execution) for execution in extra]
     candidates.sort(key=lambda pair: pair[0], reverse=True)
     rows = []
     for _, item in candidates[:limit]:
@@ -163,9 +163,3 @@ def find(s3: Any, sfn: Any, bucket: str, machine_arns: list[str], name_or_arn: s
             if execution["name"] == name:
                 return describe(sfn, execution["executionArn"])
     return None
-
-
-def _stamp(started: datetime) -> str:
-    """A start time in the records' key form (``20261202T001517123Z``), to order executions among records."""
-    moment = started.astimezone(UTC)
-    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"

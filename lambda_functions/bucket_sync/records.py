@@ -54,8 +54,8 @@ def machine_name(execution_arn: str) -> str:
 
 
 def started(execution_arn: str, start_time: str, document: Any) -> dict[str, Any]:
-    """The record of a run that has just started, with the input's buckets, prefix and dry run as given (the
-    input may be the one ValidateInput refuses: only string and boolean fields are kept)."""
+    """The record of a run that has just started, with the input's buckets, scope (prefix, startAfter) and dry run
+    as given (the input may be the one ValidateInput refuses: only string and boolean fields are kept)."""
     fields = document if isinstance(document, dict) else {}
 
     def text(name: str) -> str:
@@ -72,6 +72,7 @@ def started(execution_arn: str, start_time: str, document: Any) -> dict[str, Any
         "source": text("source"),
         "destination": text("destination"),
         "prefix": text("prefix"),
+        "startAfter": text("startAfter"),
         "dryRun": fields.get("dryRun") is True,
         "status": RUNNING,
     }

@@ -2,6 +2,7 @@
 moves within its one copy step; ``fab stop`` stops one half-way, makes no deletion and leaves the destination to
 the next sync. The syncs are slowed by the endpoint's fault plan (``delaySeconds`` on CopyObject)."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -139,3 +140,24 @@ def test_a_dry_run_says_what_it_would_do_and_its_first_actions(s3, buckets, proj
     ]
     assert lines[start + 12].startswith("All 13: fab report --planned --execution ")
     assert sorted(contents(client, destination)) == ["orphan"]  # nothing changed
+
+    command = lines[start + 12].removeprefix("All 13: ").split()  # the command it names, run as named
+    assert command[:3] == ["fab", "report", "--planned"]
+    planned = fab(project, *command[1:], "--json", endpoint_url=endpoint.url)
+    assert planned.returncode == 0, planned.stderr
+    every = [json.loads(line) for line in planned.stdout.splitlines()]
+    assert [(line["action"], line["key"]) for line in every] == [
+        *(("copy", f"obj/{number:02d}") for number in range(12)),
+        ("delete", "orphan"),
+    ]
+
+    listed = fab(project, "status", "--limit", "1", "--json", endpoint_url=endpoint.url)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = json.loads(listed.stdout)
+    assert (row["name"], row["status"], row["source"], row["destination"]) == (
+        command[-1],
+        "SUCCEEDED",
+        source,
+        destination,
+    )
+    assert row["dryRun"] is True

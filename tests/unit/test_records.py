@@ -10,6 +10,7 @@ from moto import mock_aws
 
 from bucket_sync import records
 from client import history
+from client.console import print_status
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:app-sync_buckets-20261201T000000000:run-1"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:app-sync_buckets-20261201T000000000"
@@ -48,6 +49,7 @@ def test_a_started_record_names_the_run_and_its_input():
         "source": "a",
         "destination": "b",
         "prefix": "",
+        "startAfter": "",
         "dryRun": True,
         "status": "RUNNING",
     }
@@ -196,3 +198,19 @@ def test_recent_merges_the_newest_records_with_unrecorded_executions_and_reads_o
         assert history.find(s3, sfn, "work", [MACHINE], "legacy").status == "SUCCEEDED"
         assert history.find(s3, sfn, "work", [], "legacy") is None
         assert history.recent(s3, sfn, "no-such-bucket", [], limit=3) == []
+
+
+def test_a_records_scope_and_dry_run_are_marked_and_an_unknown_end_has_no_seconds(capsys):
+    scoped = {"source": "s", "destination": "d", "prefix": "logs/", "startAfter": "logs/2026", "dryRun": True}
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="work")
+        records.put(s3, "work", records.started(ARN, "2026-12-02T00:00:01Z", scoped))
+
+        (row,) = history.recent(s3, FakeStepFunctions({}), "work", [], limit=5)
+
+    assert (row.status, row.flags) == ("UNKNOWN", ["dry-run", "prefix=logs/", "start-after=logs/2026"])
+    print_status([row])
+    line = capsys.readouterr().out.splitlines()[1]
+    assert " UNKNOWN " in line and " running " not in line
+    assert "dry-run prefix=logs/ start-after=logs/2026" in line
