@@ -222,7 +222,7 @@ def sync(
         )
         clients = make_clients(config)
         # The allow-lists and MAX_DELETES ValidateInput holds the execution to: the deployed ones, not the file's.
-        executions.check_input(document, pipeline.with_deployed_limits(config, clients))
+        executions.check_input(document, pipeline.with_deployed_limits(PROJECT, config, clients))
         executions.check_buckets(clients.s3, document)
         machine = pipeline.newest_state_machine(PROJECT, config, clients, "sync_buckets")
         try:

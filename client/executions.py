@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bucket_sync.contract import COPY_STATES, DELETE_STATES, NO_LIMIT, PLAN_STATE
 from deploy.config import Config
 from deploy.errors import DeployError
 
@@ -178,7 +179,9 @@ def check_input(document: dict[str, Any], config: Config | None = None) -> None:
     limits = Limits()
     if config is not None:
         limits = Limits(
-            config.source_buckets, config.destination_buckets, -1 if config.max_deletes is None else config.max_deletes
+            config.source_buckets,
+            config.destination_buckets,
+            NO_LIMIT if config.max_deletes is None else config.max_deletes,
         )
     try:
         parse_input(document, run_id="check", work_bucket="check", limits=limits)
@@ -211,10 +214,6 @@ def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
 
 
-COPY_STATES, DELETE_STATES = ("CopySourceKeys", "CopyInline"), ("DeleteOrphanedKeys", "DeleteInline")
-"""The states that copy and delete: a Distributed Map over plan batches, or one step for a small plan."""
-
-
 def progress_of(
     sfn: Any, execution_arn: str, events: list[dict[str, Any]], in_batches: tuple[int, int] = (0, 0)
 ) -> Progress:
@@ -232,7 +231,7 @@ def progress_of(
         if "mapRunStartedEventDetails" in event:
             map_runs[state] = event["mapRunStartedEventDetails"]["mapRunArn"]  # the Map state that started it
         details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails")
-        if state == "ListBucket" and details and details.get("output"):
+        if state == PLAN_STATE and details and details.get("output"):
             output = json.loads(details["output"])
             rounds, totals = output.get("rounds", rounds), output.get("totals", totals)
     batches = {}
@@ -390,18 +389,6 @@ class ExecutionSummary:
         if self.start_after:
             marks.append(f"start-after={self.start_after}")
         return marks
-
-
-def recent(sfn: Any, machine_arns: list[str], limit: int) -> list[ExecutionSummary]:
-    """The newest executions of these state machines, newest first, with their summaries."""
-    found = []
-    for arn in machine_arns:
-        for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=arn, PaginationConfig={"MaxItems": limit}
-        ):
-            found += page["executions"]
-    found.sort(key=lambda execution: execution["startDate"], reverse=True)
-    return [describe(sfn, execution["executionArn"]) for execution in found[:limit]]
 
 
 def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:

@@ -8,7 +8,7 @@ merges in the executions of the machines that still exist which have no record (
 before records). A record still saying RUNNING is asked about (DescribeExecution) while its machine exists; once
 the machine is gone, how the run ended is unknown: it ended without writing its record (stopped, timed out).
 
-It returns ``client.executions.ExecutionSummary`` rows, as ``executions.recent`` does, so the console prints
+It returns ``client.executions.ExecutionSummary`` rows, as ``executions.describe`` does, so the console prints
 either. Nothing here writes.
 """
 

@@ -31,7 +31,7 @@ from .stack import (
 )
 from .template import (
     build_template,
-    deployed_limits,
+    deployed_settings,
     function_output,
     render_template,
     resolve_definition,
@@ -226,16 +226,19 @@ def _delete_deployment_objects(s3: Any, bucket: str, purge: bool) -> tuple[int, 
     return deleted, kept, False
 
 
-def with_deployed_limits(config: Config, clients: Clients, function: str = "validate_input") -> Config:
-    """The config with the bucket allow-lists and MAX_DELETES the deployed functions enforce, read from the
-    environment of ``function`` (ValidateInput checks them): what an execution will be held to, even when
-    fabfile_config.py was edited since the last deploy."""
-    outputs = deployed_outputs(config, clients)
-    arn = outputs.get(function_output(function))
-    if arn is None:
+def with_deployed_limits(
+    project: Project, config: Config, clients: Clients, function: str = "validate_input"
+) -> Config:
+    """The config with the settings ``function`` has in its deployed environment (ValidateInput: the bucket
+    allow-lists and MAX_DELETES): what an execution will be held to, even when fabfile_config.py was edited since
+    the last deploy."""
+    spec = next((spec for spec in discover_functions(project.lambda_functions) if spec.name == function), None)
+    arn = deployed_outputs(config, clients).get(function_output(function))
+    if spec is None or arn is None:
         raise NotDeployedError(f"stack {config.stack_name} has no function {function}; run 'fab deploy' first")
+    declared = spec.properties.get("Environment", {}).get("Variables", {})
     described = clients.lambda_.get_function_configuration(FunctionName=arn)
-    return replace(config, **deployed_limits(described.get("Environment", {}).get("Variables", {})))
+    return replace(config, **deployed_settings(declared, described.get("Environment", {}).get("Variables", {})))
 
 
 def deployed_outputs(config: Config, clients: Clients) -> dict[str, str]:

@@ -10,7 +10,7 @@ that IAM, Lambda or CloudFormation would refuse is refused here, before anything
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import limits
@@ -36,27 +36,61 @@ STATES_SERVICE_INTEGRATION = re.compile(r"^arn:aws:states:::")
 
 
 def toolkit_environment(config: Config) -> dict[str, str]:
-    """Set on every function: where its working files go, and the limits the config puts on a sync."""
-    return {
-        DEPLOYMENT_BUCKET_VARIABLE: config.deployment_bucket,
-        "SOURCE_BUCKETS": ",".join(config.source_buckets),
-        "DESTINATION_BUCKETS": ",".join(config.destination_buckets),
-        "MAX_DELETES": "" if config.max_deletes is None else str(config.max_deletes),
-    }
+    """Set on every function of any project: where its working files go."""
+    return {DEPLOYMENT_BUCKET_VARIABLE: config.deployment_bucket}
 
 
-def deployed_limits(variables: Mapping[str, str]) -> dict[str, Any]:
-    """The Config fields that ``toolkit_environment`` put in a function's environment, read back from it."""
+def _patterns(value: str) -> tuple[str, ...]:
+    return tuple(pattern for pattern in value.split(",") if pattern)
 
-    def patterns(name: str) -> tuple[str, ...]:
-        return tuple(pattern for pattern in variables.get(name, "").split(",") if pattern)
 
-    max_deletes = variables.get("MAX_DELETES", "")
-    return {
-        "source_buckets": patterns("SOURCE_BUCKETS"),
-        "destination_buckets": patterns("DESTINATION_BUCKETS"),
-        "max_deletes": int(max_deletes) if max_deletes else None,
-    }
+def _optional_number(limit: int | None) -> str:
+    return "" if limit is None else str(limit)
+
+
+def _read_optional_number(value: str) -> int | None:
+    return int(value) if value else None
+
+
+ENVIRONMENT_PLACEHOLDERS: dict[str, tuple[str, Callable[[Any], str], Callable[[str], Any]]] = {
+    "{source_buckets}": ("source_buckets", ",".join, _patterns),
+    "{destination_buckets}": ("destination_buckets", ",".join, _patterns),
+    "{max_deletes}": (
+        "max_deletes",
+        lambda limit: "" if limit is None else str(limit),
+        lambda v: int(v) if v else None,
+    ),
+}
+"""What a front matter Environment value may be instead of a literal: the setting it stands for (a Config field),
+how it is written into the environment (a list comma-separated, None as empty) and how it is read back. The
+function names its own variables; deploy knows only the settings."""
+
+
+def expand_environment(variables: Mapping[str, str], config: Config, where: str) -> dict[str, str]:
+    """A front matter's Environment variables with each ``{setting}`` value replaced by the config's value."""
+    expanded = {}
+    for name, value in variables.items():
+        if value.startswith("{") and value.endswith("}"):
+            if value not in ENVIRONMENT_PLACEHOLDERS:
+                raise FrontMatterError(
+                    f"{where}: Environment variable {name} is {value}, which is no setting; a value in braces is one "
+                    f"of {', '.join(ENVIRONMENT_PLACEHOLDERS)}"
+                )
+            setting, write, _ = ENVIRONMENT_PLACEHOLDERS[value]
+            value = write(getattr(config, setting))
+        expanded[name] = value
+    return expanded
+
+
+def deployed_settings(declared: Mapping[str, str], deployed: Mapping[str, str]) -> dict[str, Any]:
+    """The settings a front matter put in a function's environment (``declared``: its Environment variables), read
+    back from the environment the function has (``deployed``): Config fields and values."""
+    found = {}
+    for name, value in declared.items():
+        if value in ENVIRONMENT_PLACEHOLDERS:
+            setting, _, read = ENVIRONMENT_PLACEHOLDERS[value]
+            found[setting] = read(deployed.get(name, ""))
+    return found
 
 
 def s3_arn(config: Config, resource: str) -> str:
@@ -280,12 +314,16 @@ def _function_resource(config: Config, spec: FunctionSpec, package: Package) -> 
         "CodeUri": {"Bucket": config.deployment_bucket, "Key": package.key},
         **copy.deepcopy(dict(spec.properties)),
     }
-    variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
-    variables.update(toolkit_environment(config))
+    environment = properties.setdefault("Environment", {})
+    where = f"lambda_functions/{spec.name}.py"
+    environment["Variables"] = {
+        **expand_environment(environment.get("Variables", {}), config, where),
+        **toolkit_environment(config),
+    }
     properties["Policies"] = expand_placeholders(
         properties.get("Policies"),
         resource_placeholders(config, f"{config.app_name}-"),
-        f"lambda_functions/{spec.name}.py",
+        where,
         kms_alias_grants(config),
     )
     return {"Type": "AWS::Serverless::Function", "Properties": properties}

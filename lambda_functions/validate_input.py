@@ -2,6 +2,11 @@
 # Description: "Check a sync's input before anything is read or written; name the field that is wrong."
 # MemorySize: 128
 # Timeout: 10
+# Environment:
+#   Variables:  # the deployment's limits (bucket_sync/contract.py names them; deploy fills in the settings)
+#     SOURCE_BUCKETS: "{source_buckets}"
+#     DESTINATION_BUCKETS: "{destination_buckets}"
+#     MAX_DELETES: "{max_deletes}"
 # Policies:
 #   - AWSLambdaBasicExecutionRole
 #   - Statement:

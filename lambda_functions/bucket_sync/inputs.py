@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from . import contract
 from .errors import InvalidInputError
 from .run import Settings, SyncRun, camel_case
 
@@ -61,16 +62,16 @@ class Limits:
     """Bucket names or patterns a sync may read; empty: any."""
     destination_buckets: tuple[str, ...] = ()
     """Bucket names or patterns a sync may write and delete in; empty: any."""
-    max_deletes: int = -1
-    """Default of the maxDeletes input; -1: no limit."""
+    max_deletes: int = contract.NO_LIMIT
+    """Default of the maxDeletes input."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Limits":
-        def patterns(name: str) -> tuple[str, ...]:
-            return tuple(p for p in environ.get(name, "").split(",") if p)
-
-        max_deletes = environ.get("MAX_DELETES", "")
-        return cls(patterns("SOURCE_BUCKETS"), patterns("DESTINATION_BUCKETS"), int(max_deletes) if max_deletes else -1)
+        return cls(
+            contract.patterns_from_environment(environ.get(contract.SOURCE_BUCKETS_VARIABLE, "")),
+            contract.patterns_from_environment(environ.get(contract.DESTINATION_BUCKETS_VARIABLE, "")),
+            contract.max_deletes_from_environment(environ.get(contract.MAX_DELETES_VARIABLE, "")),
+        )
 
 
 def _check_allowed(side: str, bucket: str, patterns: tuple[str, ...], setting: str) -> None:
@@ -103,8 +104,10 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
         if problem:
             raise InvalidInputError(f"{name!r} is {value!r}, which is not a valid bucket name: it {problem}")
         buckets[name] = value
-    _check_allowed("source", buckets["source"], limits.source_buckets, "SOURCE_BUCKETS")
-    _check_allowed("destination", buckets["destination"], limits.destination_buckets, "DESTINATION_BUCKETS")
+    _check_allowed("source", buckets["source"], limits.source_buckets, contract.SOURCE_BUCKETS_VARIABLE)
+    _check_allowed(
+        "destination", buckets["destination"], limits.destination_buckets, contract.DESTINATION_BUCKETS_VARIABLE
+    )
     if buckets["source"] == buckets["destination"]:
         raise InvalidInputError(
             "'source' and 'destination' are the same bucket; a sync into itself would read "
@@ -124,9 +127,10 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
         if not isinstance(flags[name], bool):
             raise InvalidInputError(f"{name!r} must be true or false, not {flags[name]!r}")
     max_deletes = event.get("maxDeletes", limits.max_deletes)
-    if not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < -1:
+    if not isinstance(max_deletes, int) or isinstance(max_deletes, bool) or max_deletes < contract.NO_LIMIT:
         raise InvalidInputError(
-            f"'maxDeletes' must be a whole number of at least 0 (or -1 for no limit), not {max_deletes!r}"
+            f"'maxDeletes' must be a whole number of at least 0 (or {contract.NO_LIMIT} for no limit), "
+            f"not {max_deletes!r}"
         )
     return SyncRun(
         run_id=run_id,

@@ -9,8 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-WORK_BUCKET_VARIABLE = "DEPLOYMENT_BUCKET"
-"""Set by the deploy toolkit on every function: plans, results and reports go to this private bucket."""
+from . import contract
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class SyncRun:
     dry_run: bool = False
     allow_delete_all: bool = False
     """Delete even when the in-scope source is empty (otherwise such a run is refused)."""
-    max_deletes: int = -1
+    max_deletes: int = contract.NO_LIMIT
     """A run planning more deletions stops before any; -1: no limit."""
     requester_pays: bool = False
     """Send ``x-amz-request-payer: requester`` on every request to the source and destination buckets, which
@@ -111,7 +110,7 @@ class SyncRun:
 
 
 def work_bucket_from_environment() -> str:
-    return os.environ.get(WORK_BUCKET_VARIABLE, "")
+    return os.environ.get(contract.WORK_BUCKET_VARIABLE, "")
 
 
 RESULT_NAME = re.compile(r"/(\d+)\.attempt-(\d+)\.failed-(\d+)\.json$")

@@ -201,7 +201,7 @@ def test_the_deployment_bucket_is_private_encrypted_and_tls_only(aws, deployed):
 
 
 def test_a_deploy_aws_would_refuse_for_its_size_changes_nothing(aws, fixture_project, endpoint):
-    # Every function carries SOURCE_BUCKETS and DESTINATION_BUCKETS: 70 names of 63 characters are over 4 KB.
+    # write_marker's front matter names SOURCE_BUCKETS and DESTINATION_BUCKETS: 70 names of 63 characters are over 4 KB.
     names = [f"bucket-{number:03d}".ljust(63, "x") for number in range(70)]
     config = Config(
         app_name="t-too-big",
