@@ -116,8 +116,10 @@ def template(c):
 )
 @quiet_when_stdout_closes()
 def delete(c, yes=False, purge=False):
-    """Delete the stack, its state machines and the deployment packages; the deployment bucket keeps the syncs'
-    reports unless --purge. Data buckets are never touched."""
+    """Delete the stack, its state machines and packages; --purge: the syncs' reports too. Data is never touched.
+
+    Refuses while an execution runs. The deployment bucket is kept while it holds the syncs' reports, run records
+    and locks; --purge deletes them and the bucket, after its own typed confirmation."""
     with user_errors():
         config = load_config(CONFIG_FILE)
         clients = make_clients(config)
@@ -286,8 +288,10 @@ def stop(c, name):
 )
 @quiet_when_stdout_closes()
 def status(c, limit=None, json=False):
-    """List the most recent syncs, newest first, with what each copied, deleted and failed (from the run records
-    in the deployment bucket, so syncs whose state machine a deploy removed are listed too)."""
+    """List the most recent syncs, newest first, with what each copied, deleted and failed.
+
+    Read from the run records in the deployment bucket, so syncs whose state machine a deploy removed are listed
+    too, until REPORT_RETENTION_DAYS expires them."""
     count = whole_number(limit, "--limit", minimum=1)
     count = 10 if count is None else count
     with user_errors():
