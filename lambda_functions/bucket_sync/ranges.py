@@ -1,0 +1,291 @@
+"""Key ranges: the sync's scope cut into disjoint parts that cover it exactly, so parallel planners can list it.
+
+Decides where the cuts go and what each part holds; lists nothing itself but through the page lister it is given
+(``s3_page_lister`` makes one from a client), and never copies, deletes or writes.
+
+How a range is listed
+    A scope is the input's ``prefix`` and ``startAfter``: the keys that start with the prefix and sort after
+    startAfter. A ``KeyRange`` is the part of the scope after ``start_after`` (exclusive; the scope's own startAfter
+    for the first range) up to ``end`` (inclusive; None for the last range). Every order here is S3's: UTF-8
+    bytes (``decide.sort_key``, with surrogatepass so that even a lone surrogate, which no S3 key holds, has a
+    place). Checked, by a property in tests/unit/test_ranges.py: UTF-8 byte order is code point order, which is
+    Python's ``str`` order, astral characters and surrogates included; the order that differs is UTF-16's (Java,
+    JavaScript), where U+1F600 sorts before U+FF61. The code compares through sort_key anyway, one spelling of S3's
+    order for every module. A range is listed with
+    ListObjectsV2 alone, exactly as the single stream is today: ``Prefix=<scope's prefix>``,
+    ``StartAfter=<range.start_after>``, stopping at the first key past ``end`` (``take_range``). ``take_range``
+    also stops *at* ``end`` when end is a key, since keys are unique: a range whose last key ends a page costs no
+    further page. Apply it before ``listing.read_ahead``, inside the reading thread, or the thread fetches up to
+    ``PAGES_AHEAD`` pages past the range's end.
+
+Why these boundaries
+    What is cheap to learn about a bucket is its shape: a ListObjectsV2 with ``Delimiter="/"`` returns up to 1,000
+    keys and common prefixes (whole subtrees) in one request. ``choose_boundaries`` starts from the scope as one
+    unknown subtree, and spends at most ``max_requests`` such requests looking inside the subtree it believes
+    holds most keys: a key weighs 1, an unseen subtree is guessed at one page (``GROUP_KEYS_GUESS``), a seen one
+    weighs what it showed. So keys that all share one long prefix (``data/2026/12/``) cost one request per level
+    to go through, and a bucket whose keys are mostly in one place (``a/`` tiny, ``b/`` huge, ``c/`` tiny) is cut
+    inside ``b/``. A level with more than a page of children continues with its next page while the budget lasts.
+    The cuts then fall where the running weight crosses each of ``max_ranges`` equal shares, at the start of a key
+    or subtree (the key or the common prefix itself, so a subtree is never cut blind), and a part lighter than
+    ``min_range_keys`` joins the next: a range of less than a page saves no LIST time and costs a page per bucket.
+    A flat level (a page of keys and no subtrees, and more after it) shows only its first page; what follows it is
+    opaque, weighed as ``max_ranges`` times what was seen so that no range is cut from a page's worth of keys, and
+    the planner splits it (``split_range``) once it knows the range is large.
+
+What it costs in LIST requests
+    One range list each bucket in ``ceil(n / 1000)`` pages for n keys. Cutting the scope into R ranges adds at most
+    one page per cut and bucket, the page that straddles the cut (half a page on average), plus the discovery's
+    ``max_requests`` on the source: a no-op of N keys costs at most ``2 (R - 1) + max_requests`` LIST requests over
+    the two single streams' ``2 N / 1000``. The issue's target (at most 2% more) then needs
+    ``N >= 25,000 (2 (R - 1) + max_requests)`` keys at worst, half that on average: with R = 16 and 4 discovery
+    requests, 850,000 keys at worst (425,000 on average). For smaller scopes the caller should cap the ranges by
+    what it has learned (``min_range_keys``: 50,000 keeps the worst case within 2% at any size): at 100,000 keys the
+    2% budget is 4 requests, which two or three ranges already spend.
+
+The cap: ``settings.listRanges`` (owned by run.py) passes ``max_ranges``; 1 is today's single stream. Proposed
+default: 16. One stream lists 3,300-5,000 keys/s, so 16 reach the ~50,000 keys/s that key-range listing is known to
+give (s3p) without a Distributed Map of more children than a no-op needs, and 16 range cuts stay within the 2% LIST
+target from under a million keys (above); more ranges mostly add straddling pages and planner invocations.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .decide import sort_key
+from .listing import MAX_KEYS_PER_PAGE, Entry
+
+DEFAULT_LIST_RANGES = 16
+"""The proposed default of ``settings.listRanges`` (see the module's docstring for why)."""
+DISCOVERY_REQUESTS = 4
+"""LIST requests ``choose_boundaries`` may spend by default: 2% of a 100,000-key no-op's two single streams."""
+DELIMITER = "/"
+GROUP_KEYS_GUESS = MAX_KEYS_PER_PAGE
+"""What a subtree not yet looked into is guessed to hold: a page, until a look says otherwise."""
+
+
+class RangeSplitError(ValueError):
+    """A range was asked to split at a key that is not strictly inside it: a broken invariant of the planner."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The keys a sync covers: those that start with ``prefix`` and sort after ``start_after`` (UTF-8 bytes)."""
+
+    prefix: str = ""
+    start_after: str = ""
+
+    @classmethod
+    def of_run(cls, run: Any) -> "Scope":
+        """The scope of a ``run.SyncRun``."""
+        return cls(prefix=run.prefix, start_after=run.start_after)
+
+    def contains(self, key: str) -> bool:
+        # str.startswith agrees with a UTF-8 byte prefix: UTF-8 never makes one character's bytes a prefix of
+        # another's.
+        return key.startswith(self.prefix) and sort_key(key) > sort_key(self.start_after)
+
+    def can_cut_at(self, boundary: str) -> bool:
+        """Inside the scope's key interval: a cut there leaves both sides non-empty as intervals. A boundary need
+        not be a key; it must start with the prefix, as every key in scope does."""
+        return boundary.startswith(self.prefix) and sort_key(boundary) > sort_key(self.start_after)
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """The keys of a scope after ``start_after`` (exclusive) up to ``end`` (inclusive; None: to the scope's end).
+
+    Listed with ListObjectsV2 ``Prefix=<scope's prefix>, StartAfter=start_after``, up to the first key past end."""
+
+    start_after: str = ""
+    end: str | None = None
+
+    def contains(self, key: str) -> bool:
+        return sort_key(key) > sort_key(self.start_after) and not self.is_past(key)
+
+    def is_past(self, key: str) -> bool:
+        """The listing has left the range: nothing from here on is in it."""
+        return self.end is not None and sort_key(key) > sort_key(self.end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"startAfter": self.start_after, "end": self.end}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "KeyRange":
+        return cls(start_after=data.get("startAfter", ""), end=data.get("end"))
+
+
+def split(scope: Scope, boundaries: Iterable[str]) -> list[KeyRange]:
+    """Disjoint ranges, in order, whose union is exactly ``scope``: one cut at each boundary inside the scope
+    (others, and repeats, are ignored), each boundary the inclusive end of the range before it."""
+    cuts = sorted({boundary for boundary in boundaries if scope.can_cut_at(boundary)}, key=sort_key)
+    starts = [scope.start_after, *cuts]
+    ends: list[str | None] = [*cuts, None]
+    return [KeyRange(start_after, end) for start_after, end in zip(starts, ends, strict=True)]
+
+
+def split_range(key_range: KeyRange, key: str) -> tuple[KeyRange, KeyRange]:
+    """``key_range`` as two ranges that meet at ``key`` (the first ends with it): a planner that finds its range
+    too large keeps the first and hands the second over. ``key`` must be strictly inside the range's interval."""
+    above_start = sort_key(key) > sort_key(key_range.start_after)
+    below_end = key_range.end is None or sort_key(key) < sort_key(key_range.end)
+    if not (above_start and below_end):
+        raise RangeSplitError(f"cannot split {key_range} at {key!r}: the key is not strictly inside it")
+    return KeyRange(key_range.start_after, key), KeyRange(key, key_range.end)
+
+
+def take_range(key_range: KeyRange, entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries of a listing from ``StartAfter=key_range.start_after`` that are in the range: it stops at the
+    first key past the end, and after the end itself, since keys are unique and asking for one more entry could
+    cost a LIST page."""
+    for entry in entries:
+        if key_range.is_past(entry.key):
+            return
+        yield entry
+        if entry.key == key_range.end:
+            return
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """One ListObjectsV2 request, as ``choose_boundaries`` asks it."""
+
+    prefix: str
+    start_after: str = ""
+    continuation_token: str = ""
+    delimiter: str = DELIMITER
+    max_keys: int = MAX_KEYS_PER_PAGE
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """What one ListObjectsV2 answer says: its keys and common prefixes, and where to go on ("" when done)."""
+
+    keys: tuple[str, ...] = ()
+    common_prefixes: tuple[str, ...] = ()
+    next_token: str = ""
+
+
+PageLister = Callable[[ListRequest], ListPage]
+"""One LIST request of one bucket: ``s3_page_lister`` for S3, a simulation in tests."""
+
+
+def s3_page_lister(s3: Any, bucket: str) -> PageLister:
+    """One ListObjectsV2 request per call, on ``bucket``. boto3 asks for ``EncodingType=url`` and decodes the keys
+    and prefixes, so control characters survive; the client carries retries and requester-pays."""
+
+    def list_page(request: ListRequest) -> ListPage:
+        parameters: dict[str, Any] = {"Bucket": bucket, "Prefix": request.prefix, "MaxKeys": request.max_keys}
+        if request.delimiter:
+            parameters["Delimiter"] = request.delimiter
+        if request.continuation_token:
+            parameters["ContinuationToken"] = request.continuation_token
+        elif request.start_after:
+            parameters["StartAfter"] = request.start_after
+        answer = s3.list_objects_v2(**parameters)
+        return ListPage(
+            keys=tuple(item["Key"] for item in answer.get("Contents", [])),
+            common_prefixes=tuple(item["Prefix"] for item in answer.get("CommonPrefixes", [])),
+            next_token=answer.get("NextContinuationToken", "") if answer.get("IsTruncated") else "",
+        )
+
+    return list_page
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What discovery knows of one stretch of the scope, in key order: a key, a subtree (common prefix) not yet
+    looked into, or the rest of a subtree after a page (``token`` set)."""
+
+    text: str
+    """The key, the common prefix, or the last thing the page before showed: where a cut before this part goes."""
+    weight: float
+    prefix: str = ""
+    start_after: str = ""
+    token: str = ""
+    is_key: bool = False
+    is_opaque: bool = False
+    """The rest of a flat level: looking further would only list it key by key."""
+
+    @property
+    def can_expand(self) -> bool:
+        return not (self.is_key or self.is_opaque)
+
+
+def choose_boundaries(
+    list_page: PageLister,
+    scope: Scope,
+    max_ranges: int,
+    max_requests: int = DISCOVERY_REQUESTS,
+    min_range_keys: int = MAX_KEYS_PER_PAGE,
+    page_size: int = MAX_KEYS_PER_PAGE,
+) -> tuple[str, ...]:
+    """At most ``max_ranges - 1`` cuts for ``split``, strictly increasing in UTF-8 order and inside ``scope``, from
+    at most ``max_requests`` Delimiter listings (the module's docstring says where they go and why)."""
+    if max_ranges < 1:
+        raise ValueError(f"max_ranges must be at least 1, not {max_ranges}")
+    if max_ranges == 1:
+        return ()
+    parts = [_Part(text=scope.prefix, weight=GROUP_KEYS_GUESS, prefix=scope.prefix, start_after=scope.start_after)]
+    for _ in range(max_requests):
+        expandable = [index for index, part in enumerate(parts) if part.can_expand]
+        if not expandable:
+            break
+        heaviest = max(expandable, key=lambda index: parts[index].weight)
+        total = sum(part.weight for part in parts)
+        if parts[heaviest].weight <= total / (2 * max_ranges):
+            break  # it would fit in half a range: seeing inside it would not move a cut
+        parts[heaviest : heaviest + 1] = _look_inside(list_page, parts[heaviest], max_ranges, page_size)
+    return _cuts(parts, scope, max_ranges, min_range_keys)
+
+
+def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size: int) -> list[_Part]:
+    """The parts one Delimiter listing of ``part`` shows, in key order, with the rest after them if there is more."""
+    page = list_page(ListRequest(part.prefix, part.start_after, part.token, DELIMITER, page_size))
+    shown = [_Part(text=key, weight=1, is_key=True) for key in page.keys]
+    for prefix in page.common_prefixes:
+        # A startAfter inside this subtree still applies to it; one before it excludes nothing of it.
+        start_after = part.start_after if part.start_after.startswith(prefix) else ""
+        shown.append(_Part(text=prefix, weight=GROUP_KEYS_GUESS, prefix=prefix, start_after=start_after))
+    shown.sort(key=lambda shown_part: sort_key(shown_part.text))
+    if page.next_token and shown:
+        seen = sum(shown_part.weight for shown_part in shown)
+        flat = not page.common_prefixes
+        shown.append(
+            _Part(
+                text=shown[-1].text,
+                weight=seen * max_ranges if flat else seen,
+                prefix=part.prefix,
+                start_after=part.start_after,
+                token=page.next_token,
+                is_opaque=flat,
+            )
+        )
+    return shown
+
+
+def _cuts(parts: list[_Part], scope: Scope, max_ranges: int, min_range_keys: int) -> tuple[str, ...]:
+    """A cut before the part at which the running weight has reached the next of ``max_ranges`` equal shares,
+    unless the range it would close is lighter than ``min_range_keys``: the key before that part, or else the
+    part's own text (a subtree's common prefix, which only a key equal to it precedes in the subtree)."""
+    total = sum(part.weight for part in parts)
+    share = total / max_ranges
+    cuts: list[str] = []
+    running = closed_at = 0.0
+    shares_closed = 0
+    previous: _Part | None = None
+    for part in parts:
+        # A part heavier than a share closes every share it covers, so the cuts after it are not crowded together.
+        if running >= share * (shares_closed + 1) and running - closed_at >= min_range_keys:
+            # After a key, the cut is that key: exact, and a range that ends with a key stops without another page.
+            cut = previous.text if previous is not None and previous.is_key else part.text
+            if scope.can_cut_at(cut) and (not cuts or sort_key(cut) > sort_key(cuts[-1])):
+                cuts.append(cut)
+                closed_at = running
+                shares_closed = min(int(running / share), max_ranges - 1)
+        if len(cuts) == max_ranges - 1:
+            break
+        running += part.weight
+        previous = part
+    return tuple(cuts)
