@@ -26,22 +26,26 @@ Why these boundaries
     weighs what it showed. So keys that all share one long prefix (``data/2026/12/``) cost one request per level
     to go through, and a bucket whose keys are mostly in one place (``a/`` tiny, ``b/`` huge, ``c/`` tiny) is cut
     inside ``b/``. A level with more than a page of children continues with its next page while the budget lasts.
-    The cuts then fall where the running weight crosses each of ``max_ranges`` equal shares, at the start of a key
-    or subtree (the key or the common prefix itself, so a subtree is never cut blind), and a part lighter than
-    ``min_range_keys`` joins the next: a range of less than a page saves no LIST time and costs a page per bucket.
+    The cuts then fall where the running weight crosses each of ``max_ranges`` equal shares, between two parts
+    (the key before, which makes the range end with a key, or else the next subtree's common prefix, so a subtree
+    is never cut blind), and a range lighter than ``min_range_keys`` joins the next: a range of less than a page
+    saves no LIST time and costs a page per bucket.
     A flat level (a page of keys and no subtrees, and more after it) shows only its first page; what follows it is
     opaque, weighed as ``max_ranges`` times what was seen so that no range is cut from a page's worth of keys, and
     the planner splits it (``split_range``) once it knows the range is large.
 
 What it costs in LIST requests
-    One range list each bucket in ``ceil(n / 1000)`` pages for n keys. Cutting the scope into R ranges adds at most
+    One stream lists each bucket in ``ceil(n / 1000)`` pages for n keys. Cutting the scope into R ranges adds at most
     one page per cut and bucket, the page that straddles the cut (half a page on average), plus the discovery's
     ``max_requests`` on the source: a no-op of N keys costs at most ``2 (R - 1) + max_requests`` LIST requests over
     the two single streams' ``2 N / 1000``. The issue's target (at most 2% more) then needs
     ``N >= 25,000 (2 (R - 1) + max_requests)`` keys at worst, half that on average: with R = 16 and 4 discovery
-    requests, 850,000 keys at worst (425,000 on average). For smaller scopes the caller should cap the ranges by
-    what it has learned (``min_range_keys``: 50,000 keeps the worst case within 2% at any size): at 100,000 keys the
-    2% budget is 4 requests, which two or three ranges already spend.
+    requests, 850,000 keys at worst (475,000 on average). ``min_range_keys`` of 50,000 would keep the cuts'
+    share within 2% at any size (a range of 50,000 keys is 100 pages of the two buckets; its cut costs at most 2),
+    but the weights it is compared with are estimates (an unseen subtree is guessed at a page), and the discovery
+    comes on top: at 100,000 keys the whole 2% is 4 requests, which the discovery alone or two or three cuts
+    spend, while the issue's wall-time target there (0.3 of one stream) needs four ranges or more. Those two
+    targets cannot both be met at 100,000 keys; from about a million keys they can.
 
 The cap: ``settings.listRanges`` (owned by run.py) passes ``max_ranges``; 1 is today's single stream. Proposed
 default: 16. One stream lists 3,300-5,000 keys/s, so 16 reach the ~50,000 keys/s that key-range listing is known to
@@ -242,9 +246,13 @@ def choose_boundaries(
 
 def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size: int) -> list[_Part]:
     """The parts one Delimiter listing of ``part`` shows, in key order, with the rest after them if there is more."""
-    page = list_page(ListRequest(part.prefix, part.start_after, part.token, DELIMITER, page_size))
-    shown = [_Part(text=key, weight=1, is_key=True) for key in page.keys]
+    request_start = _listing_start(part.prefix, part.start_after)
+    page = list_page(ListRequest(part.prefix, request_start, part.token, DELIMITER, page_size))
+    after = sort_key(part.start_after)
+    shown = [_Part(text=key, weight=1, is_key=True) for key in page.keys if sort_key(key) > after]
     for prefix in page.common_prefixes:
+        if not (part.start_after.startswith(prefix) or sort_key(prefix) > after):
+            continue  # wholly at or before startAfter: only the wider request start shows it
         # A startAfter inside this subtree still applies to it; one before it excludes nothing of it.
         start_after = part.start_after if part.start_after.startswith(prefix) else ""
         shown.append(_Part(text=prefix, weight=GROUP_KEYS_GUESS, prefix=prefix, start_after=start_after))
@@ -263,6 +271,18 @@ def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size:
             )
         )
     return shown
+
+
+def _listing_start(prefix: str, start_after: str) -> str:
+    """Where a Delimiter listing of ``prefix`` starts so that it shows the subtree holding ``start_after``.
+
+    S3 applies StartAfter to keys and then rolls them up, so the common prefix ``logs/`` holding startAfter
+    ``logs/05/1`` is shown; moto compares the common prefix itself with StartAfter and leaves it out. Starting just
+    before that prefix (``logs``, the prefix without its delimiter) shows it in both; what that shows before
+    startAfter is dropped."""
+    rest = start_after[len(prefix) :] if start_after.startswith(prefix) else ""
+    level = rest.find(DELIMITER)
+    return prefix + rest[:level] if level >= 0 else start_after
 
 
 def _cuts(parts: list[_Part], scope: Scope, max_ranges: int, min_range_keys: int) -> tuple[str, ...]:
