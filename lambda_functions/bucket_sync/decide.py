@@ -57,7 +57,8 @@ class Decision:
 
 
 def sort_key(key: str) -> bytes:
-    """S3 lists keys in UTF-8 byte order, which differs from Python's code point order for some characters."""
+    """S3's order: UTF-8 bytes. Python's code point order is the same (UTF-16's, as in Java or JavaScript, is not:
+    tests/unit/test_ranges.py checks it); comparing the bytes says so and keeps lone surrogates comparable."""
     return key.encode("utf-8", "surrogatepass")
 
 
