@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.exceptions import MissingBucket, S3ClientError
@@ -64,7 +64,7 @@ class BodylessObjectError(S3ClientError):
 class BodylessKey(FakeKey):
     """A FakeKey whose bytes were never given: its size and ETag are set, reading its value is refused."""
 
-    @property  # type: ignore[override]
+    @property
     def value(self) -> bytes:
         raise BodylessObjectError
 
@@ -80,7 +80,7 @@ class BodylessKey(FakeKey):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._value_buffer = io.BytesIO()
+        self._value_buffer = io.BytesIO()  # type: ignore[assignment]  # never read: the value is refused
         self.lock = threading.Lock()
 
 
@@ -171,7 +171,8 @@ def _key_from(prototype: FakeKey, item: FillObject, versioned: bool, acl: Any) -
     # metadata mapping and state machine cost about 30 µs a key. Every attribute a key may change for itself is
     # its own; the rest (account, region, bucket, encryption, time) is the same for every key of one fill, and so
     # is the private ACL: moto never changes a key's ACL in place (PutObjectAcl gives the key a new one).
-    key = FakeKey.__new__(FakeKey if item.body is not None else BodylessKey)
+    # cast: moto types BaseModel.__new__ as returning a BaseModel.
+    key = cast(FakeKey, FakeKey.__new__(FakeKey if item.body is not None else BodylessKey))
     key.__dict__.update(prototype.__dict__)
     key.name = item.key
     key._etag = item.etag
@@ -183,7 +184,7 @@ def _key_from(prototype: FakeKey, item: FillObject, versioned: bool, acl: Any) -
     key.acl = acl
     key.lock = threading.Lock()
     if item.body is None:
-        key._value_buffer = io.BytesIO()
+        key._value_buffer = io.BytesIO()  # type: ignore[assignment]  # never read: the value is refused
     else:
         key._value_buffer = tempfile.SpooledTemporaryFile(prototype._max_buffer_size)
         key._value_buffer.write(item.body)
