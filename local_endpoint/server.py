@@ -2,7 +2,8 @@
 
 Serves S3, IAM, Lambda, Step Functions, CloudFormation, STS and CloudWatch Logs on one port, and runs Lambda code
 for real. It never listens on anything but the loopback interface. Tests may inject faults through its admin route
-(``faults.py``); without a fault plan, which is how it starts, every request goes to moto untouched.
+(``faults.py``); without a fault plan, which is how it starts, every request goes to moto untouched. Tests may also
+fill a bucket straight into moto's backend through a second admin route (``bulk_fill.py``, a test aid).
 
 Its terminal stays readable: moto's loggers (the ASL interpreter dumps every failed state's component tree) write to
 a log file, and a failed execution is one line on stderr (its name, state machine, error and the first line of its
@@ -28,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import moto_gaps
 from .access_log import AccessLog
+from .bulk_fill import BulkFill
 from .faults import FaultInjection, FaultPlan
 from .lambda_runtime import WORKER_ACCESS_KEY_ID, LambdaRuntime
 
@@ -87,6 +89,7 @@ class Endpoint:
         self._resources.callback(runtime.close)
         app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
         app = FaultInjection(app, faults)  # inside the access log, which so records the injected errors too
+        app = BulkFill(app)  # never faulted or delayed: it stands in for a test's own setup
         if self._access_log is not None:
             stream: TextIO = self._resources.enter_context(open(self._access_log, "a", encoding="utf-8"))
             app = AccessLog(app, stream)

@@ -1,0 +1,87 @@
+"""Benchmark: one ListObjectsV2 page of a large bucket, moto's own listing against gap 14's sorted key index.
+
+Run, from the repository root (not part of the test suite; about 30 s for the default 200,000 keys)::
+
+    .venv/bin/python bench/listing_page.py [--keys 200000] [--repeat 3]
+
+In one process, with moto in process (no endpoint, no HTTP server: boto3 talks to moto through its mock, so the
+page's parsing and rendering are counted, the network is not), it fills a bucket with ``--keys`` body-less objects
+over 100 prefixes with the endpoint's test aid (``local_endpoint/bulk_fill.py``, timed too), then times four pages
+of 1,000 keys, each ``--repeat`` times, with moto's listing and then with ``local_endpoint/listing_index.py``
+installed, and prints the median seconds of each: the first page, a page from the middle (StartAfter), the last
+page, and a delimited page of common prefixes.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from local_endpoint import bulk_fill, listing_index  # noqa: E402
+
+BUCKET = "listing-bench"
+PREFIXES = 100
+PAGE_KEYS = 1000
+
+
+def key_of(index: int) -> str:
+    return f"p{index % PREFIXES:03d}/object-{index:09d}"
+
+
+def pages(keys: int) -> dict[str, dict]:
+    names = sorted(key_of(index) for index in range(keys))
+    return {
+        "first page": {},
+        "middle (StartAfter)": {"StartAfter": names[len(names) // 2]},
+        "last page": {"StartAfter": names[-PAGE_KEYS // 2]},
+        "Delimiter '/'": {"Delimiter": "/"},
+    }
+
+
+def median_seconds(s3, request: dict, repeat: int) -> float:
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        s3.list_objects_v2(Bucket=BUCKET, MaxKeys=PAGE_KEYS, **request)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=200_000, help="objects in the bucket (default 200,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="timings per page; the median is printed (default 3)")
+    arguments = parser.parse_args()
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        started = time.perf_counter()
+        objects = (bulk_fill.without_body(key_of(index), 1024, f"{index:032x}") for index in range(arguments.keys))
+        filled = bulk_fill.fill_bucket(BUCKET, objects)
+        print(f"filled {filled:,} body-less objects in {time.perf_counter() - started:.1f} s")
+        timings: dict[str, list[float]] = {}
+        for indexed in (False, True):
+            if indexed:
+                listing_index.install()
+                started = time.perf_counter()
+                s3.list_objects_v2(Bucket=BUCKET, MaxKeys=1)  # the first listing sorts the names once
+                print(f"index built by the first listing in {time.perf_counter() - started:.2f} s")
+            for page, request in pages(arguments.keys).items():
+                timings.setdefault(page, []).append(median_seconds(s3, request, arguments.repeat))
+        listing_index.uninstall()
+    print(f"\none ListObjectsV2 page of {PAGE_KEYS:,} keys at {arguments.keys:,} keys, median of {arguments.repeat}:")
+    print(f"{'page':<22}{'moto (s)':>10}{'index (s)':>11}{'faster':>9}")
+    for page, (moto_seconds, index_seconds) in timings.items():
+        print(f"{page:<22}{moto_seconds:>10.3f}{index_seconds:>11.3f}{moto_seconds / index_seconds:>8.0f}x")
+
+
+if __name__ == "__main__":
+    main()
