@@ -33,7 +33,7 @@ from .run import SyncRun
 logger = logging.getLogger(__name__)
 
 PART_BYTES = 5 * 1024 * 1024
-"""S3's smallest part of a multipart upload (all but the last): the buffer the report holds at most, twice."""
+"""S3's smallest part of a multipart upload (all but the last): about what a stream holds at most."""
 MAX_PARTS = 10_000
 """S3's most parts in one upload: 10,000 parts of 5 MiB hold about 48 GiB, some 150 million report lines."""
 REPORT_CONTENT_TYPE = "application/x-ndjson"
@@ -214,8 +214,7 @@ class ObjectStream:
             raise ReportTooLargeError(
                 f"s3://{self._bucket}/{self._key} needs more than {MAX_PARTS} parts of {self._part_bytes} bytes"
             )
-        body = bytes(self._buffer)
-        self._buffer.clear()
+        body, self._buffer = self._buffer, bytearray()  # handed over whole, not copied: one part held, not two
         answer = self._s3.upload_part(
             Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=body
         )
@@ -226,9 +225,9 @@ class ObjectStream:
         if self._upload_id is None:
             if self._buffer:
                 self._s3.put_object(
-                    Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), ContentType=self._content_type
+                    Bucket=self._bucket, Key=self._key, Body=self._buffer, ContentType=self._content_type
                 )
-                self._buffer.clear()
+                self._buffer = bytearray()
                 self.written = True
             return
         if self._buffer:
