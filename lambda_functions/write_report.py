@@ -9,11 +9,14 @@
 #         Action: [s3:ListBucket]
 #         Resource: ["{deployment_bucket}"]
 #       - Effect: Allow
-#         Action: [s3:GetObject, s3:PutObject]
+#         Action: [s3:GetObject, s3:PutObject]  # PutObject: a multipart upload's create, parts and completion too
 #         Resource: ["{deployment_runs}"]
 #       - Effect: Allow
 #         Action: [s3:PutObject]
 #         Resource: ["{deployment_etag_pairs}"]
+#       - Effect: Allow
+#         Action: [s3:AbortMultipartUpload]  # a report or an ETag-pair record streamed in parts, on failure
+#         Resource: ["{deployment_runs}", "{deployment_etag_pairs}"]
 #       - Effect: Allow
 #         Action: [s3:PutObject]  # the run's record, finished
 #         Resource: ["{deployment_history}"]
@@ -21,8 +24,10 @@
 #         Action: [s3:GetObject, s3:DeleteObject]  # GetObject: S3 asks it of a DeleteObject with If-Match
 #         Resource: ["{deployment_locks}"]
 # ---
-"""WriteReport: the last step. Gathers every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
-taken, planned, skipped or failed) and returns the summary that becomes the execution's output.
+"""WriteReport: the last step. Streams every outcome into ``runs/<run>/report.jsonl`` (one JSON line per action
+taken, planned, skipped or failed) as the results are read, one batch at a time (bucket_sync/report.py: one
+PutObject for a report under 5 MiB, else a multipart upload of 5 MiB parts), and returns the summary that becomes
+the execution's output; its memory does not grow with the number of objects.
 
 Input: ``{"run", "lock", "record", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the
 workers' compact results when the plan was small enough to travel in the state). Output: the summary (see README,
@@ -34,14 +39,27 @@ machine deployed before records, writes none), then releases the destination's l
 
 import json
 import logging
+from collections import Counter
+from typing import Any
 
 from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
-from bucket_sync.etag_pairs import record
-from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, collect, expand, outcome, planned
+from bucket_sync.etag_pairs import RecordStream, record_key
+from bucket_sync.outcomes import COPIED
 from bucket_sync.planner import PlanState
-from bucket_sync.requests import merge_counts, split_retries
+from bucket_sync.report import (
+    PART_BYTES,
+    REPORT_CONTENT_TYPE,
+    InlineResults,
+    ObjectStream,
+    Tally,
+    WorkBucketResults,
+    json_line,
+    report_lines,
+    summarize,
+)
+from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun
 
 LOCATION_REQUESTS = {"HeadBucket": 2}
@@ -50,82 +68,6 @@ RELEASE_REQUESTS = {"DeleteObject": 1}
 """Releasing the destination's lock, which happens after the summary is made."""
 
 logger = logging.getLogger()
-
-
-def held_back(lines, copies_failed):
-    reason = (
-        f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
-        "the next run deletes it"
-    )
-    return [{**line, "result": SKIPPED, "error": reason} for line in lines]
-
-
-def held_deletes(run, plan, work, copies_failed):
-    return held_back(planned(run, work, "delete", plan.delete_batches, SKIPPED), copies_failed)
-
-
-def gather_inline(run, plan, inline_copies, inline_deletes):
-    """Report lines of a small plan carried in the state, from the workers' compact results; no request."""
-    inline = plan.inline
-    if run.dry_run:
-        lines = [outcome(item, "copy", PLANNED) for item in inline["copy"]]
-        lines += [outcome(item, "delete", PLANNED) for item in inline["delete"]]
-        return lines + [outcome(item, "copy", SKIPPED) for item in inline["skip"]], []
-    lines = expand(inline["copy"], "copy", inline_copies.get("results", []))
-    copies_failed = sum(1 for line in lines if line["result"] == FAILED)
-    if copies_failed:
-        lines += held_back([outcome(item, "delete", SKIPPED) for item in inline["delete"]], copies_failed)
-    else:
-        lines += expand(inline["delete"], "delete", inline_deletes.get("results", []))
-    lines += [outcome(item, "copy", SKIPPED) for item in inline["skip"]]
-    return lines, [inline_copies.get("requests", {}), inline_deletes.get("requests", {})]
-
-
-def gather(run, plan, work, copies_failed):
-    """Every report line of the run and the S3 requests its workers made."""
-    lines, requests = [], []
-    if run.dry_run:
-        for kind, batches in (("copy", plan.copy_batches), ("delete", plan.delete_batches)):
-            lines += planned(run, work, kind, batches, PLANNED)
-    else:
-        if plan.copy_batches:
-            copies = collect(run, work, "copy", plan.copy_batches)
-            lines += copies.outcomes
-            requests += copies.requests
-        if plan.delete_batches:
-            if copies_failed:
-                lines += held_deletes(run, plan, work, copies_failed)
-            else:
-                deletes = collect(run, work, "delete", plan.delete_batches)
-                lines += deletes.outcomes
-                requests += deletes.requests
-    lines += planned(run, work, "skip", plan.skip_batches, SKIPPED)
-    return lines, requests
-
-
-def summarize(run, plan, lines, requests, report_uri):
-    def count(action, result):
-        return sum(1 for line in lines if line["action"] == action and line["result"] == result)
-
-    return {
-        "runId": run.run_id,
-        "source": run.source,
-        "destination": run.destination,
-        "prefix": run.prefix,
-        "startAfter": run.start_after,
-        "dryRun": run.dry_run,
-        "copied": count("copy", COPIED),
-        "deleted": count("delete", DELETED),
-        "unchanged": plan.totals.get("unchanged", 0),
-        "skipped": sum(1 for line in lines if line["result"] == SKIPPED),
-        "failed": sum(1 for line in lines if line["result"] == FAILED),
-        "toCopy": plan.totals.get("toCopy", 0),
-        "toDelete": plan.totals.get("toDelete", 0),
-        "bytesCopied": sum(line["size"] for line in lines if line["result"] == COPIED),
-        "s3Requests": split_retries(requests)[0],
-        "s3Retries": split_retries(requests)[1],
-        "report": report_uri,
-    }
 
 
 def handler(event, context):
@@ -149,43 +91,56 @@ def release(run, clients, lock):
         logger.exception("could not release the lock of %s; the next sync into it takes it over", run.destination)
 
 
-def report(run, event, clients, lock):
+def is_pair(line: dict[str, Any]) -> bool:
+    """A copy whose destination ETag is not its source's: the planner needs the pair to know it unchanged."""
+    return line["result"] == COPIED and bool(line.get("sourceEtag")) and line["etag"] != line["sourceEtag"]
+
+
+def write(run, results, copies_failed, work, part_bytes=PART_BYTES):
+    """Stream the report and the run's ETag-pair record to the work bucket as the lines pass, counting them; both
+    uploads are aborted if anything fails. Returns the tally, the workers' requests and the report's URI (None:
+    a sync with nothing to do writes nothing, and costs nothing beyond its listings)."""
+    tally, worker_requests = Tally(), Counter()
+    report_stream = ObjectStream(work, run.work_bucket, run.report_key, REPORT_CONTENT_TYPE, part_bytes)
+    pairs_stream = ObjectStream(
+        work, run.work_bucket, record_key(run.destination, run.run_id), "application/json", part_bytes
+    )
+    with report_stream, pairs_stream:
+        pairs = RecordStream(pairs_stream)
+        for line in report_lines(results, run.dry_run, copies_failed, worker_requests):
+            tally.add(line)
+            report_stream.write(json_line(line))
+            if is_pair(line):
+                pairs.add(line["key"], line["sourceEtag"], line["etag"])
+        pairs.finish()
+    report_uri = f"s3://{run.work_bucket}/{run.report_key}" if report_stream.written else None
+    return tally, dict(worker_requests), report_uri
+
+
+def report(run, event, clients, lock, part_bytes=PART_BYTES):
     plan = PlanState.from_json(event["plan"], run)
     copy_check = event.get("copyCheck") or {}
     work = clients.for_region("")
     if plan.inline is not None:
-        lines, worker_requests = gather_inline(
-            run, plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {}
-        )
+        results = InlineResults(plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {})
+        copies_failed = None  # a small plan has no CheckCopies: its copy lines tell
     else:
-        lines, worker_requests = gather(run, plan, work, copy_check.get("copiesFailed", 0))
-    report_uri = None
-    if lines:  # a sync with nothing to do writes nothing, and costs nothing beyond its listings
-        body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
-        work.put_object(
-            Bucket=run.work_bucket, Key=run.report_key, Body=body.encode("utf-8"), ContentType="application/x-ndjson"
-        )
-        report_uri = f"s3://{run.work_bucket}/{run.report_key}"
+        results = WorkBucketResults(run, plan, work)
+        copies_failed = copy_check.get("copiesFailed", 0)
+    tally, worker_requests, report_uri = write(run, results, copies_failed, work, part_bytes)
     lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
     requests = merge_counts(
         LOCATION_REQUESTS,
         lock_requests,
         plan.requests,
         copy_check.get("requests", {}),
-        *worker_requests,
-        clients.counter.snapshot(),
+        worker_requests,
+        clients.counter.snapshot(),  # the report's and the pairs' requests among them
     )
-    pairs = [
-        (line["key"], line["sourceEtag"], line["etag"])
-        for line in lines
-        if line["result"] == COPIED and line.get("sourceEtag") and line["etag"] != line["sourceEtag"]
-    ]
-    if record(work, run.work_bucket, run.destination, run.run_id, pairs):
-        requests = merge_counts(requests, {"PutObject": 1})
     run_record = event.get("record")
     if run_record:  # counted before it is made: the record carries the summary
         requests = merge_counts(requests, records.PUT_REQUESTS)
-    summary = summarize(run, plan, lines, requests, report_uri)
+    summary = summarize(run, plan, tally, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     failure = None
     if summary["failed"]:

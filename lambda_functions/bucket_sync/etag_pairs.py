@@ -8,11 +8,11 @@ unchanged when both ETags are exactly the recorded pair. Either side changing br
 object is always copied again.
 """
 
+import json
 import time
-from collections.abc import Iterable
 from typing import Any
 
-from .batches import get_json, list_keys, put_json
+from .batches import get_json, list_keys
 
 FOLDER = "etag-pairs/"
 
@@ -21,17 +21,30 @@ def folder(destination: str) -> str:
     return f"{FOLDER}{destination}/"
 
 
-def record(
-    s3: Any, work_bucket: str, destination: str, run_id: str, pairs: Iterable[tuple[str, str, str]]
-) -> str | None:
-    """Store one run's (key, source ETag, destination ETag) triples; returns the record's key, or None if none."""
-    rows = sorted(pairs)
-    if not rows:
-        return None
+def record_key(destination: str, run_id: str) -> str:
     # The time first, so that the records sort oldest to newest and a newer pair of a key wins.
-    key = f"{folder(destination)}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{run_id}.json"
-    put_json(s3, work_bucket, key, {"pairs": rows})
-    return key
+    return f"{folder(destination)}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{run_id}.json"
+
+
+class RecordStream:
+    """One run's record, ``{"pairs": [[key, source ETag, destination ETag], ...]}``, written as its pairs come
+    through a stream that holds at most one part (``bucket_sync.report.ObjectStream``, or anything with its
+    ``write``). No pair, no record. The pairs stay in the order given (the report's plan order, which is key
+    order): the reader needs no order inside a record."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.pairs = 0
+
+    def add(self, key: str, source_etag: str, destination_etag: str) -> None:
+        row = json.dumps([key, source_etag, destination_etag], ensure_ascii=False)
+        self._stream.write((('{"pairs": [' if not self.pairs else ", ") + row).encode("utf-8"))
+        self.pairs += 1
+
+    def finish(self) -> None:
+        """Close the list; the stream's owner completes the object."""
+        if self.pairs:
+            self._stream.write(b"]}")
 
 
 class RecordedPairs:

@@ -65,31 +65,37 @@ def count_failed(run: SyncRun, work_s3: Any, kind: str, batches: int) -> int:
     )
 
 
-def collect(run: SyncRun, work_s3: Any, kind: str, batches: int) -> Collected:
-    """Every outcome of the ``kind`` ("copy" or "delete") batches 1..``batches`` of a run, missing results
-    included."""
+@dataclass(frozen=True)
+class BatchOutcomes:
+    """One plan batch's report lines and the S3 requests its worker made (None: the batch has no result)."""
+
+    outcomes: list[dict[str, Any]]
+    requests: dict[str, int] | None
+
+
+def batch_outcomes(run: SyncRun, work_s3: Any, kind: str, batches: int) -> Iterator[BatchOutcomes]:
+    """The outcomes of the ``kind`` ("copy" or "delete") batches 1..``batches`` of a run, one batch at a time in
+    plan order, so a reader holds one batch and never the run; a batch without result counts each key as failed.
+    Only the result names are held whole (one per batch: a thousandth of the objects, or less)."""
     results = batch_results(run, work_s3, kind)
-    outcomes, requests = [], []
     for number in range(1, batches + 1):
         if number in results:
             document = get_json(work_s3, run.work_bucket, results[number][2])
-            outcomes += document["outcomes"]
-            requests.append(document["requests"])
+            yield BatchOutcomes(document["outcomes"], document["requests"])
         else:
             items = get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"]
-            outcomes += [outcome(item, kind, FAILED, MISSING_RESULT) for item in items]
+            yield BatchOutcomes([outcome(item, kind, FAILED, MISSING_RESULT) for item in items], None)
+
+
+def collect(run: SyncRun, work_s3: Any, kind: str, batches: int) -> Collected:
+    """Every outcome of the ``kind`` ("copy" or "delete") batches 1..``batches`` of a run, missing results
+    included, in one list: for a few batches (WriteReport streams them with ``batch_outcomes``)."""
+    outcomes, requests = [], []
+    for batch in batch_outcomes(run, work_s3, kind, batches):
+        outcomes += batch.outcomes
+        if batch.requests is not None:
+            requests.append(batch.requests)
     return Collected(outcomes, requests)
-
-
-ACTION_OF_PLAN = {"copy": "copy", "delete": "delete", "skip": "copy"}
-"""A skip batch holds copies that cannot be made (archived objects): their report lines are skipped copies."""
-
-
-def planned(run: SyncRun, work_s3: Any, kind: str, batches: int, result: str) -> Iterator[dict[str, Any]]:
-    """The plan batches 1..``batches`` of ``kind`` as report lines with ``result`` (dry runs, skipped objects)."""
-    for number in range(1, batches + 1):
-        for item in get_json(work_s3, run.work_bucket, run.plan_key(kind, number))["items"]:
-            yield outcome(item, ACTION_OF_PLAN[kind], result)
 
 
 def tally(outcomes: list[dict[str, Any]]) -> Counter[str]:

@@ -794,3 +794,145 @@ def test_a_lock_that_cannot_be_released_never_hides_the_runs_own_outcome(s3, req
             execute(s3, requests, after_plan=gone, source=SOURCE, destination=DESTINATION)
     else:
         assert execute(s3, requests, source=SOURCE, destination=DESTINATION)["copied"] == 1
+
+
+# The report streamed as it is gathered: parts of at least 5 MiB (a smaller size in tests, with moto's minimum
+# lowered to match, except where the real minimum is the point), aborted on failure, memory flat in the bed size.
+
+
+def synthetic_copies(run, s3, lines, per_batch, kms_every=0):
+    """Plan and result files of ``lines`` copies in batches of ``per_batch``, as the workers write them; every
+    ``kms_every``-th copy got a destination ETag of its own (an ETag pair to record). Returns the outcomes."""
+    everything = []
+    for number, start in enumerate(range(0, lines, per_batch), 1):
+        items = [copy_item(f"key/{n:07d}/é", n % 97) for n in range(start, min(start + per_batch, lines))]
+        outcomes = [
+            {**copied(i["key"], i["entry"]["size"]), **({"etag": '"kms"'} if kms_every and n % kms_every == 0 else {})}
+            for n, i in enumerate(items, start)
+        ]
+        plan_key = run.plan_key("copy", number)
+        put_json(s3, WORK, plan_key, {"items": items})
+        put_json(s3, WORK, result_key_for(plan_key, 0, 0), {"outcomes": outcomes, "requests": {"CopyObject": 1}})
+        everything += outcomes
+    return everything
+
+
+def plan_of(batches, copies):
+    return {
+        "cursor": "",
+        "done": True,
+        "rounds": 1,
+        "copyBatches": batches,
+        "deleteBatches": 0,
+        "skipBatches": 0,
+        "totals": {"toCopy": copies, "toDelete": 0},
+        "requests": {},
+    }
+
+
+SMALL_PART_BYTES = 64 * 1024
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """moto's smallest part lowered to the tests' part size, so a few hundred lines make several parts."""
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", SMALL_PART_BYTES)
+
+
+def report_in_parts(run, plan, part_bytes):
+    clients = bucket_sync.clients.S3Clients()
+    return write_report.report(run, {"run": run.to_json(), "plan": plan}, clients, {}, part_bytes=part_bytes)
+
+
+def parts_of(s3, key):
+    """The part sizes of an object: a multipart object's ETag ends in -<parts>."""
+    etag = s3.head_object(Bucket=WORK, Key=key)["ETag"].strip('"')
+    count = int(etag.split("-")[1]) if "-" in etag else 1
+    return [s3.head_object(Bucket=WORK, Key=key, PartNumber=n)["ContentLength"] for n in range(1, count + 1)]
+
+
+def test_a_report_larger_than_a_part_is_written_in_parts_with_every_line_in_plan_order(s3, small_parts):
+    run = sync_run()
+    outcomes = synthetic_copies(run, s3, 2000, 300)
+
+    summary = report_in_parts(run, plan_of(7, 2000), SMALL_PART_BYTES)
+
+    assert report(s3) == outcomes
+    sizes = parts_of(s3, run.report_key)
+    assert len(sizes) > 3 and all(size >= SMALL_PART_BYTES for size in sizes[:-1])
+    assert sum(sizes) == len(b"".join((json.dumps(o, ensure_ascii=False) + "\n").encode() for o in outcomes))
+    assert (summary["copied"], summary["failed"], summary["bytesCopied"], summary["report"]) == (
+        2000,
+        0,
+        sum(o["size"] for o in outcomes),
+        REPORT,
+    )
+    # Every request counted: 1 LIST of the results, 7 GETs, the report's multipart upload, the workers' copies.
+    assert summary["s3Requests"] == {
+        **LOCATION_REQUESTS,
+        "CopyObject": 7,
+        "ListObjectsV2": 1,
+        "GetObject": 7,
+        "CreateMultipartUpload": 1,
+        "UploadPart": len(sizes),
+        "CompleteMultipartUpload": 1,
+    }
+    assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
+
+
+def test_the_etag_pair_record_streams_too_and_holds_every_pair_in_plan_order(s3, small_parts):
+    run = sync_run()
+    outcomes = synthetic_copies(run, s3, 6000, 2000, kms_every=2)
+
+    summary = report_in_parts(run, plan_of(3, 6000), SMALL_PART_BYTES)
+
+    (record_key,) = keys_of(s3, WORK, f"etag-pairs/{DESTINATION}/")
+    assert record_key.endswith(f"-{RUN_ID}.json")
+    pairs = get_json(s3, WORK, record_key)["pairs"]
+    assert pairs == [[o["key"], '"e"', '"kms"'] for o in outcomes if o["etag"] == '"kms"'] and len(pairs) == 3000
+    assert len(parts_of(s3, record_key)) > 1
+    # Both streams in parts: two uploads created and completed.
+    assert (summary["s3Requests"]["CreateMultipartUpload"], summary["s3Requests"]["CompleteMultipartUpload"]) == (2, 2)
+    assert "PutObject" not in summary["s3Requests"]
+
+
+def test_a_report_of_40000_lines_is_uploaded_in_real_5_mib_parts_that_moto_accepts(s3):
+    run = sync_run()
+    outcomes = synthetic_copies(run, s3, 40_000, 2500)
+
+    summary = report_in_parts(run, plan_of(16, 40_000), write_report.PART_BYTES)
+
+    sizes = parts_of(s3, run.report_key)
+    assert len(sizes) == 2 and sizes[0] >= 5 * 1024 * 1024
+    lines = report(s3)
+    assert (len(lines), lines[0], lines[-1]) == (40_000, outcomes[0], outcomes[-1])
+    assert summary["s3Requests"]["UploadPart"] == 2 and summary["copied"] == 40_000
+
+
+def test_moto_refuses_a_part_under_5_mib_and_the_stream_aborts_its_upload(s3):
+    from botocore.exceptions import ClientError
+
+    from bucket_sync.report import ObjectStream
+
+    stream = ObjectStream(s3, WORK, "runs/x/report.jsonl", "application/x-ndjson", part_bytes=1024 * 1024)
+    with pytest.raises(ClientError, match="EntityTooSmall"), stream:
+        for _ in range(3):
+            stream.write(b"x" * 1024 * 1024)
+
+    assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
+    assert keys_of(s3, WORK, "runs/x/") == [] and not stream.written
+
+
+def test_a_result_that_cannot_be_read_aborts_the_report_upload_and_fails_the_step(s3, small_parts):
+    run = sync_run()
+    synthetic_copies(run, s3, 2000, 300)
+    s3.put_object(Bucket=WORK, Key=result_key_for(run.plan_key("copy", 5), 0, 0), Body=b"{not json")
+
+    with pytest.raises(json.JSONDecodeError):
+        report_in_parts(run, plan_of(7, 2000), SMALL_PART_BYTES)
+
+    # Parts were uploaded before batch 5 (4 batches of lines are over 64 KiB), and the upload is gone.
+    assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
+    assert keys_of(s3, WORK, f"runs/{RUN_ID}/report") == []
