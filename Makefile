@@ -13,9 +13,11 @@ LOCK := requirements-dev.lock
 local: $(VENV)/.installed-dev
 	$(BIN)/fab local
 
-# Every layer: unit, functional, endpoint and end to end (what CI runs after make check).
+# Every layer: unit, functional, endpoint and end to end (what CI runs after make check), a test file to each of
+# PYTEST_WORKERS processes (auto: one per core; 0: all in this process). Each process runs its own endpoint.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The inner loop: the unit and functional layers, no endpoint (about a minute).
 test-fast: $(VENV)/.installed-dev
