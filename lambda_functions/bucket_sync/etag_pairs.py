@@ -155,13 +155,13 @@ def read_record(s3: Any, bucket: str, key: str) -> Iterator[Pair]:
         line = line.strip()
         if line == b"]}":
             return
-        yield tuple(json.loads(line.removesuffix(b",")))  # type: ignore[misc]
+        yield tuple(json.loads(line.removesuffix(b",")))
 
 
 def read_chunk(s3: Any, bucket: str, destination: str, generation: int, number: int) -> Iterator[Pair]:
     for line in s3.get_object(Bucket=bucket, Key=chunk_key(destination, generation, number))["Body"].iter_lines():
         if line:
-            yield tuple(json.loads(line))  # type: ignore[misc]
+            yield tuple(json.loads(line))
 
 
 def read_set(s3: Any, bucket: str, pair_folder: PairFolder) -> Iterator[Pair]:
