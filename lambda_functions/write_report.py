@@ -12,7 +12,7 @@
 #         Action: [s3:GetObject, s3:PutObject]  # PutObject: a multipart upload's create, parts and completion too
 #         Resource: ["{deployment_runs}"]
 #       - Effect: Allow
-#         Action: [s3:PutObject]
+#         Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]  # compacting: read, write, delete the old
 #         Resource: ["{deployment_etag_pairs}"]
 #       - Effect: Allow
 #         Action: [s3:AbortMultipartUpload]  # a report or an ETag-pair record streamed in parts, on failure
@@ -45,7 +45,7 @@ from typing import Any
 from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
-from bucket_sync.etag_pairs import RecordStream, record_key
+from bucket_sync.etag_pairs import RecordStream, compact, record_key
 from bucket_sync.outcomes import COPIED
 from bucket_sync.planner import PlanState
 from bucket_sync.report import (
@@ -96,10 +96,13 @@ def is_pair(line: dict[str, Any]) -> bool:
     return line["result"] == COPIED and bool(line.get("sourceEtag")) and line["etag"] != line["sourceEtag"]
 
 
-def write(run, results, copies_failed, work, part_bytes=PART_BYTES):
+def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pairs=False):
     """Stream the report and the run's ETag-pair record to the work bucket as the lines pass, counting them; both
-    uploads are aborted if anything fails. Returns the tally, the workers' requests and the report's URI (None:
-    a sync with nothing to do writes nothing, and costs nothing beyond its listings)."""
+    uploads are aborted if anything fails. With ``compact_pairs`` (the run holds the destination's lock, so no
+    other run writes its pairs), a record written is then merged into the destination's compacted set
+    (bucket_sync/etag_pairs.py); without, it waits for the next run that holds the lock. Returns the tally, the
+    workers' requests and the report's URI (None: a sync with nothing to do writes nothing, and costs nothing
+    beyond its listings)."""
     tally, worker_requests = Tally(), Counter()
     report_stream = ObjectStream(work, run.work_bucket, run.report_key, REPORT_CONTENT_TYPE, part_bytes)
     pairs_stream = ObjectStream(
@@ -113,6 +116,8 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES):
             if is_pair(line):
                 pairs.add(line["key"], line["sourceEtag"], line["etag"])
         pairs.finish()
+    if compact_pairs and pairs_stream.written:
+        compact(work, run.work_bucket, run.destination, part_bytes)
     report_uri = f"s3://{run.work_bucket}/{run.report_key}" if report_stream.written else None
     return tally, dict(worker_requests), report_uri
 
@@ -127,7 +132,7 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES):
     else:
         results = WorkBucketResults(run, plan, work)
         copies_failed = copy_check.get("copiesFailed", 0)
-    tally, worker_requests, report_uri = write(run, results, copies_failed, work, part_bytes)
+    tally, worker_requests, report_uri = write(run, results, copies_failed, work, part_bytes, compact_pairs=bool(lock))
     lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
     requests = merge_counts(
         LOCATION_REQUESTS,

@@ -286,6 +286,11 @@ def test_copies_whose_etag_differs_are_recorded_so_the_next_run_leaves_them_alon
     first = run(aws, machine, source=source, destination=destination, settings=settings)
     assert first.succeeded, first.cause
     assert contents(client, destination)["relaid"][1] != contents(client, source)["relaid"][1]
+    work, pairs = first.output["report"][len("s3://") :].split("/", 1)[0], f"etag-pairs/{destination}/"
+    assert [key for key in contents(client, work) if key.startswith(pairs)] == [
+        f"{pairs}set-000000000001.json",  # compacted under the lock: one set, its record folded in and deleted
+        f"{pairs}set-000000000001/000001.jsonl",
+    ]
 
     second = run(aws, machine, source=source, destination=destination, settings=settings)
 
