@@ -42,6 +42,8 @@ import logging
 from collections import Counter
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
 from bucket_sync.errors import SyncFailedError
@@ -117,7 +119,11 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pair
                 pairs.add(line["key"], line["sourceEtag"], line["etag"])
         pairs.finish()
     if compact_pairs and pairs_stream.written:
-        compact(work, run.work_bucket, run.destination, part_bytes)
+        try:
+            compact(work, run.work_bucket, run.destination, part_bytes)
+        except (ClientError, BotoCoreError) as error:
+            # Bookkeeping, not the sync: the run's record is written and the next run that holds the lock merges it.
+            logger.warning("ETag pairs of %s not compacted, left for the next run: %s", run.destination, error)
     report_uri = f"s3://{run.work_bucket}/{run.report_key}" if report_stream.written else None
     return tally, dict(worker_requests), report_uri
 

@@ -314,3 +314,21 @@ def test_write_report_holding_the_lock_compacts_and_counts_every_request_of_it(s
         "DeleteObjects": 1,
         "DeleteObject": 1,
     }
+
+
+def test_a_compaction_s3_refuses_leaves_the_record_for_the_next_run_and_the_sync_succeeds(s3, monkeypatch, caplog):
+    from botocore.exceptions import ClientError
+
+    real_compact = write_report.compact
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "PutObject")
+
+    monkeypatch.setattr(write_report, "compact", refused)
+    summary_requests(s3, "dst-refused", {"etag": '"lock"', "requests": {}})  # returns its summary: no raise
+
+    assert "ETag pairs of dst-refused not compacted, left for the next run" in caplog.text
+    assert len(names(s3, "dst-refused")) == 1  # the run's record, as written
+    monkeypatch.setattr(write_report, "compact", real_compact)
+    summary_requests(s3, "dst-refused", {"etag": '"lock"', "requests": {}})
+    assert the_set(s3, "dst-refused") == {key: ('"e"', '"kms"') for key in "abc"}
