@@ -7,9 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+"""A refusal is the answer under test: no retry may hide it."""
+
+
+def admin_client(endpoint_url: str, service: str):
+    """A client signed with the documented ``testing`` keys: the account's administrator."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=NO_RETRIES,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +40,9 @@ def endpoint_url():
     yield line.split("=", 1)[1]
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def admin(endpoint_url):
+    """A factory of administrator clients of this module's endpoint: ``admin("s3")``."""
+    return lambda service: admin_client(endpoint_url, service)

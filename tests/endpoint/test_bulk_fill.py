@@ -21,7 +21,8 @@ from local_endpoint import bulk_fill, listing_index
 from local_endpoint.bulk_fill import BODYLESS_MESSAGE, BulkFillError, fill_bucket, post_fill, with_body, without_body
 from tests.awkward_keys import AWKWARD_KEYS
 
-from .test_iam import NO_RETRIES, REGION, allow, make_role
+from .conftest import NO_RETRIES, REGION
+from .test_iam import allow, make_role
 
 MULTIPART_ETAG = '"0123456789abcdef0123456789abcdef-3"'
 
@@ -180,21 +181,6 @@ def admin_s3(endpoint_url):
         aws_secret_access_key="testing",
         config=NO_RETRIES,
     )
-
-
-@pytest.fixture
-def admin(endpoint_url):
-    def client(service):
-        return boto3.client(
-            service,
-            endpoint_url=endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=NO_RETRIES,
-        )
-
-    return client
 
 
 def test_the_test_process_fills_a_bucket_through_the_admin_route(endpoint_url, admin_s3):

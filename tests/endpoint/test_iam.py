@@ -15,14 +15,13 @@ import zipfile
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import wait_for_execution
 
-REGION = "us-east-1"
+from .conftest import NO_RETRIES, REGION
+
 ACCOUNT = "123456789012"
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 EXECUTION_TIMEOUT_SECONDS = 60
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -32,23 +31,6 @@ STATES_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-
-
-@pytest.fixture
-def admin(endpoint_url):
-    """Clients signed with the documented ``testing`` keys: the account's administrator."""
-
-    def client(service):
-        return boto3.client(
-            service,
-            endpoint_url=endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=NO_RETRIES,
-        )
-
-    return client
 
 
 @pytest.fixture

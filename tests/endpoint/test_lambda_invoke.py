@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from .test_iam import admin, make_role  # noqa: F401 (a fixture)
+from .test_iam import make_role
 
 LIMIT_BYTES = 6_291_556
 CODE = """

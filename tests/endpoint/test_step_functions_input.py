@@ -6,15 +6,13 @@ One endpoint for the module, started as its own process exactly as ``fab server`
 
 import json
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import wait_for_execution
 
-REGION = "us-east-1"
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+from .conftest import admin_client
+
 STATES_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -28,18 +26,10 @@ INVALID_INPUT_MESSAGE = "The provided JSON input data is not valid."
 def state_machine(endpoint_url):
     """(Step Functions client, ARN of a one-Pass-state machine)."""
 
-    def client(service):
-        return boto3.client(
-            service,
-            endpoint_url=endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=NO_RETRIES,
-        )
-
-    role = client("iam").create_role(RoleName="input-check", AssumeRolePolicyDocument=json.dumps(STATES_TRUST))
-    sfn = client("stepfunctions")
+    role = admin_client(endpoint_url, "iam").create_role(
+        RoleName="input-check", AssumeRolePolicyDocument=json.dumps(STATES_TRUST)
+    )
+    sfn = admin_client(endpoint_url, "stepfunctions")
     arn = sfn.create_state_machine(
         name="input-check", definition=json.dumps(PASS_DEFINITION), roleArn=role["Role"]["Arn"]
     )["stateMachineArn"]
