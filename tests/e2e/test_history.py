@@ -69,7 +69,7 @@ def test_no_change_deploys_keep_the_machine_and_changed_ones_keep_the_history(
     endpoint,
     aws,
     buckets,
-    faults,  # noqa: F811
+    faults,
 ):
     sfn, s3 = aws("stepfunctions"), boto3.client("s3", region_name="us-east-1", config=READ)
     first = fab(project, "deploy", endpoint_url=endpoint.url)

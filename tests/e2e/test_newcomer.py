@@ -33,7 +33,7 @@ def clean_machine(monkeypatch, home):
 def test_the_readme_endpoint_flow_deploys_on_a_machine_without_aws_config(
     fab_project,
     endpoint,
-    tmp_path,  # noqa: F811
+    tmp_path,
     monkeypatch,
 ):
     home = tmp_path / "home"
@@ -56,7 +56,7 @@ def closed_loopback_port() -> int:
         return probe.getsockname()[1]  # closed again when the probe is: nothing listens there
 
 
-def test_a_dead_loopback_endpoint_fails_at_once_with_its_message(fab_project):  # noqa: F811
+def test_a_dead_loopback_endpoint_fails_at_once_with_its_message(fab_project):
     (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="dead-endpoint"))
     url = f"http://127.0.0.1:{closed_loopback_port()}"
 

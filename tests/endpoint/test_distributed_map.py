@@ -50,7 +50,7 @@ PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
 
 @pytest.fixture
-def clients(endpoint):  # noqa: F811
+def clients(endpoint):
     def client(service):
         return boto3.client(service, endpoint_url=endpoint.url, region_name="us-east-1", config=POOL)
 

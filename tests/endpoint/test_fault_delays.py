@@ -31,7 +31,7 @@ def slept(monkeypatch):
     return seconds
 
 
-def test_a_delay_limited_to_list_objects_v2_holds_back_only_its_pages(served, plan, moto, slept):  # noqa: F811
+def test_a_delay_limited_to_list_objects_v2_holds_back_only_its_pages(served, plan, moto, slept):
     plan.set({"s3": {"delaySeconds": LIST_PAGE_DELAY_SECONDS, "operations": ["ListObjectsV2"]}})
     worker = s3_client(served, WORKER_ACCESS_KEY_ID, attempts=1)
 
@@ -45,7 +45,7 @@ def test_a_delay_limited_to_list_objects_v2_holds_back_only_its_pages(served, pl
     assert plan.describe()["injected"] == {}
 
 
-def test_the_test_processs_own_listings_are_delayed_only_when_the_plan_names_its_key(served, plan, slept):  # noqa: F811
+def test_the_test_processs_own_listings_are_delayed_only_when_the_plan_names_its_key(served, plan, slept):
     plan.set({"s3": {"delaySeconds": LIST_PAGE_DELAY_SECONDS, "operations": ["ListObjectsV2"]}})
     s3_client(served, "testing", attempts=1).list_objects_v2(Bucket="b")
     assert slept == []  # by default a plan targets the Lambda code only

@@ -19,7 +19,7 @@ def handler(event, context):
 
 
 @pytest.fixture
-def function(admin):  # noqa: F811
+def function(admin):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("big.py", textwrap.dedent(CODE))
@@ -47,7 +47,7 @@ def function(admin):  # noqa: F811
 def test_invoke_returns_every_response_lambda_would_and_refuses_the_rest(
     admin,
     function,
-    payload_bytes,  # noqa: F811
+    payload_bytes,
     refused,
 ):
     answer = admin("lambda").invoke(

@@ -26,7 +26,7 @@ ARCHIVE_CLASSES = ["GLACIER", "DEEP_ARCHIVE"]
 
 
 @pytest.fixture
-def s3(endpoint):  # noqa: F811
+def s3(endpoint):
     return boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
 
 
@@ -38,7 +38,7 @@ def bucket(s3):
 
 
 @pytest.fixture
-def restores_stay_in_progress(endpoint):  # noqa: F811
+def restores_stay_in_progress(endpoint):
     """Restores that never finish (moto's state manager: manual, never ticked far enough), reset afterwards."""
 
     def post(action: str, document: dict) -> None:
