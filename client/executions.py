@@ -516,6 +516,7 @@ def stop(sfn: Any, s3: Any, work_bucket: str, execution_arn: str) -> Stopped:
             f"'fab watch -e {name}' shows its summary"
         )
     sfn.stop_execution(executionArn=execution_arn, error=STOP_ERROR, cause="stopped with fab stop")
+    finish_record(s3, work_bucket, name, described["startDate"])
     events = history(sfn, execution_arn)
     entered = {event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event}
     progress = progress_of(sfn, execution_arn, events)
@@ -534,6 +535,43 @@ def stop(sfn: Any, s3: Any, work_bucket: str, execution_arn: str) -> Stopped:
         bool(entered.intersection(DELETE_STATES)),
         lock_after_stop(sfn, s3, work_bucket, destination, execution_arn),
     )
+
+
+def finish_record(s3: Any, work_bucket: str, name: str, started: datetime.datetime) -> bool:
+    """Write the stopped run's record over as ABORTED (bucket_sync/records.py): no step of the run's own writes
+    its end after a stop. Only a record that still says RUNNING, and only that version of it (If-Match), so that
+    an end step that finished first keeps its word. True when it was written."""
+    from bucket_sync import records
+
+    # The record's name starts with the start time as the run saw it; listing that day's records finds it even if
+    # the two clocks' fractions round apart.
+    day = records.record_key(started.isoformat(), name)[: len(records.FOLDER) + 8]
+    listed = (
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=work_bucket, Prefix=day)
+        for item in page.get("Contents", [])
+    )
+    key = next((found for found in listed if found.endswith(f"-{name}.json")), None)
+    if key is None:
+        return False  # a machine deployed before records: nothing to finish
+    found = s3.get_object(Bucket=work_bucket, Key=key)
+    record = json.loads(found["Body"].read())
+    if record.get("status") != records.RUNNING:
+        return False
+    done = records.finished(record, records.ABORTED, error=STOP_ERROR, cause="stopped with fab stop")
+    try:
+        s3.put_object(
+            Bucket=work_bucket,
+            Key=key,
+            Body=json.dumps(done, ensure_ascii=False).encode("utf-8"),
+            ContentType="application/json",
+            IfMatch=found["ETag"],
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return False  # the run's own end step wrote it first
+        raise
+    return True
 
 
 def lock_after_stop(sfn: Any, s3: Any, work_bucket: str, destination: str, execution_arn: str) -> str:

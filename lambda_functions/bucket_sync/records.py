@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 FOLDER = "history/"
-RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
+RUNNING, SUCCEEDED, FAILED, ABORTED = "RUNNING", "SUCCEEDED", "FAILED", "ABORTED"
+"""ABORTED: written by ``fab stop``, which stopped the run (no end step of the run's own runs after a stop)."""
 START_FORMAT = "%Y%m%dT%H%M%S"
 CAUSE_CHARACTERS = 400
 """The first line of a cause is kept, clipped: the record is a status line, the execution has the rest."""

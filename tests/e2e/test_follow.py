@@ -98,6 +98,13 @@ def test_stop_half_way_through_the_copies_makes_no_deletion_and_the_next_sync_go
     assert "No deletion was made" in stopped.stdout
     assert "the next sync can go on" in stopped.stdout or "taken over by the next sync" in stopped.stdout
     assert wait_for_execution(sfn, arn, timeout_seconds=10)["status"] == "ABORTED"
+    work = machine[1].deployment_bucket
+    (record_key,) = [
+        key for key in contents(client, work) if key.startswith("history/") and key.endswith(f"-{name}.json")
+    ]
+    record = json.loads(client.get_object(Bucket=work, Key=record_key)["Body"].read())
+    assert (record["status"], record["error"]) == ("ABORTED", "StoppedByFab")  # its end, once the machine is gone too
+    assert record["stopTime"]
     assert sorted(key for key in contents(client, destination) if key.startswith("orphan/")) == [
         "orphan/0",
         "orphan/1",

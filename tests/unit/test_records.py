@@ -214,3 +214,37 @@ def test_a_records_scope_and_dry_run_are_marked_and_an_unknown_end_has_no_second
     line = capsys.readouterr().out.splitlines()[1]
     assert " UNKNOWN " in line and " running " not in line
     assert "dry-run prefix=logs/ start-after=logs/2026" in line
+
+
+@pytest.mark.parametrize(
+    ("ended", "expected"),
+    [(None, ("ABORTED", "StoppedByFab")), ("SUCCEEDED", ("SUCCEEDED", None))],
+    ids=["still-running", "its-end-step-wrote-first"],
+)
+def test_fab_stop_finishes_a_record_that_still_says_running_and_only_that(ended, expected):
+    from client import executions
+
+    started = datetime(2026, 12, 2, 0, 0, 1, 250000, tzinfo=UTC)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="work")
+        record = records.started(ARN, "2026-12-02T00:00:01.250Z", {"source": "s", "destination": "d"})
+        if ended:
+            record = records.finished(record, ended, {"source": "s", "destination": "d"})
+        records.put(s3, "work", record)
+
+        written = executions.finish_record(s3, "work", "run-1", started)
+
+        stored = json.loads(s3.get_object(Bucket="work", Key=record["key"])["Body"].read())
+    assert written is (ended is None)
+    assert (stored["status"], stored.get("error")) == expected
+
+
+def test_fab_stop_of_a_run_without_a_record_writes_none():
+    from client import executions
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="work")
+        assert executions.finish_record(s3, "work", "run-1", datetime(2026, 12, 2, tzinfo=UTC)) is False
+        assert s3.list_objects_v2(Bucket="work")["KeyCount"] == 0
