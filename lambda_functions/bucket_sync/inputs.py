@@ -22,6 +22,7 @@ FIELDS = {
     "startAfter",
     "dryRun",
     "allowDeleteAll",
+    "planFirst",
     "maxDeletes",
     "requesterPays",
     "settings",
@@ -122,7 +123,7 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
             raise InvalidInputError(f"{name!r} is longer than S3's key limit of {MAX_KEY_BYTES} bytes in UTF-8")
         scope[name] = value
     flags = {}
-    for name in ("dryRun", "allowDeleteAll", "requesterPays"):
+    for name in ("dryRun", "allowDeleteAll", "planFirst", "requesterPays"):
         flags[name] = event.get(name, False)
         if not isinstance(flags[name], bool):
             raise InvalidInputError(f"{name!r} must be true or false, not {flags[name]!r}")
@@ -141,6 +142,7 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
         dry_run=flags["dryRun"],
         allow_delete_all=flags["allowDeleteAll"],
         max_deletes=max_deletes,
+        plan_first=flags["planFirst"],
         requester_pays=flags["requesterPays"],
         work_bucket=work_bucket,
         settings=parse_settings(event.get("settings", {})),
@@ -149,6 +151,7 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
 
 MAX_COPY_THREADS = 64
 MAX_MAP_CONCURRENCY = 10_000
+MAX_LIST_RANGES = 256
 SETTING_LIMITS = {
     "pageSize": (1000, "S3 lists at most 1,000 keys a request"),
     "deleteBatchKeys": (1000, "S3 deletes at most 1,000 keys a request"),
@@ -157,6 +160,11 @@ SETTING_LIMITS = {
         "a copy_keys invocation has 64 connections, and each multipart copy runs "
         "8 part copies in threads of its own, which keeps it far under Lambda's "
         "1,024 processes and threads",
+    ),
+    "listRanges": (
+        MAX_LIST_RANGES,
+        "each range copies through a Distributed Map of its own, and an account may have at most 1,000 "
+        "Map Runs open at a time, other syncs' included",
     ),
     "maxConcurrency": (MAX_MAP_CONCURRENCY, "a Distributed Map runs at most 10,000 child executions at a time"),
     "multipartThresholdBytes": (5 * 1024**3, "CopyObject copies at most 5 GiB"),
@@ -173,7 +181,7 @@ def parse_settings(value: Any) -> Settings:
     for key, setting in value.items():
         if key not in known:
             raise InvalidInputError(f"unknown setting {key!r}: settings are {', '.join(sorted(known))}")
-        minimum = 0 if key in ("maxKeysPerRound", "inlinePlanBytes") else 1
+        minimum = 0 if key in ("maxKeysPerRound", "inlinePlanBytes", "roundCopyBatches") else 1
         if not isinstance(setting, int) or isinstance(setting, bool) or setting < minimum:
             raise InvalidInputError(f"setting {key!r} must be a whole number of at least {minimum}")
         values[known[key]] = setting

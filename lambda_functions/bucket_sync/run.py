@@ -40,6 +40,13 @@ class Settings:
     time budget runs out (tests use small values to see the hand-over)."""
     max_concurrency: int = 20
     """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
+    list_ranges: int = 16
+    """Key ranges planned in parallel at most (one planner per range, each listing both buckets over its part of the
+    scope; bucket_sync/ranges.py says where the cuts go and why 16). 1 is one stream per bucket: the plan is made
+    first, then copied, as a single planner does."""
+    round_copy_batches: int = 8
+    """Copy batches a range's planning round writes before it hands over, so that they are copied while the
+    planning goes on (20,000 copies at the default batch size); 0 means until its time budget runs out."""
     inline_plan_bytes: int = 96 * 1024
     """A plan decided in one round and no larger than this (as JSON) travels in the state instead of in batch
     files: a small sync then writes, lists and reads no plan or result file. 0: always use files."""
@@ -65,6 +72,9 @@ class SyncRun:
     """Delete even when the in-scope source is empty (otherwise such a run is refused)."""
     max_deletes: int = contract.NO_LIMIT
     """A run planning more deletions stops before any; -1: no limit."""
+    plan_first: bool = False
+    """Copy nothing until every range is planned and the delete guards have passed (with several ranges, copies
+    otherwise start as soon as a range has planned them)."""
     requester_pays: bool = False
     """Send ``x-amz-request-payer: requester`` on every request to the source and destination buckets, which
     requester-pays buckets of another account require (this deployment's account then pays their requests)."""

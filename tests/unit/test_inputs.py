@@ -123,6 +123,11 @@ REJECTED = [
         ["'multipartThresholdBytes' is at most", "CopyObject copies at most 5 GiB"],
         id="multipartThreshold-over-5GiB",
     ),
+    pytest.param(
+        settings(listRanges=257), ["'listRanges' is at most 256", "1,000 Map Runs open"], id="listRanges-over-256"
+    ),
+    pytest.param(settings(listRanges=0), ["'listRanges' must be a whole number of at least 1"], id="listRanges-0"),
+    pytest.param(event(planFirst="yes"), ["'planFirst' must be true or false"], id="planFirst-string"),
     # requesterPays
     pytest.param(event(requesterPays="yes"), ["'requesterPays' must be true or false"], id="requesterPays-string"),
 ]
@@ -280,7 +285,13 @@ def test_dry_run_booleans(dry_run):
 
 def test_run_round_trips_through_json():
     run = parse_input(
-        event(prefix="é/", startAfter="é/a b", dryRun=True, settings={"copyBatchKeys": 2, "maxKeysPerRound": 5}),
+        event(
+            prefix="é/",
+            startAfter="é/a b",
+            dryRun=True,
+            planFirst=True,
+            settings={"copyBatchKeys": 2, "maxKeysPerRound": 5, "listRanges": 3},
+        ),
         RUN_ID,
         WORK_BUCKET,
     )
@@ -297,11 +308,12 @@ def test_run_round_trips_through_json():
         "dryRun": True,
         "allowDeleteAll": False,
         "maxDeletes": -1,
+        "planFirst": True,
         "requesterPays": False,
         "sourceRegion": "eu-west-1",
         "destinationRegion": "us-east-1",
         "workBucket": WORK_BUCKET,
-        "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5},
+        "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5, "listRanges": 3},
     }
     assert SyncRun.from_json(data) == run
 
