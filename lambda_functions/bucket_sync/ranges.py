@@ -53,11 +53,14 @@ give (s3p) without a Distributed Map of more children than a no-op needs, and 16
 target from under a million keys (above); more ranges mostly add straddling pages and planner invocations.
 """
 
+import bisect
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .decide import sort_key
+from .inputs import MAX_KEY_BYTES
 from .listing import MAX_KEYS_PER_PAGE, Entry
 
 DEFAULT_LIST_RANGES = 16
@@ -67,6 +70,22 @@ DISCOVERY_REQUESTS = 4
 DELIMITER = "/"
 GROUP_KEYS_GUESS = MAX_KEYS_PER_PAGE
 """What a subtree not yet looked into is guessed to hold: a page, until a look says otherwise."""
+FLAT_PROBES = 12
+"""LIST requests (of one key each) ``choose_boundaries`` may spend by default finding where a flat level ends:
+enough for a literal text shared by every key (``object-``) and two or three characters past the last seen key
+(digits need 5, hex 3, ``object-{n:05d}`` 12), while a no-op of a million keys stays near the 2% target at R = 16
+(the module's docstring)."""
+RESOLUTION_PER_RANGE = 4
+"""The descent stops once the characters past the last seen key tell the level's end to a quarter of a range."""
+SUBPARTS_PER_RANGE = 4
+"""An interpolated stretch is weighed in this many parts per range, so that a cut lands within a quarter of its
+share (cuts are free; only the probes cost requests)."""
+INTERPOLATION_DIGITS = 6
+"""Characters of a key read as a number when interpolating: a million steps even in base 10, far finer than any
+cut needs; more would only lengthen the boundaries."""
+MAX_CHARACTER = "\U0010ffff"
+"""The last code point: ``q + c + MAX_CHARACTER`` sorts after every key starting with ``q + c`` (but a key that
+itself continues with U+10FFFF, a noncharacter)."""
 
 
 class RangeSplitError(ValueError):
@@ -210,11 +229,18 @@ class _Part:
     token: str = ""
     is_key: bool = False
     is_opaque: bool = False
-    """The rest of a flat level: looking further would only list it key by key."""
+    """The rest of a flat level: looking further would only list it key by key; probes can estimate its end."""
+    first: str = ""
+    """A flat level's first key on the page before (with ``seen`` and ``alphabet``: the page's density)."""
+    seen: int = 0
+    alphabet: str = ""
+    """The characters the page before showed past ``prefix``, sorted, lone surrogates left out."""
+    is_estimate: bool = False
+    """A stretch of a flat level placed by interpolation: nothing more to learn about it."""
 
     @property
     def can_expand(self) -> bool:
-        return not (self.is_key or self.is_opaque)
+        return not (self.is_key or self.is_opaque or self.is_estimate)
 
 
 def choose_boundaries(
@@ -224,23 +250,36 @@ def choose_boundaries(
     max_requests: int = DISCOVERY_REQUESTS,
     min_range_keys: int = MAX_KEYS_PER_PAGE,
     page_size: int = MAX_KEYS_PER_PAGE,
+    max_probes: int = FLAT_PROBES,
 ) -> tuple[str, ...]:
     """At most ``max_ranges - 1`` cuts for ``split``, strictly increasing in UTF-8 order and inside ``scope``, from
-    at most ``max_requests`` Delimiter listings (the module's docstring says where they go and why)."""
+    at most ``max_requests`` Delimiter listings and ``max_probes`` one-key listings into flat levels (the module's
+    docstring says where they go and why)."""
     if max_ranges < 1:
         raise ValueError(f"max_ranges must be at least 1, not {max_ranges}")
     if max_ranges == 1:
         return ()
     parts = [_Part(text=scope.prefix, weight=GROUP_KEYS_GUESS, prefix=scope.prefix, start_after=scope.start_after)]
-    for _ in range(max_requests):
-        expandable = [index for index, part in enumerate(parts) if part.can_expand]
-        if not expandable:
+    requests = probes = 0
+    while True:
+        candidates = [
+            index
+            for index, part in enumerate(parts)
+            if (part.can_expand and requests < max_requests) or (part.is_opaque and probes < max_probes)
+        ]
+        if not candidates:
             break
-        heaviest = max(expandable, key=lambda index: parts[index].weight)
+        heaviest = max(candidates, key=lambda index: parts[index].weight)
         total = sum(part.weight for part in parts)
         if parts[heaviest].weight <= total / (2 * max_ranges):
             break  # it would fit in half a range: seeing inside it would not move a cut
-        parts[heaviest : heaviest + 1] = _look_inside(list_page, parts[heaviest], max_ranges, page_size)
+        if parts[heaviest].is_opaque:
+            estimate = _estimate_end(list_page, parts[heaviest], max_probes - probes, max_ranges)
+            probes += estimate.probes
+            parts[heaviest : heaviest + 1] = _interpolate(parts[heaviest], estimate, max_ranges)
+        else:
+            requests += 1
+            parts[heaviest : heaviest + 1] = _look_inside(list_page, parts[heaviest], max_ranges, page_size)
     return _cuts(parts, scope, max_ranges, min_range_keys)
 
 
@@ -268,9 +307,130 @@ def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size:
                 start_after=part.start_after,
                 token=page.next_token,
                 is_opaque=flat,
+                first=shown[0].text,
+                seen=len(shown),
+                alphabet="".join(sorted({c for key in page.keys for c in key[len(part.prefix) :] if _is_scalar(c)})),
             )
         )
     return shown
+
+
+def _is_scalar(character: str) -> bool:
+    """A Unicode scalar value, which UTF-8 can spell: not a lone surrogate (an S3 key holds none)."""
+    return not 0xD800 <= ord(character) <= 0xDFFF
+
+
+def _fits_a_key(text: str) -> bool:
+    """Spellable in UTF-8 and no longer than a key, so S3 takes it as a StartAfter."""
+    return all(map(_is_scalar, text)) and len(text.encode("utf-8")) <= MAX_KEY_BYTES
+
+
+@dataclass(frozen=True)
+class _EndEstimate:
+    """Where a flat level probably ends: its last key starts with ``last_prefix`` (and is near the end of that
+    subtree); ``alphabet`` is the part's with the characters the probes showed."""
+
+    last_prefix: str
+    alphabet: str
+    probes: int
+
+
+def _estimate_end(list_page: PageLister, part: _Part, budget: int, max_ranges: int) -> _EndEstimate:
+    """Descend from the level's prefix one character at a time, each the largest that some key continues with,
+    found by probes (one-key listings) over the alphabet: the largest character first, which is right at once
+    where the alphabet is fully used (digits, hex), then a binary search. Stops at the budget, at a key known to
+    end there, or once the characters past the last seen key resolve the end to a quarter of a range."""
+    alphabet = list(part.alphabet)
+    prefix, witness, probes = _shared_with_end(list_page, part, budget)
+    past = 0
+    while probes < budget and _fits_a_key(prefix + MAX_CHARACTER * 2) and witness[len(prefix) :][:1] in alphabet:
+        low, high = alphabet.index(witness[len(prefix)]), len(alphabet) - 1  # low: a key continues with it
+        largest_first = True
+        while low < high and probes < budget:
+            middle = high if largest_first else (low + high + 1) // 2
+            largest_first = False
+            probes += 1
+            after = _probe(list_page, part.prefix, prefix + alphabet[middle - 1] + MAX_CHARACTER)
+            found = after[len(prefix)] if after.startswith(prefix) and len(after) > len(prefix) else ""
+            if not found or found <= alphabet[middle - 1] or not _is_scalar(found):
+                high = middle - 1  # no key continues past alphabet[middle - 1]
+                continue
+            if found not in alphabet:  # a character the page before did not show
+                position = bisect.bisect_left(alphabet, found)
+                alphabet.insert(position, found)
+                high += position <= high
+            low, witness = alphabet.index(found), after
+            high = max(high, low)
+        if low < high:
+            break  # the budget ran out between two characters: the end is somewhere in this subtree
+        prefix += alphabet[low]
+        past += not part.text.startswith(prefix)
+        if len(alphabet) ** past >= RESOLUTION_PER_RANGE * max_ranges:
+            break
+    return _EndEstimate(prefix, "".join(alphabet), probes)
+
+
+def _shared_with_end(list_page: PageLister, part: _Part, budget: int) -> tuple[str, str, int]:
+    """How much of the page's common prefix (``object-00`` of ``object-00000`` to ``object-00999``) the level's
+    last key shares, by a binary search on its length: literal text shared by every key (``object-``,
+    ``images/IMG_``) then costs a few probes, not a binary search per character. Returns that prefix, a key that
+    continues it (a witness for the descent) and the probes spent."""
+    shared = os.path.commonprefix([part.first, part.text])
+    low, high, probes, witness = len(part.prefix), len(shared), 0, part.text
+    if not _fits_a_key(shared + MAX_CHARACTER):
+        return part.prefix, witness, probes
+    while low < high and probes < budget:
+        middle = high if probes == 0 else (low + high + 1) // 2  # the whole of it first: it often holds
+        probes += 1
+        after = _probe(list_page, part.prefix, shared[:middle] + MAX_CHARACTER)
+        if after:
+            high = middle - 1
+            witness = after if middle == low + 1 or high == low else witness
+        else:
+            low = middle
+    if low < high:
+        return part.prefix, part.text, probes  # the budget ran out: the level's own prefix is all that is known
+    if low < len(shared) and not witness.startswith(shared[:low]):
+        witness = part.text
+    return shared[:low], witness, probes
+
+
+def _probe(list_page: PageLister, prefix: str, start_after: str) -> str:
+    """The first key of the level after ``start_after``, or "". No Delimiter: the answer is then that key in S3
+    and moto alike, where a Delimiter would make it a common prefix, and S3 and moto disagree on which common
+    prefix a StartAfter inside it shows (``_listing_start``)."""
+    page = list_page(ListRequest(prefix, start_after, delimiter="", max_keys=1))
+    return page.keys[0] if page.keys else ""
+
+
+def _interpolate(part: _Part, estimate: _EndEstimate, max_ranges: int) -> list[_Part]:
+    """The opaque part as stretches at equal steps from its last seen key to the estimated end, reading the keys
+    past their common prefix as numbers in base ``len(alphabet)``; weighed by the page before's density, or as
+    before where the page gives none, spread evenly. A step that would not sort after the one before, or would not
+    fit a key, is left out: correctness never depends on the estimate, only balance does."""
+    alphabet = estimate.alphabet
+    common = os.path.commonprefix([part.first, part.text, estimate.last_prefix])
+    if len(alphabet) < 2 or not _fits_a_key(common):
+        return [_Part(text=part.text, weight=part.weight, is_estimate=True)]
+
+    def value(text: str, pad: int) -> int:
+        digits = [min(bisect.bisect_left(alphabet, c), len(alphabet) - 1) for c in text[len(common) :]]
+        digits = (digits + [pad] * INTERPOLATION_DIGITS)[:INTERPOLATION_DIGITS]
+        return sum(digit * len(alphabet) ** (INTERPOLATION_DIGITS - 1 - place) for place, digit in enumerate(digits))
+
+    def text_of(number: int) -> str:
+        digits = [number // len(alphabet) ** place % len(alphabet) for place in range(INTERPOLATION_DIGITS)]
+        return common + "".join(alphabet[digit] for digit in reversed(digits))
+
+    first, last_seen, end = value(part.first, 0), value(part.text, 0), value(estimate.last_prefix, len(alphabet) - 1)
+    weight = part.seen * (end - last_seen) / (last_seen - first) if last_seen > first else part.weight
+    steps = SUBPARTS_PER_RANGE * max_ranges
+    texts = [part.text]
+    for step in range(1, steps):
+        text = text_of(last_seen + (end - last_seen) * step // steps)
+        if sort_key(text) > sort_key(texts[-1]) and _fits_a_key(text):
+            texts.append(text)
+    return [_Part(text=text, weight=weight / len(texts), is_estimate=True) for text in texts]
 
 
 def _listing_start(prefix: str, start_after: str) -> str:

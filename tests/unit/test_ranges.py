@@ -4,7 +4,10 @@
 UTF-8 byte order) and counts the requests, so a range is listed here exactly as a planner would list it.
 """
 
+import bisect
 import itertools
+import random
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +17,8 @@ from bucket_sync.decide import sort_key
 from bucket_sync.listing import Entry
 from bucket_sync.ranges import (
     DEFAULT_LIST_RANGES,
+    DISCOVERY_REQUESTS,
+    FLAT_PROBES,
     KeyRange,
     ListPage,
     ListRequest,
@@ -33,12 +38,14 @@ class SimulatedBucket:
     def __init__(self, keys, as_moto: bool = False):
         self.keys = sorted(set(keys), key=sort_key)
         self.requests = 0
+        self.probes = 0
+        """Of the requests, the one-key listings without a Delimiter that look for a flat level's end."""
         self.as_moto = as_moto
         """Compare common prefixes, not their keys, with StartAfter, as moto 5 does: the common prefix that holds
         StartAfter is then not shown."""
 
     def list_page(self, request: ListRequest) -> ListPage:
-        self.requests += 1
+        self.count(request)
         items: list[str] = []
         for key in self.keys:
             if not key.startswith(request.prefix) or sort_key(key) <= sort_key(request.start_after):
@@ -61,6 +68,10 @@ class SimulatedBucket:
             next_token=page[-1] if len(items) > request.max_keys else "",
         )
 
+    def count(self, request: ListRequest) -> None:
+        self.requests += 1
+        self.probes += request.max_keys == 1 and not request.delimiter
+
     @staticmethod
     def _rolls_up(item: str, request: ListRequest) -> bool:
         return bool(request.delimiter) and request.delimiter in item[len(request.prefix) :]
@@ -78,6 +89,41 @@ class SimulatedBucket:
         return [key for key in self.keys if scope.contains(key)]
 
 
+class IndexedBucket(SimulatedBucket):
+    """``SimulatedBucket`` answering by binary search, for a bucket of 100,000 keys (S3's answers only, not moto's
+    common prefix quirk); ``test_the_indexed_bucket_answers_as_the_simulated_one`` checks it against the other."""
+
+    def __init__(self, keys):
+        super().__init__(keys)
+        self.sort_keys = [sort_key(key) for key in self.keys]
+
+    def list_page(self, request: ListRequest) -> ListPage:
+        self.count(request)
+        after = max(sort_key(request.start_after), sort_key(request.continuation_token))
+        index = max(
+            bisect.bisect_right(self.sort_keys, after), bisect.bisect_left(self.sort_keys, sort_key(request.prefix))
+        )
+        keys: list[str] = []
+        items: list[str] = []  # keys and common prefixes, one more than a page if there is more
+        while index < len(self.keys) and len(items) <= request.max_keys and self.keys[index].startswith(request.prefix):
+            key, rest = self.keys[index], self.keys[index][len(request.prefix) :]
+            if request.delimiter and request.delimiter in rest:
+                item = request.prefix + rest[: rest.index(request.delimiter) + len(request.delimiter)]
+                index = bisect.bisect_left(
+                    self.sort_keys, sort_key(item) + b"\xff"
+                )  # past its subtree: no UTF-8 byte is FF
+            else:
+                item, index = key, index + 1
+                keys.append(key)
+            items.append(item)
+        page = items[: request.max_keys]
+        return ListPage(
+            keys=tuple(item for item in page if item in keys),
+            common_prefixes=tuple(item for item in page if item not in keys),
+            next_token=page[-1] if len(items) > request.max_keys else "",
+        )
+
+
 def entry(key: str) -> Entry:
     return Entry(key=key, size=0, etag='"e"', last_modified="2026-12-02T00:00:00.000+00:00")
 
@@ -90,6 +136,15 @@ AWKWARD = [param.values[0] for param in AWKWARD_KEYS]
 BUCKETS = st.sets(st.one_of(KEYS, st.sampled_from(AWKWARD)), max_size=25)
 PREFIXES = st.one_of(st.sampled_from(["", "a", "a/", "\u00e9", "\U0001f600", "d/"]), KEYS)
 START_AFTERS = st.one_of(st.just(""), KEYS, st.sampled_from(AWKWARD))
+NAMES = st.lists(st.sampled_from([c for c in ALPHABET if c != "/"] + ["+", "%", "0", "9"]), min_size=1, max_size=4)
+FLAT_BUCKETS = st.builds(
+    lambda prefix, names, others: {prefix + "".join(name) for name in names} | others,
+    st.sampled_from(["", "a/", "\u00e9", "d/", "d/" + "\u00e9" * 509]),
+    st.lists(NAMES, min_size=4, max_size=24),
+    st.sets(st.one_of(KEYS, st.sampled_from(AWKWARD)), max_size=4),
+)
+"""A flat level of awkward names (no delimiter) under a prefix, up to a 1,024-byte one, and a few other keys:
+several pages at the page sizes the properties use, so its end is probed."""
 
 
 def assert_ranges_cover_exactly(bucket: SimulatedBucket, scope: Scope, ranges: list[KeyRange]) -> None:
@@ -205,26 +260,37 @@ def test_a_range_refuses_to_split_at_a_key_not_strictly_inside_it(key):
 # -- choose_boundaries -----------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
-    keys=BUCKETS,
+    keys=st.one_of(BUCKETS, FLAT_BUCKETS),
     prefix=PREFIXES,
     start_after=START_AFTERS,
     max_ranges=st.integers(1, 6),
     max_requests=st.integers(0, 5),
     page_size=st.integers(1, 4),
     as_moto=st.booleans(),
+    max_probes=st.integers(0, FLAT_PROBES),
 )
 def test_chosen_boundaries_are_few_increasing_and_inside_the_scope(
-    keys, prefix, start_after, max_ranges, max_requests, page_size, as_moto
+    keys, prefix, start_after, max_ranges, max_requests, page_size, as_moto, max_probes
 ):
     bucket, scope = SimulatedBucket(keys, as_moto), Scope(prefix, start_after)
-    boundaries = choose_boundaries(bucket.list_page, scope, max_ranges, max_requests, 1, page_size)
+    boundaries = choose_boundaries(bucket.list_page, scope, max_ranges, max_requests, 1, page_size, max_probes)
     assert len(boundaries) <= max_ranges - 1
     assert all(scope.can_cut_at(boundary) for boundary in boundaries)
     assert all(sort_key(a) < sort_key(b) for a, b in itertools.pairwise(boundaries))
-    assert bucket.requests <= max_requests
+    assert bucket.probes <= max_probes
+    assert bucket.requests - bucket.probes <= max_requests
+    assert all(fits_a_key(boundary) for boundary in boundaries if boundary not in bucket.keys)
     assert_ranges_cover_exactly(bucket, scope, split(scope, boundaries))
+
+
+def fits_a_key(boundary: str) -> bool:
+    """A boundary that is not a key came from an interpolation: UTF-8 (no lone surrogate) and at most 1,024 bytes."""
+    try:
+        return len(boundary.encode("utf-8")) <= 1024
+    except UnicodeEncodeError:
+        return False
 
 
 def sizes(bucket: SimulatedBucket, scope: Scope, boundaries) -> list[int]:
@@ -264,10 +330,75 @@ def test_a_scope_inside_a_prefix_and_after_a_key_is_cut_inside_itself():
     assert sizes(bucket, scope, boundaries) == [25, 25]  # b/10/ to b/14/, then b/15/ to b/19/
 
 
-def test_a_flat_bucket_larger_than_a_page_is_not_cut_from_its_first_page():
+def test_a_flat_bucket_larger_than_a_page_is_not_cut_from_its_first_page_without_probes():
     bucket = SimulatedBucket(f"object-{n:05d}" for n in range(2500))
-    assert choose_boundaries(bucket.list_page, Scope(), DEFAULT_LIST_RANGES) == ()
+    assert choose_boundaries(bucket.list_page, Scope(), DEFAULT_LIST_RANGES, max_probes=0) == ()
     assert bucket.requests == 1  # the rest of a flat level is opaque: looking further would list it all
+
+
+def numbered_keys(count: int) -> IndexedBucket:
+    return IndexedBucket(f"k/{n:07d}" for n in range(count))
+
+
+def test_a_flat_level_of_100000_numbered_keys_is_cut_evenly_from_a_few_probes():
+    bucket, scope = numbered_keys(100_000), Scope()
+    boundaries = choose_boundaries(bucket.list_page, scope, DEFAULT_LIST_RANGES)
+    counts = sizes(bucket, scope, boundaries)
+    print(
+        f"k/{{n:07d}} x 100,000: {len(boundaries)} cuts, {bucket.requests} requests ({bucket.probes} probes), {counts}"
+    )
+    assert len(counts) >= 12
+    assert max(counts) <= 2 * 100_000 / len(counts)
+    # Two Delimiter listings ("" shows k/, k/ its first page), then 3 probes find that the end shares k/00 with
+    # the page (a binary search on the length of k/0000) and 1 per digit past it, two digits (100 steps) for 16.
+    assert bucket.requests - bucket.probes == 2
+    assert bucket.probes <= 5
+    assert_ranges_cover_exactly(bucket, scope, split(scope, boundaries))
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param("uploads/{hex}", id="hex"),
+        pytest.param("images/{uuid}.jpg", id="uuid-jpg"),
+    ],
+)
+def test_a_flat_level_of_random_uuids_is_cut_evenly(layout):
+    generator = random.Random(20261202)
+    names = (uuid.UUID(int=generator.getrandbits(128), version=4) for _ in range(20_000))
+    bucket = IndexedBucket(layout.format(hex=name.hex, uuid=name) for name in names)
+    scope = Scope(layout.split("/")[0] + "/")
+    boundaries = choose_boundaries(bucket.list_page, scope, DEFAULT_LIST_RANGES)
+    counts = sizes(bucket, scope, boundaries)
+    print(f"{layout} x 20,000: {len(boundaries)} cuts, {bucket.requests} requests ({bucket.probes} probes), {counts}")
+    assert len(counts) >= 12
+    assert max(counts) <= 2 * 20_000 / len(counts)
+    assert bucket.requests <= DISCOVERY_REQUESTS + FLAT_PROBES
+    assert_ranges_cover_exactly(bucket, scope, split(scope, boundaries))
+
+
+def test_a_flat_level_of_awkward_names_over_several_pages_is_probed_and_cut():
+    names = [f"{a}{b}" for a in ("\x01", " ", "+", "%", "0", "a", "\u00e9", "e\u0301", "\U0001f600") for b in "09az"]
+    bucket, scope = SimulatedBucket(f"d/{name}" for name in names), Scope("d/")
+    boundaries = choose_boundaries(bucket.list_page, scope, 4, min_range_keys=1, page_size=5)
+    assert bucket.probes > 0
+    assert len(boundaries) == 3
+    assert all(fits_a_key(boundary) for boundary in boundaries)
+    assert_ranges_cover_exactly(bucket, scope, split(scope, boundaries))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.one_of(BUCKETS, FLAT_BUCKETS),
+    prefix=PREFIXES,
+    start_after=START_AFTERS,
+    delimiter=st.sampled_from(["", "/"]),
+    max_keys=st.integers(1, 4),
+    token=st.one_of(st.just(""), KEYS),
+)
+def test_the_indexed_bucket_answers_as_the_simulated_one(keys, prefix, start_after, delimiter, max_keys, token):
+    request = ListRequest(prefix, start_after, token, delimiter, max_keys)
+    assert IndexedBucket(keys).list_page(request) == SimulatedBucket(keys).list_page(request)
 
 
 def test_a_flat_bucket_of_one_page_is_cut_among_its_keys():
