@@ -7,7 +7,16 @@ import pytest
 from moto import mock_aws
 
 from bucket_sync.listing import list_entries
-from bucket_sync.ranges import ListRequest, Scope, choose_boundaries, s3_page_lister, split, take_range
+from bucket_sync.ranges import (
+    DISCOVERY_REQUESTS,
+    FLAT_PROBES,
+    ListRequest,
+    Scope,
+    choose_boundaries,
+    s3_page_lister,
+    split,
+    take_range,
+)
 from bucket_sync.requests import RequestCounter
 from tests.awkward_keys import AWKWARD_KEYS
 from tests.unit.test_ranges import SimulatedBucket
@@ -106,3 +115,38 @@ def test_a_range_that_ends_with_the_last_key_of_a_page_costs_no_further_page(s3)
     before = lists(s3)
     assert len(list(take_range(first, list_entries(s3, BUCKET, "logs/", first.start_after, page_size=10)))) == 10
     assert lists(s3) - before == 1
+
+
+FLAT_KEYS = 3000
+
+
+@pytest.fixture
+def flat_s3(session):
+    with mock_aws():
+        client = session.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        for key in ("flat", "flat/", "flat0", *AWKWARD, *(f"flat/{n:05d}" for n in range(FLAT_KEYS))):
+            client.put_object(Bucket=BUCKET, Key=key, Body=b"")
+        counter = RequestCounter()
+        counter.attach(client)
+        client.counter = counter
+        yield client
+
+
+def test_a_flat_level_of_several_pages_is_cut_evenly_through_probes_of_s3(flat_s3):
+    scope = Scope("flat/")
+    boundaries = choose_boundaries(s3_page_lister(flat_s3, BUCKET), scope, 8, min_range_keys=100, page_size=100)
+    discovery = lists(flat_s3)
+    listed = [
+        [
+            entry.key
+            for entry in take_range(key_range, list_entries(flat_s3, BUCKET, scope.prefix, key_range.start_after))
+        ]
+        for key_range in split(scope, boundaries)
+    ]
+    counts = [len(keys) for keys in listed]
+    print(f"flat/{{n:05d}} x {FLAT_KEYS:,}: {len(boundaries)} cuts, {discovery} requests, {counts}")
+    assert discovery <= DISCOVERY_REQUESTS + FLAT_PROBES
+    assert len(counts) >= 6
+    assert max(counts) <= 2 * (FLAT_KEYS + 1) / len(counts)  # flat/ itself is a key of the scope too
+    assert [key for keys in listed for key in keys] == [entry.key for entry in list_entries(flat_s3, BUCKET, "flat/")]
