@@ -30,27 +30,42 @@ Why these boundaries
     (the key before, which makes the range end with a key, or else the next subtree's common prefix, so a subtree
     is never cut blind), and a range lighter than ``min_range_keys`` joins the next: a range of less than a page
     saves no LIST time and costs a page per bucket.
-    A flat level (a page of keys and no subtrees, and more after it) shows only its first page; what follows it is
-    opaque, weighed as ``max_ranges`` times what was seen so that no range is cut from a page's worth of keys, and
-    the planner splits it (``split_range``) once it knows the range is large.
+    A flat level (a page of keys and no subtrees, and more after it: ``k/0000000`` to ``k/0099999``, a million
+    ``images/<uuid>.jpg``) shows only its first page; what follows is opaque. While ``max_probes`` lasts, the
+    heaviest opaque level is *probed*: a probe is one ListObjectsV2 with ``Prefix=<the level's prefix>``,
+    ``StartAfter=s``, ``MaxKeys=1`` and no Delimiter, whose one key is the first after s in S3 and moto alike. The
+    probes find the level's last key approximately: first how much of the page's common prefix it shares (a binary
+    search on the length), then one character at a time the largest that some key continues with, from the
+    characters the page and the probes showed (lone surrogates left out), the largest tried first (right at once
+    where they are all used, as with digits or hex) and then a binary search, until the characters past the last
+    seen key resolve a quarter of a range. The stretch from the last seen key to that end is then read as numbers in
+    base "number of characters" and cut at equal steps, weighed by the first page's density (``_interpolate``); an
+    interpolated boundary is no key, always UTF-8 and at most 1,024 bytes, and sorts after the last key seen.
+    Skewed keys make the estimate wrong and the ranges uneven, never wrong: ``split`` covers the scope whatever the
+    cuts. Without probes (``max_probes=0``) the level stays one part, weighed as ``max_ranges`` times what was
+    seen so that no range is cut from a page's worth of keys, and the planner splits it (``split_range``).
 
 What it costs in LIST requests
     One stream lists each bucket in ``ceil(n / 1000)`` pages for n keys. Cutting the scope into R ranges adds at most
     one page per cut and bucket, the page that straddles the cut (half a page on average), plus the discovery's
-    ``max_requests`` on the source: a no-op of N keys costs at most ``2 (R - 1) + max_requests`` LIST requests over
-    the two single streams' ``2 N / 1000``. The issue's target (at most 2% more) then needs
-    ``N >= 25,000 (2 (R - 1) + max_requests)`` keys at worst, half that on average: with R = 16 and 4 discovery
-    requests, 850,000 keys at worst (475,000 on average). ``min_range_keys`` of 50,000 would keep the cuts'
-    share within 2% at any size (a range of 50,000 keys is 100 pages of the two buckets; its cut costs at most 2),
-    but the weights it is compared with are estimates (an unseen subtree is guessed at a page), and the discovery
-    comes on top: at 100,000 keys the whole 2% is 4 requests, which the discovery alone or two or three cuts
-    spend, while the issue's wall-time target there (0.3 of one stream) needs four ranges or more. Those two
-    targets cannot both be met at 100,000 keys; from about a million keys they can.
+    ``max_requests`` Delimiter listings and ``max_probes`` probes on the source (a probe is a LIST request too, and
+    is billed as one): a no-op of N keys costs at most ``2 (R - 1) + max_requests + max_probes`` LIST requests over
+    the two single streams' ``2 N / 1000``. With R = 16, 4 discovery requests and 12 probes that is 46 at worst
+    (31 on average): at 100,000 keys, 46 over 200 (23%; 31, 16% on average); at 1,000,000 keys, 46 over 2,000
+    (2.3% at worst, 1.6% on average). The issue's target (at most 2% more) then needs
+    ``N >= 25,000 (2 (R - 1) + max_requests + max_probes)`` keys at worst: 1,150,000 at worst, 775,000 on
+    average. The probes a level needs are usually fewer (``k/0000000`` to ``k/0099999``: 2 Delimiter listings and
+    5 probes; hex names 3 probes), and a bucket without a flat level makes none. ``min_range_keys`` of 50,000 would
+    keep the cuts' share within 2% at any size (a range of 50,000 keys is 100 pages of the two buckets; its cut
+    costs at most 2), but the weights it is compared with are estimates (an unseen subtree is guessed at a page),
+    and the discovery comes on top: at 100,000 keys the whole 2% is 4 requests, which the discovery alone or two or
+    three cuts spend, while the issue's wall-time target there (0.3 of one stream) needs four ranges or more. Those
+    two targets cannot both be met at 100,000 keys; from a little over a million keys they can.
 
 The cap: ``settings.listRanges`` (owned by run.py) passes ``max_ranges``; 1 is today's single stream. Proposed
 default: 16. One stream lists 3,300-5,000 keys/s, so 16 reach the ~50,000 keys/s that key-range listing is known to
 give (s3p) without a Distributed Map of more children than a no-op needs, and 16 range cuts stay within the 2% LIST
-target from under a million keys (above); more ranges mostly add straddling pages and planner invocations.
+target from about a million keys (above); more ranges mostly add straddling pages and planner invocations.
 """
 
 import bisect
