@@ -5,7 +5,8 @@ The buckets are filled directly in moto's backend (local_endpoint/bulk_fill.py, 
 the sorted key index (gap 14), so that the endpoint's own cost does not grow with the bucket; the fault plan adds
 ``--list-delay`` seconds to every ListObjectsV2 page the Lambda code asks for, as S3's ~100 ms a page. One endpoint
 process and one deployment serve every run; each run (a mode, a ``--list-ranges`` value) gets buckets of its own
-and passes ``"settings": {"listRanges": N}`` in the execution's input.
+and passes ``"settings": {"listRanges": N}`` in the execution's input. Each ``listRanges`` value first runs an
+unreported sync of a few objects, so that no measured run pays for starting the Lambda workers.
 
 Per run it prints:
 - wall time (the execution's start to stop), the first CopyObject served after the start, the source bucket's
@@ -105,6 +106,7 @@ def fill(url: str, bucket: str, count: int, bodies: bool) -> None:
     (size and ETag only) for one that is only listed."""
     for first in range(0, count, FILL_CHUNK):
         numbers = range(first, min(first + FILL_CHUNK, count))
+        objects: list[dict[str, Any]]
         if bodies:
             objects = [{"key": f"k/{n:07d}", "body": f"object {n}"} for n in numbers]
         else:
