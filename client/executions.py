@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bucket_sync.contract import COPY_STATES, DELETE_STATES, NO_LIMIT, PLAN_STATE
+from bucket_sync.contract import COPY_STATES, DELETE_STATES, NO_LIMIT, PLAN_STATES
 from deploy.config import Config
 from deploy.errors import DeployError
 
@@ -231,7 +231,7 @@ def progress_of(
         if "mapRunStartedEventDetails" in event:
             map_runs[state] = event["mapRunStartedEventDetails"]["mapRunArn"]  # the Map state that started it
         details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails")
-        if state == PLAN_STATE and details and details.get("output"):
+        if state in PLAN_STATES and details and details.get("output"):
             output = json.loads(details["output"])
             rounds, totals = output.get("rounds", rounds), output.get("totals", totals)
     batches = {}

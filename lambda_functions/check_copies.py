@@ -14,9 +14,10 @@
 # ---
 """CheckCopies: between CopySourceKeys and DeleteOrphanedKeys.
 
-Input: ``{"run": {...}, "copyBatches": n}``. Output: ``{"copiesFailed": n, "requests": {...}}``, from one LIST
-of the copy results (their names carry their failure counts); a copy batch without a result counts all its keys
-as failed, so a crashed worker holds the deletions back too.
+Input: ``{"run": {...}, "plan": {"copyBatches", "ranged", ...}}``. Output: ``{"copiesFailed": n, "requests": {...}}``,
+from one LIST of the copy results (their names carry their failure counts); a copy batch without a result counts
+all its keys as failed, so a crashed worker holds the deletions back too. With several key ranges it lists the copy
+plan batches too (their names are not known in advance) and counts the copies every range made while planned.
 """
 
 from bucket_sync.clients import S3Clients
@@ -27,5 +28,7 @@ from bucket_sync.run import SyncRun
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
-    failed = count_failed(run, clients.for_region(""), "copy", event["copyBatches"])
+    plan = event["plan"]
+    known = None if plan.get("ranged") else plan["copyBatches"]  # one range's batch names are known
+    failed = count_failed(run, clients.for_region(""), "copy", known)
     return {"copiesFailed": failed, "requests": clients.counter.snapshot()}

@@ -29,7 +29,9 @@ taken, planned, skipped or failed) as the results are read, one batch at a time 
 PutObject for a report under 5 MiB, else a multipart upload of 5 MiB parts), and returns the summary that becomes
 the execution's output; its memory does not grow with the number of objects.
 
-Input: ``{"run", "lock", "record", "plan", "copyCheck", "inlineCopies", "inlineDeletes"}`` (the last two: the
+Input: ``{"run", "lock", "record", "plan", "copyCheck", "inlineCopies", "inlineDeletes", "refusal"}`` (``refusal``:
+a delete guard's ``{"Error", "Cause"}`` when it refused a plan after copies made while planning, which the run then
+fails with once the report is written; the two before it: the
 workers' compact results when the plan was small enough to travel in the state). Output: the summary (see README,
 "Output"). Raises SyncFailedError, with the counts and the report location, when any action failed. Either way it
 writes the run's record over with the outcome and the summary (bucket_sync/records.py; a run without one, from a
@@ -46,7 +48,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
-from bucket_sync.errors import SyncFailedError
+from bucket_sync.errors import REFUSALS, SyncFailedError
 from bucket_sync.etag_pairs import RecordStream, compact, record_key
 from bucket_sync.outcomes import COPIED
 from bucket_sync.planner import PlanState
@@ -98,7 +100,7 @@ def is_pair(line: dict[str, Any]) -> bool:
     return line["result"] == COPIED and bool(line.get("sourceEtag")) and line["etag"] != line["sourceEtag"]
 
 
-def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pairs=False):
+def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pairs=False, refusal=None):
     """Stream the report and the run's ETag-pair record to the work bucket as the lines pass, counting them; both
     uploads are aborted if anything fails. With ``compact_pairs`` (the run holds the destination's lock, so no
     other run writes its pairs), a record written is then merged into the destination's compacted set
@@ -112,7 +114,7 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pair
     )
     with report_stream, pairs_stream:
         pairs = RecordStream(pairs_stream)
-        for line in report_lines(results, run.dry_run, copies_failed, worker_requests):
+        for line in report_lines(results, run.dry_run, copies_failed, worker_requests, refusal):
             tally.add(line)
             report_stream.write(json_line(line))
             if is_pair(line):
@@ -128,6 +130,16 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pair
     return tally, dict(worker_requests), report_uri
 
 
+def refused(refusal, summary, report_uri):
+    """A delete guard's refusal of a plan whose copies were made while it was planned: its own error, with what
+    was done before it. The guard's cause says "Nothing was changed", which the copies made untrue."""
+    cause = refusal["Cause"].removeprefix("Nothing was changed: ")
+    return REFUSALS[refusal["Error"]](
+        f"No object was deleted ({summary['copied']} copied while the plan was made, {summary['failed']} failed; "
+        f"see the report at {report_uri}): {cause} Summary: {json.dumps(summary)}"
+    )
+
+
 def report(run, event, clients, lock, part_bytes=PART_BYTES):
     plan = PlanState.from_json(event["plan"], run)
     copy_check = event.get("copyCheck") or {}
@@ -138,7 +150,10 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES):
     else:
         results = WorkBucketResults(run, plan, work)
         copies_failed = copy_check.get("copiesFailed", 0)
-    tally, worker_requests, report_uri = write(run, results, copies_failed, work, part_bytes, compact_pairs=bool(lock))
+    refusal = event.get("refusal")
+    tally, worker_requests, report_uri = write(
+        run, results, copies_failed, work, part_bytes, compact_pairs=bool(lock), refusal=refusal and refusal["Error"]
+    )
     lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
     requests = merge_counts(
         LOCATION_REQUESTS,
@@ -154,7 +169,9 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES):
     summary = summarize(run, plan, tally, requests, report_uri)
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     failure = None
-    if summary["failed"]:
+    if refusal:
+        failure = refused(refusal, summary, report_uri)
+    elif summary["failed"]:
         failure = SyncFailedError(
             f"{summary['failed']} object(s) failed ({summary['copied']} copied, "
             f"{summary['deleted']} deleted); see the report at {report_uri}. "

@@ -19,11 +19,12 @@ MAX_DELETES_VARIABLE = "MAX_DELETES"
 NO_LIMIT = -1
 """``maxDeletes`` that sets no limit, in the input and in the run: GuardDeletes applies a limit of at least 0 only."""
 
-PLAN_STATE = "ListBucket"
-"""The planner's step: its output carries the rounds and the totals so far."""
-COPY_STATES = ("CopySourceKeys", "CopyInline")
+PLAN_STATES = ("ListBucket", "SumPlans")
+"""The planner's steps: their output carries the rounds and the totals so far (SumPlans': every range's)."""
+COPY_STATES = ("CopySourceKeys", "CopyInline", "PlanRanges")
 DELETE_STATES = ("DeleteOrphanedKeys", "DeleteInline")
-"""The states that copy and delete: a Distributed Map over plan batches, or one step for a small plan."""
+"""The states that copy and delete: a Distributed Map over plan batches, one step for a small plan, or the key
+ranges' Distributed Map, whose ranges copy as they are planned."""
 
 
 def patterns_from_environment(value: str) -> tuple[str, ...]:

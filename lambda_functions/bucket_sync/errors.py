@@ -43,3 +43,20 @@ class CopyFailedError(SyncError):
 class TransientS3Error(SyncError):
     """S3 kept answering a transient error (SlowDown, InternalError, a dropped connection) for one object after
     every retry; that object failed, the others go on, and the next run copies it."""
+
+
+class DeleteAllRefusedError(SyncError):
+    """The in-scope source is empty, so the sync would delete everything in scope, and allowDeleteAll is false."""
+
+
+class TooManyDeletesError(SyncError):
+    """The plan has more deletions than maxDeletes allows."""
+
+
+class PlanningFailedError(SyncError):
+    """A key range could not be planned, so the sync does not know what to delete."""
+
+
+REFUSALS = {error.__name__: error for error in (DeleteAllRefusedError, TooManyDeletesError, PlanningFailedError)}
+"""The delete guards' errors by name: the state machine names them when it refuses a plan, and WriteReport raises
+the one it was given once the report of the copies made before the refusal is written."""

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .batches import decision_to_json, list_keys, put_json
+from .batches import decision_to_json, get_json, list_keys, put_json
 from .decide import Action, Decision, march
 from .etag_pairs import RecordedPairs
 from .listing import list_entries, read_ahead
 from .outcomes import WORST_RESULT_BYTES, json_bytes
+from .ranges import KeyRange, take_range
+from .requests import merge_counts
 from .run import SyncRun
 
 
@@ -36,6 +38,19 @@ class PlanState:
     inline: dict[str, list[dict[str, Any]]] | None = None
     """A small plan decided in one round: its copy, delete and skip items, carried in the state instead of in
     batch files, so a small sync costs no request for plans, results or their listings."""
+    range_number: int = 0
+    """The key range this plan covers: 0 for the whole scope planned as one, else PlanRanges' range."""
+    end: str | None = None
+    """The range's last key (inclusive; None: to the end of the scope). The cursor is where it starts."""
+    ranged: bool = False
+    """One of several ranges planned in parallel: its plan never travels in the state, and its last round
+    writes its final state for SumPlans."""
+    new_copy_batches: tuple[str, ...] = ()
+    """The copy batches this round wrote, when the range copies while it is planned: the next step copies them."""
+    copied_while_planning: bool = False
+    """The copies were made by the ranges as they were planned (SumPlans says so), before the delete guards."""
+    missing_ranges: int = 0
+    """Ranges whose plan is not complete (SumPlans): nothing may be deleted then."""
 
     def batches(self) -> dict[str, int]:
         """Plan batches written so far, per kind: they are numbered 1 to this."""
@@ -52,6 +67,13 @@ class PlanState:
             "totals": self.totals,
             "requests": self.requests,
             "inline": self.inline,
+            "range": self.range_number,
+            "end": self.end,
+            "ranged": self.ranged,
+            "newCopyBatches": list(self.new_copy_batches),
+            "newCopyBatchCount": len(self.new_copy_batches),  # what the state machine's Choice can compare
+            "copiedWhilePlanning": self.copied_while_planning,
+            "missingRanges": self.missing_ranges,
         }
 
     @classmethod
@@ -68,17 +90,46 @@ class PlanState:
             totals=dict(data["totals"]),
             requests=dict(data["requests"]),
             inline=data.get("inline"),
+            range_number=data.get("range", 0),
+            end=data.get("end"),
+            ranged=data.get("ranged", False),
+            copied_while_planning=data.get("copiedWhilePlanning", False),
+            missing_ranges=data.get("missingRanges", 0),
         )
+
+    @classmethod
+    def for_range(cls, key_range: KeyRange, range_number: int, requests: dict[str, int] | None = None) -> "PlanState":
+        """The first state of one of several ranges planned in parallel."""
+        return cls(
+            cursor=key_range.start_after,
+            end=key_range.end,
+            range_number=range_number,
+            ranged=True,
+            requests=dict(requests or {}),
+        )
+
+    def copies_while_planning(self, run: SyncRun) -> bool:
+        """Whether this range's copy batches are copied as soon as they are planned."""
+        return self.ranged and not run.plan_first and not run.dry_run
 
 
 class _BatchWriter:
     """Collects decisions of one kind and writes them in batches of bounded keys and bytes."""
 
     def __init__(
-        self, kind: str, run: SyncRun, work_s3: Any, batches_before: int, max_keys: int, max_bytes: int | None = None
+        self,
+        kind: str,
+        run: SyncRun,
+        work_s3: Any,
+        batches_before: int,
+        max_keys: int,
+        max_bytes: int | None = None,
+        range_number: int = 0,
     ):
-        self.kind, self.run, self.work_s3 = kind, run, work_s3
+        self.kind, self.run, self.work_s3, self.range_number = kind, run, work_s3, range_number
         self.max_keys, self.max_bytes = max_keys, max_bytes
+        self.keys: list[str] = []
+        """The batches this round wrote."""
         self.pending: list[dict[str, Any]] = []
         self.pending_bytes = 0
         self.before = self.last = batches_before
@@ -102,7 +153,9 @@ class _BatchWriter:
         if not self.pending:
             return
         self.last += 1
-        put_json(self.work_s3, self.run.work_bucket, self.run.plan_key(self.kind, self.last), {"items": self.pending})
+        key = self.run.plan_key(self.kind, self.last, self.range_number)
+        put_json(self.work_s3, self.run.work_bucket, key, {"items": self.pending})
+        self.keys.append(key)
         self.pending, self.pending_bytes = [], 0
 
 
@@ -111,7 +164,12 @@ def forget_attempt(run: SyncRun, state: PlanState, work_s3: Any) -> None:
     it): a retry may hand over sooner than the attempt that died, and its keys would otherwise be planned twice."""
     for kind, batches in state.batches().items():
         stale = list(
-            list_keys(work_s3, run.work_bucket, run.plan_prefix(kind), start_after=run.plan_key(kind, batches))
+            list_keys(
+                work_s3,
+                run.work_bucket,
+                run.plan_prefix(kind, state.range_number),
+                start_after=run.plan_key(kind, batches, state.range_number),
+            )
         )
         for start in range(0, len(stale), 1000):
             work_s3.delete_objects(
@@ -138,18 +196,28 @@ def plan_round(
     if attempt:
         forget_attempt(run, state, work_s3)
     before = state.batches()
+    number = state.range_number
     writers = {
         Action.COPY: _BatchWriter(
-            "copy", run, work_s3, before["copy"], settings.copy_batch_keys, settings.copy_batch_bytes
+            "copy", run, work_s3, before["copy"], settings.copy_batch_keys, settings.copy_batch_bytes, number
         ),
-        Action.DELETE: _BatchWriter("delete", run, work_s3, before["delete"], settings.delete_batch_keys),
-        Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys),
+        Action.DELETE: _BatchWriter("delete", run, work_s3, before["delete"], settings.delete_batch_keys, None, number),
+        Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys, None, number),
     }
+    copy_while_planning = state.copies_while_planning(run)
+    copy_round = settings.round_copy_batches if copy_while_planning else 0
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
-    source = read_ahead(list_entries(source_s3, run.source, run.prefix, start, settings.page_size, restore_status=True))
-    destination = read_ahead(list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size))
+    key_range = KeyRange(start, state.end)  # take_range inside the reading thread: no page past the range's end
+    source = read_ahead(
+        take_range(
+            key_range, list_entries(source_s3, run.source, run.prefix, start, settings.page_size, restore_status=True)
+        )
+    )
+    destination = read_ahead(
+        take_range(key_range, list_entries(destination_s3, run.destination, run.prefix, start, settings.page_size))
+    )
     cursor, done, decided = start, True, 0
     recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
     for decision in march(source, destination, recorded):
@@ -157,13 +225,18 @@ def plan_round(
         if decision.action in writers:
             writers[decision.action].add(decision)
         cursor, decided = decision.key, decided + 1
-        if (settings.max_keys_per_round and decided >= settings.max_keys_per_round) or out_of_time():
+        if (
+            (settings.max_keys_per_round and decided >= settings.max_keys_per_round)
+            or (copy_round and writers[Action.COPY].written >= copy_round)  # hand them to the copies
+            or out_of_time()
+        ):
             done = False  # hand over: the next round lists from this cursor
             break
     inline = None
     pending = {writer.kind: writer.pending for writer in writers.values()}
     if (
         done
+        and not state.ranged
         and not state.rounds
         and not any(writer.written for writer in writers.values())
         and inline_bytes(pending) <= settings.inline_plan_bytes
@@ -172,7 +245,7 @@ def plan_round(
     else:
         for writer in writers.values():
             writer.flush()
-    return replace(
+    next_state = replace(
         state,
         cursor=cursor,
         done=done,
@@ -182,6 +255,52 @@ def plan_round(
         delete_batches=writers[Action.DELETE].last,
         skip_batches=writers[Action.SKIP].last,
         totals=dict(sorted(totals.items())),
+        new_copy_batches=tuple(writers[Action.COPY].keys) if copy_while_planning else (),
+    )
+    return next_state
+
+
+PLANNED_REQUESTS = {"PutObject": 1}
+"""A range's last round writes its final state: counted in it before it is written."""
+
+
+def start_range(run: SyncRun, work_s3: Any, range_key: str, requests: dict[str, int] | None = None) -> PlanState:
+    """The first state of the range whose file (``SplitKeySpace`` wrote it) is ``range_key``."""
+    document = get_json(work_s3, run.work_bucket, range_key)
+    return PlanState.for_range(KeyRange.from_json(document), document["number"], requests)
+
+
+def finish_range(run: SyncRun, state: PlanState, work_s3: Any) -> PlanState:
+    """Write a planned range's final state for SumPlans, its own PutObject counted in it."""
+    final = replace(state, requests=merge_counts(state.requests, PLANNED_REQUESTS))
+    put_json(work_s3, run.work_bucket, run.planned_key(state.range_number), final.to_json())
+    return final
+
+
+def sum_ranges(run: SyncRun, work_s3: Any, ranges: int) -> PlanState:
+    """The run's plan from its ranges' final states: one GET a range (a LIST per 1,000), holding one at a time."""
+    totals: Counter[str] = Counter(dict.fromkeys(TOTALS, 0))
+    requests: Counter[str] = Counter()
+    batches: Counter[str] = Counter()
+    planned, rounds = 0, 0
+    for key in list_keys(work_s3, run.work_bucket, run.planned_prefix):
+        state = PlanState.from_json(get_json(work_s3, run.work_bucket, key), run)
+        planned += 1
+        rounds += state.rounds
+        totals.update(state.totals)
+        requests.update(state.requests)
+        batches.update(state.batches())
+    return PlanState(
+        done=True,
+        rounds=rounds,
+        copy_batches=batches["copy"],
+        delete_batches=batches["delete"],
+        skip_batches=batches["skip"],
+        totals=dict(sorted(totals.items())),
+        requests=dict(sorted(requests.items())),
+        ranged=True,
+        copied_while_planning=PlanState(ranged=True).copies_while_planning(run),
+        missing_ranges=ranges - planned,
     )
 
 

@@ -25,7 +25,18 @@ from typing import Any, Protocol
 
 from .batches import get_json
 from .errors import SyncError
-from .outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, BatchOutcomes, batch_outcomes, expand, outcome
+from .outcomes import (
+    COPIED,
+    DELETED,
+    FAILED,
+    PLANNED,
+    SKIPPED,
+    BatchOutcomes,
+    batch_outcomes,
+    expand,
+    outcome,
+    plan_batches,
+)
 from .planner import PlanState
 from .requests import split_retries
 from .run import SyncRun
@@ -64,13 +75,17 @@ class WorkBucketResults:
     work_s3: Any
 
     def items(self, kind: str) -> Iterator[dict[str, Any]]:
-        for number in range(1, self.plan.batches()[kind] + 1):
-            yield from get_json(self.work_s3, self.run.work_bucket, self.run.plan_key(kind, number))["items"]
+        if self.plan.batches()[kind]:  # no batch, no LIST of the plan
+            for plan_key in plan_batches(self.run, self.work_s3, kind, self._known(kind)):
+                yield from get_json(self.work_s3, self.run.work_bucket, plan_key)["items"]
 
     def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
-        batches = self.plan.batches()[kind]
-        if batches:  # no batch, no LIST of their results
-            yield from batch_outcomes(self.run, self.work_s3, kind, batches)
+        if self.plan.batches()[kind]:  # no batch, no LIST of the plan or of their results
+            yield from batch_outcomes(self.run, self.work_s3, kind, self._known(kind))
+
+    def _known(self, kind: str) -> int | None:
+        """How many batches of ``kind`` a plan made as one range has (their names follow); None: list them."""
+        return None if self.plan.ranged else self.plan.batches()[kind]
 
 
 @dataclass(frozen=True)
@@ -92,21 +107,29 @@ class InlineResults:
         yield BatchOutcomes(expand(self.plan.inline[kind], kind, worker.get("results", [])), worker.get("requests", {}))
 
 
-def held_back(line: dict[str, Any], copies_failed: int) -> dict[str, Any]:
-    reason = (
-        f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
-        "the next run deletes it"
-    )
+def held_back(line: dict[str, Any], copies_failed: int, refusal: str | None = None) -> dict[str, Any]:
+    if refusal:
+        reason = f"not deleted: {refusal} ({line['key']!r} is one of the deletions it refused)"
+    else:
+        reason = (
+            f"not deleted: {copies_failed} copies failed, and deletions run only after every copy succeeded; "
+            "the next run deletes it"
+        )
     return {**line, "result": SKIPPED, "error": reason}
 
 
 def report_lines(
-    results: Results, dry_run: bool, copies_failed: int | None, requests: Counter[str]
+    results: Results,
+    dry_run: bool,
+    copies_failed: int | None,
+    requests: Counter[str],
+    refusal: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every report line of a run, one at a time, in plan order: copies, then deletes, then skipped objects. A dry
     run's copies and deletes are planned. ``copies_failed`` is CheckCopies' count, or None to count the copy lines
     as they pass (a small plan has no CheckCopies); when it is not 0 the deletes are held back, reported as
-    skipped. The S3 requests the workers made are added to ``requests`` as their batches are read."""
+    skipped, as they are when a delete guard refused the plan after copies made while planning (``refusal``, the
+    guard's error name). The S3 requests the workers made are added to ``requests`` as their batches are read."""
     if dry_run:
         for kind in ("copy", "delete"):
             for item in results.items(kind):
@@ -119,9 +142,9 @@ def report_lines(
                 counted += line["result"] == FAILED
                 yield line
         failed = counted if copies_failed is None else copies_failed
-        if failed:
+        if failed or refusal:
             for item in results.items("delete"):
-                yield held_back(outcome(item, "delete", SKIPPED), failed)
+                yield held_back(outcome(item, "delete", SKIPPED), failed, refusal)
         else:
             for batch in results.outcomes("delete"):
                 requests.update(batch.requests or {})

@@ -44,6 +44,10 @@ class Settings:
     """Key ranges planned in parallel at most (one planner per range, each listing both buckets over its part of the
     scope; bucket_sync/ranges.py says where the cuts go and why 16). 1 is one stream per bucket: the plan is made
     first, then copied, as a single planner does."""
+    min_range_keys: int = 10_000
+    """The fewest keys a range is given (estimated from SplitKeySpace's listings): 2 to 3 s of one stream on S3,
+    against what a range costs (a child execution, its files, the pages that straddle its cuts); a scope under
+    twice this is planned as one range."""
     round_copy_batches: int = 8
     """Copy batches a range's planning round writes before it hands over, so that they are copied while the
     planning goes on (20,000 copies at the default batch size); 0 means until its time budget runs out."""
@@ -101,18 +105,30 @@ class SyncRun:
     def folder(self) -> str:
         return f"runs/{self.run_id}/"
 
-    def plan_key(self, kind: str, batch: int) -> str:
-        """A batch of planned actions: ``kind`` is copy, delete or skip; each kind's batches are numbered from 1
-        across all planning rounds, so every later step knows every batch's name without listing them. Nine digits
-        keep listing order equal to number order (a retried round lists from its first number) for a billion
-        batches, far beyond any bucket."""
-        return f"{self.folder}plan/{kind}/{batch:09d}.json"
+    def plan_key(self, kind: str, batch: int, range_number: int = 0) -> str:
+        """A batch of planned actions: ``kind`` is copy, delete or skip; each key range's batches of a kind are
+        numbered from 1 across its planning rounds (range 0 is the whole scope when it is planned as one). Fixed
+        widths keep listing order equal to plan order, which is key order: range by range, then batch by batch."""
+        return f"{self.plan_prefix(kind)}{range_number:05d}/{batch:09d}.json"
 
-    def plan_prefix(self, kind: str) -> str:
-        return f"{self.folder}plan/{kind}/"
+    def plan_prefix(self, kind: str, range_number: int | None = None) -> str:
+        """Where the plan batches of ``kind`` are: all of them, or one range's."""
+        return f"{self.folder}plan/{kind}/" + ("" if range_number is None else f"{range_number:05d}/")
 
     def results_prefix(self, kind: str) -> str:
         return f"{self.folder}results/{kind}/"
+
+    def range_key(self, range_number: int) -> str:
+        """A key range to plan (``ranges.KeyRange`` as JSON, with its number): one file each, for PlanRanges."""
+        return f"{self.folder}ranges/{range_number:05d}.json"
+
+    @property
+    def planned_prefix(self) -> str:
+        return f"{self.folder}planned/"
+
+    def planned_key(self, range_number: int) -> str:
+        """A range's final plan state, written by its last planning round, for SumPlans."""
+        return f"{self.planned_prefix}{range_number:05d}.json"
 
     @property
     def report_key(self) -> str:
@@ -123,7 +139,8 @@ def work_bucket_from_environment() -> str:
     return os.environ.get(contract.WORK_BUCKET_VARIABLE, "")
 
 
-RESULT_NAME = re.compile(r"/(\d+)\.attempt-(\d+)\.failed-(\d+)\.json$")
+RESULT_NAME = re.compile(r"/(\d+/\d+)\.attempt-(\d+)\.failed-(\d+)\.json$")
+PLAN_NAME = re.compile(r"/plan/[a-z]+/(\d+/\d+)\.json$")
 
 
 def result_key_for(plan_key: str, attempt: int, failed: int) -> str:
@@ -140,13 +157,20 @@ def partial_key_for(plan_key: str) -> str:
     return plan_key.replace("/plan/", "/partial/", 1)
 
 
-def parse_result_key(key: str) -> tuple[int, int, int]:
-    """(batch, attempt, failed) from a name ``result_key_for`` made."""
+def batch_of_plan_key(key: str) -> str:
+    """A plan batch's name within its kind (``<range>/<batch>``), which its result's name repeats."""
+    match = PLAN_NAME.search(key)
+    if not match:
+        raise ValueError(f"not a plan batch name: {key!r}")
+    return match.group(1)
+
+
+def parse_result_key(key: str) -> tuple[str, int, int]:
+    """(batch, attempt, failed) from a name ``result_key_for`` made; batch as ``batch_of_plan_key`` gives it."""
     match = RESULT_NAME.search(key)
     if not match:
         raise ValueError(f"not a result file name: {key!r}")
-    batch, attempt, failed = (int(group) for group in match.groups())
-    return batch, attempt, failed
+    return match.group(1), int(match.group(2)), int(match.group(3))
 
 
 def camel_case(name: str) -> str:

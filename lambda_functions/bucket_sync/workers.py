@@ -23,7 +23,7 @@ from .batches import get_json, put_json
 from .clients import S3Clients
 from .outcomes import COPIED, DELETED, FAILED, SKIPPED, compact, tally
 from .requests import merge_counts
-from .run import SyncRun, partial_key_for, result_key_for
+from .run import SyncRun, batch_of_plan_key, partial_key_for, result_key_for
 
 Act = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 """Acts on items in order and returns the outcomes of a prefix of them: all, unless its budget ran out."""
@@ -62,10 +62,11 @@ def parse_progress_key(key: str) -> tuple[str, int, int] | None:
 
 
 def batch_name(event: dict[str, Any]) -> str:
-    """The progress name of the batch an event names: its plan file's number, or ``INLINE_BATCH``."""
+    """The progress name of the batch an event names: its plan file's range and number (``00003-000000012``), or
+    ``INLINE_BATCH``."""
     if "items" in event:
         return INLINE_BATCH
-    return str(event["batch"]).rsplit("/", 1)[-1].removesuffix(".json")
+    return batch_of_plan_key(str(event["batch"])).replace("/", "-")
 
 
 class BatchProgress:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,3 +153,30 @@ def report_lines(s3_client, summary):
     """The run's report, one dict per line."""
     bucket, key = summary["report"][len("s3://") :].split("/", 1)
     return [json.loads(line) for line in s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+
+
+@pytest.fixture
+def faults(endpoint):
+    """``faults(plan)`` sets the endpoint's fault plan and returns it as the endpoint shows it; ``faults()`` shows
+    the plan and what has been injected. Cleared after the test, whatever happened."""
+    url = f"{endpoint.url}/_endpoint/faults"
+
+    def call(method, document=None):
+        data = json.dumps(document).encode() if document is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def plan(document=None):
+        return call("GET") if document is None else call("POST", document)
+
+    yield plan
+    call("DELETE")
+
+
+def assert_mirrored(client, source, destination):
+    """Destination == source, object by object: the same keys, sizes and ETags."""
+    expected, found = contents(client, source), contents(client, destination)
+    assert sorted(found) == sorted(expected)
+    for key, (size, etag) in expected.items():
+        assert found[key] == (size, etag), key

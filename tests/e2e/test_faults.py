@@ -4,46 +4,17 @@ object afterwards. The faults come from the endpoint's admin route (``local_endp
 code and its deployment do not know about them.
 """
 
-import json
 import time
-import urllib.request
 from collections import Counter
 
 import pytest
 
 from client import executions
 
-from .conftest import contents, put_multipart, report_lines, run, wait_for_execution
+from .conftest import assert_mirrored, contents, put_multipart, report_lines, run, wait_for_execution
 
 WORKER_ACCESS_KEY_ID = "lambda-worker"
 """What the endpoint's Lambda workers sign with: the S3 faults target the sync's own requests only."""
-
-
-@pytest.fixture
-def faults(endpoint):
-    """``faults(plan)`` sets the endpoint's fault plan and returns it as the endpoint shows it; ``faults()`` shows
-    the plan and what has been injected. Cleared after the test, whatever happened."""
-    url = f"{endpoint.url}/_endpoint/faults"
-
-    def call(method, document=None):
-        data = json.dumps(document).encode() if document is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def plan(document=None):
-        return call("GET") if document is None else call("POST", document)
-
-    yield plan
-    call("DELETE")
-
-
-def assert_mirrored(client, source, destination):
-    """Destination == source, object by object: the same keys, sizes and ETags."""
-    expected, found = contents(client, source), contents(client, destination)
-    assert sorted(found) == sorted(expected)
-    for key, (size, etag) in expected.items():
-        assert found[key] == (size, etag), key
 
 
 def fill(client, source, destination, objects, orphans, stale=0):

@@ -16,7 +16,6 @@ from client import executions
 
 from .conftest import READ, ROOT
 from .test_fab_tasks import fab
-from .test_faults import faults  # noqa: F401 (a fixture)
 
 CONFIG = (
     'USER_EMAIL = "dev@example.com"\nAPP_NAME = "e2e-history"\nAWS_DEFAULT_PROFILE = None\n'

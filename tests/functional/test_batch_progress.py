@@ -42,7 +42,7 @@ def test_a_batch_that_outlasts_the_interval_writes_its_counts_and_counts_those_r
     def copy_one(item, *args):
         if item["key"] == "k5":  # held until the batch has said how far it got: five copies done, 25 bytes
             deadline = time.monotonic() + 10
-            while ("000000001", 5, 25) not in progress_written(s3, run) and time.monotonic() < deadline:
+            while ("00000-000000001", 5, 25) not in progress_written(s3, run) and time.monotonic() < deadline:
                 time.sleep(0.01)
             seen.set()
         return real_copy_one(item, *args)
@@ -53,8 +53,8 @@ def test_a_batch_that_outlasts_the_interval_writes_its_counts_and_counts_those_r
 
     assert seen.is_set() and counts["copied"] == 8
     written = progress_written(s3, run)
-    assert ("000000001", 5, 25) in written
-    assert all(batch == "000000001" and done <= 8 and size == 5 * done for batch, done, size in written)
+    assert ("00000-000000001", 5, 25) in written
+    assert all(batch == "00000-000000001" and done <= 8 and size == 5 * done for batch, done, size in written)
     assert keys_of(s3, DESTINATION) == keys
     [result] = list_keys(s3, WORK, run.results_prefix("copy"))
     # Each progress object is one PutObject of the batch's own, beside the result's.

@@ -246,9 +246,9 @@ def test_the_delete_handler_writes_the_batch_result(s3):
     assert output == {"copied": 0, "deleted": 2, "skipped": 0, "failed": 0, "bytesCopied": 0, "done": True}
     assert keys_of(s3, DESTINATION) == ["kept"]
     assert list(list_keys(s3, WORK, f"runs/{RUN_ID}/results/")) == [
-        f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json"
+        f"runs/{RUN_ID}/results/delete/00000/000000001.attempt-2.failed-0.json"
     ]
-    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/000000001.attempt-2.failed-0.json") == {
+    assert get_json(s3, WORK, f"runs/{RUN_ID}/results/delete/00000/000000001.attempt-2.failed-0.json") == {
         "outcomes": [deleted("gone/a", 1), deleted("gone/b", 2)],
         "requests": {"DeleteObjects": 1, "GetObject": 1, "PutObject": 1},
     }
@@ -379,13 +379,13 @@ def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_r
                 },
             )
 
-    collected = collect(run, s3, "copy", len(BATCHES))
+    collected = collect(run, s3, "copy")
 
     missing = sum(len(BATCHES[n]) for n in BATCHES if n not in with_result)
     assert collected.outcomes == expected
     assert collected.requests == [{"CopyObject": len(BATCHES[n]), "PutObject": 1} for n in sorted(with_result)]
     assert collected.count(FAILED) == missing
-    assert count_failed(run, s3, "copy", len(BATCHES)) == missing
+    assert count_failed(run, s3, "copy") == missing
 
 
 def test_a_retrys_result_supersedes_the_result_of_the_attempt_before_it(s3):
@@ -397,23 +397,29 @@ def test_a_retrys_result_supersedes_the_result_of_the_attempt_before_it(s3):
         failed = sum(1 for o in outcomes if o["result"] == FAILED)
         put_json(s3, WORK, result_key_for(plan_key, attempt, failed), {"outcomes": outcomes, "requests": {}})
 
-    assert collect(run, s3, "copy", 1).outcomes == [copied("a", 1), copied("b", 2)]
-    assert count_failed(run, s3, "copy", 1) == 0
+    assert collect(run, s3, "copy").outcomes == [copied("a", 1), copied("b", 2)]
+    assert count_failed(run, s3, "copy") == 0
 
 
 def test_the_failures_of_a_batch_are_counted_from_the_result_names_alone(s3):
     run = sync_run()
     for number, failed in ((1, 0), (2, 3), (3, 1)):
-        put_json(s3, WORK, result_key_for(run.plan_key("copy", number), 0, failed), {"outcomes": [], "requests": {}})
+        put_json(s3, WORK, run.plan_key("copy", number, range_number=number % 2), {"items": []})
+        put_json(
+            s3,
+            WORK,
+            result_key_for(run.plan_key("copy", number, range_number=number % 2), 0, failed),
+            {"outcomes": [], "requests": {}},
+        )
     counter = RequestCounter()
     counted = counter.attach(s3)
 
-    assert count_failed(run, counted, "copy", 3) == 4
-    assert counter.snapshot() == {"ListObjectsV2": 1}
+    assert count_failed(run, counted, "copy") == 4
+    assert counter.snapshot() == {"ListObjectsV2": 2}  # the plan batches and their results, nothing read
 
 
 def test_collect_of_a_run_without_batches_is_empty(s3):
-    collected = collect(sync_run(), s3, "delete", 0)
+    collected = collect(sync_run(), s3, "delete")
 
     assert (collected.outcomes, collected.requests) == ([], [])
 
@@ -493,9 +499,7 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), start_time=None, 
     if not run.dry_run:
         if state["plan"]["copyBatches"]:
             workers("copy", copy_keys.handler)
-            state["copyCheck"] = step(
-                "CheckCopies", check_copies.handler, {"run": state["run"], "copyBatches": state["plan"]["copyBatches"]}
-            )
+            state["copyCheck"] = step("CheckCopies", check_copies.handler, {"run": state["run"], "plan": state["plan"]})
         if state["plan"]["deleteBatches"] and not state["copyCheck"]["copiesFailed"]:
             workers("delete", delete_orphaned_keys.handler)
     return step("WriteReport", write_report.handler, state)
@@ -730,7 +734,11 @@ def test_a_batch_whose_worker_never_finished_counts_as_failed(s3, buckets, reque
         SyncFailedError, match=f"{expected['failed']} object\\(s\\) failed .*see the report at {REPORT}"
     ):
         execute(
-            s3, requests, crashed={f"runs/{RUN_ID}/plan/{kind}/000000001.json"}, source=SOURCE, destination=DESTINATION
+            s3,
+            requests,
+            crashed={f"runs/{RUN_ID}/plan/{kind}/00000/000000001.json"},
+            source=SOURCE,
+            destination=DESTINATION,
         )
 
     lines = report(s3)

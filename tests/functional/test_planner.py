@@ -385,6 +385,13 @@ def test_a_no_op_round_writes_nothing_and_only_lists(s3, new_client, objects, pa
         },
         "requests": {},
         "inline": None,
+        "range": 0,
+        "end": None,
+        "ranged": False,
+        "newCopyBatches": [],
+        "newCopyBatchCount": 0,
+        "copiedWhilePlanning": False,
+        "missingRanges": 0,
     }
 
 

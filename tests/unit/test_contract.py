@@ -25,7 +25,7 @@ def state_names(states: dict) -> set[str]:
 
 def test_every_state_the_client_reads_is_in_the_sync_definition():
     definition = yaml.safe_load((ROOT / "state_machines" / "sync_buckets.yaml").read_text())
-    named = {contract.PLAN_STATE, *contract.COPY_STATES, *contract.DELETE_STATES}
+    named = {*contract.PLAN_STATES, *contract.COPY_STATES, *contract.DELETE_STATES}
     assert named <= state_names(definition["States"])
 
 

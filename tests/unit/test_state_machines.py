@@ -110,8 +110,12 @@ def test_every_path_after_the_lock_is_taken_ends_through_a_release():
     for name, state in states.items():
         if state["Type"] == "Task" and name not in ("ValidateInput", "ReleaseLockAfterFailure"):
             assert state.get("Catch"), f"{name} has no Catch: a failure there would end the run holding the lock"
-    for refusal in ("RefuseDeleteAll", "RefuseTooManyDeletes"):
-        assert states[refusal]["Next"] == "ReleaseLockAfterFailure"
+    for refusal in ("RefuseDeleteAll", "RefuseTooManyDeletes", "RefuseIncompletePlan"):
+        assert states[refusal]["Next"] == "AfterRefusal"
+    # A refusal before any copy ends through the release; one after copies made while planning, through the report.
+    assert {choice["Next"] for choice in states["AfterRefusal"]["Choices"]} == {"CheckCopies"}
+    assert states["RefusedBeforeAnyChange"]["Next"] == "ReleaseLockAfterFailure"
+    assert states["AfterRefusal"]["Default"] == "RefusedBeforeAnyChange"
     assert states["ReleaseLockAfterFailure"]["Next"] == "FailRun"
 
 

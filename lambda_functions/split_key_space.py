@@ -1,0 +1,54 @@
+# ---
+# Description: "Cut a sync's key scope into ranges that are planned in parallel."
+# MemorySize: 256
+# Timeout: 60
+# Policies:
+#   - AWSLambdaBasicExecutionRole
+#   - Statement:
+#       - Effect: Allow
+#         Action: [s3:ListBucket]
+#         Resource: ["{source_buckets}"]
+#       - Effect: Allow
+#         Action: [s3:PutObject]
+#         Resource: ["{deployment_runs}"]
+# ---
+"""SplitKeySpace: between the regions and the planning.
+
+Input: ``{"run": {...}}``. Output: ``{"ranges": n, "copyConcurrency": m, "requests": {...}}``. It spends a few
+Delimiter listings and probes of the source (bucket_sync/ranges.py: at most ``settings.listRanges`` ranges, which
+cover the scope exactly, no key in two) and, when it finds more than one range, writes one file per range
+(``runs/<run>/ranges/<n>.json``) for PlanRanges to read. One range (``listRanges`` 1, or a scope too small to be
+worth cutting) writes nothing: the whole scope is planned as one, as by a single planner. ``copyConcurrency`` is
+each range's share of ``settings.maxConcurrency``, so that the ranges' copies together keep to it.
+"""
+
+import logging
+
+from bucket_sync.batches import put_json
+from bucket_sync.clients import S3Clients
+from bucket_sync.ranges import Scope, choose_boundaries, s3_page_lister, split
+from bucket_sync.run import SyncRun
+
+logger = logging.getLogger()
+
+
+def handler(event, context):
+    run = SyncRun.from_json(event["run"])
+    clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
+    scope = Scope.of_run(run)
+    source = s3_page_lister(clients.for_region(run.source_region, run.requester_pays), run.source)
+    settings = run.settings
+    cuts = choose_boundaries(
+        source, scope, settings.list_ranges, min_range_keys=settings.min_range_keys, page_size=settings.page_size
+    )
+    ranges = split(scope, cuts)
+    if len(ranges) > 1:
+        work = clients.for_region("")
+        for number, key_range in enumerate(ranges):
+            put_json(work, run.work_bucket, run.range_key(number), {"number": number, **key_range.to_json()})
+    logger.info("%s: %d range(s) %s", run.run_id, len(ranges), [key_range.to_json() for key_range in ranges])
+    return {
+        "ranges": len(ranges),
+        "copyConcurrency": max(1, run.settings.max_concurrency // len(ranges)),
+        "requests": clients.counter.snapshot(),
+    }
