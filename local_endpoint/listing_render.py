@@ -14,6 +14,10 @@ empty text as ``<Prefix/>``, LastModified as moto's zeroed ISO 8601, flattened l
 is left to moto's serializer: a member or value type outside the known answer, a LastModified in another form,
 pretty printing (``MOTO_PRETTIFY_RESPONSES``), a response transformer registered for these paths, an ActionResult
 subclass. Other operations (ListObjectVersions among them) never come here.
+
+The hook is ``S3Response.serialized`` itself, at class level, not a wrapper of the two listing methods: ``s3_rules``
+(gap 11.7) shadows ``self.serialized`` per request to add RestoreStatus to the answer dict, and whatever the order
+the two are installed in, its enriched dict then reaches this renderer.
 """
 
 import re

@@ -53,12 +53,13 @@ Gaps bridged:
 15. Even answered from the index, a ListObjectsV2 or ListObjects page of 1,000 keys costs about 0.2 s of CPU in
     moto's generic serializer (``moto.core.serialize.S3Serializer``, reached through ``BaseResponse.serialized``),
     which walks the botocore shape of every key and re-parses each LastModified with dateutil: the one-process
-    endpoint serves about 5 pages a second, however many listing streams ask. ``listing_render.py`` wraps
-    ``S3Response.list_objects_v2`` and ``S3Response.list_objects`` so that moto still reads the request and builds
-    the answer, and only its dict-to-XML step is done by string building, byte for byte what moto sends.
-    Left to moto's serializer: pretty printing, a response transformer on these paths, any member, value type or
-    LastModified form it does not know; ListObjectVersions and every other operation are never touched. Install
-    refuses a moto whose output shapes order the members otherwise.
+    endpoint serves about 5 pages a second, however many listing streams ask. ``listing_render.py`` gives
+    ``S3Response`` a ``serialized`` of its own: moto still reads the request and builds the answer dict (and
+    ``s3_rules`` adds RestoreStatus to it), and only for ListObjectsV2 and ListObjects is the dict-to-XML step
+    done by string building, byte for byte what moto sends. Left to moto's serializer: pretty printing, a
+    response transformer on these paths, any member, value type or timestamp form it does not know.
+    ListObjectVersions and every other operation are never touched. Install refuses a moto whose output shapes
+    order the members otherwise.
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and ``WriterConfig`` and
 cannot run JSONata; Distributed Map children are not executions of their own.
