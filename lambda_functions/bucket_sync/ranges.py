@@ -70,8 +70,9 @@ target from about a million keys (above); more ranges mostly add straddling page
 
 import bisect
 import os
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .decide import sort_key
@@ -243,6 +244,9 @@ class _Part:
     start_after: str = ""
     token: str = ""
     is_key: bool = False
+    guessed: bool = False
+    """A subtree not looked into yet: its weight is a guess (a page, or what its level's looked-into subtrees
+    held on average)."""
     is_opaque: bool = False
     """The rest of a flat level: looking further would only list it key by key; probes can estimate its end."""
     first: str = ""
@@ -276,6 +280,7 @@ def choose_boundaries(
         return ()
     parts = [_Part(text=scope.prefix, weight=GROUP_KEYS_GUESS, prefix=scope.prefix, start_after=scope.start_after)]
     requests = probes = 0
+    seen: defaultdict[int, list[float]] = defaultdict(list)  # weights of looked-into subtrees, by level
     while True:
         candidates = [
             index
@@ -294,8 +299,28 @@ def choose_boundaries(
             parts[heaviest : heaviest + 1] = _interpolate(parts[heaviest], estimate, max_ranges)
         else:
             requests += 1
-            parts[heaviest : heaviest + 1] = _look_inside(list_page, parts[heaviest], max_ranges, page_size)
+            looked = parts[heaviest]
+            shown = _look_inside(list_page, looked, max_ranges, page_size)
+            parts[heaviest : heaviest + 1] = shown
+            if looked.guessed:
+                seen[_level(looked.prefix)].append(sum(part.weight for part in shown))
+                parts = _reguess(parts, seen)
     return _cuts(parts, scope, max_ranges, min_range_keys)
+
+
+def _level(prefix: str) -> int:
+    return prefix.count(DELIMITER)
+
+
+def _reguess(parts: list[_Part], seen: defaultdict[int, list[float]]) -> list[_Part]:
+    """Unseen subtrees weighed as the subtrees of their level that were looked into, on average: ``a/``, ``b/`` and
+    ``c/`` of 30 keys each make ``d/`` more likely 30 than a page, so that the cuts go between them."""
+    return [
+        replace(part, weight=max(1.0, sum(seen[level]) / len(seen[level])))
+        if part.guessed and (level := _level(part.prefix)) in seen
+        else part
+        for part in parts
+    ]
 
 
 def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size: int) -> list[_Part]:
@@ -309,7 +334,7 @@ def _look_inside(list_page: PageLister, part: _Part, max_ranges: int, page_size:
             continue  # wholly at or before startAfter: only the wider request start shows it
         # A startAfter inside this subtree still applies to it; one before it excludes nothing of it.
         start_after = part.start_after if part.start_after.startswith(prefix) else ""
-        shown.append(_Part(text=prefix, weight=GROUP_KEYS_GUESS, prefix=prefix, start_after=start_after))
+        shown.append(_Part(text=prefix, weight=GROUP_KEYS_GUESS, prefix=prefix, start_after=start_after, guessed=True))
     shown.sort(key=lambda shown_part: sort_key(shown_part.text))
     if page.next_token and shown:
         seen = sum(shown_part.weight for shown_part in shown)
