@@ -9,7 +9,6 @@ not give are given with a botocore Stubber.
 import json
 import unicodedata
 from collections import Counter
-from types import SimpleNamespace
 
 import boto3
 import check_copies
@@ -51,7 +50,7 @@ def session():
 @pytest.fixture(autouse=True)
 def moto_s3(moto_s3_as_aws, session, monkeypatch):
     # The handlers' clients come from the same session: the same clients, only faster to make.
-    monkeypatch.setattr(bucket_sync.clients, "boto3", SimpleNamespace(client=session.client))
+    monkeypatch.setattr(bucket_sync.clients, "_session", lambda: session)
     with mock_aws():
         yield
 

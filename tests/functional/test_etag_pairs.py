@@ -7,7 +7,6 @@ import io
 import tracemalloc
 import uuid
 from collections import Counter
-from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -45,7 +44,7 @@ def session():
 
 @pytest.fixture
 def s3(session, monkeypatch):
-    monkeypatch.setattr(bucket_sync.clients, "boto3", SimpleNamespace(client=session.client))
+    monkeypatch.setattr(bucket_sync.clients, "_session", lambda: session)
     with mock_aws():
         client = session.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=WORK)
