@@ -32,6 +32,7 @@ Then a table with a row per run and, per mode, the wall time of the default ``li
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -267,15 +268,44 @@ def fill_run(url: str, clients: Any, run: Run) -> float:
     return time.perf_counter() - began
 
 
+def descendants_cpu_seconds() -> float | None:
+    """CPU seconds (user and system) that this script's descendants have used: the endpoint process, its Lambda
+    workers and what they ran (Linux's /proc; None elsewhere). Over a run, it shows whether the endpoint's cores,
+    not the sync, set the wall time."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, CPU seconds, waited-for children included)
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        stats[int(entry.name)] = (int(fields[1]), ticks / os.sysconf("SC_CLK_TCK"))
+    me, total = os.getpid(), 0.0
+    for pid, (_, seconds) in stats.items():
+        ancestor = stats.get(pid, (0, 0.0))[0]
+        while ancestor and ancestor != me:
+            ancestor = stats.get(ancestor, (0, 0.0))[0]
+        if ancestor == me:
+            total += seconds
+    return total
+
+
 def measure(run: Run, url: str, log: Path, clients: Any, machine_arn: str, logs: Any, delay: float) -> dict:
     filled = fill_run(url, clients, run)
     offset = log.stat().st_size
+    cpu_before = descendants_cpu_seconds()
     since_ms = int(time.time() * 1000)
     document = {"source": run.source, "destination": run.destination, "settings": {"listRanges": run.list_ranges}}
     arn = executions.start(clients.stepfunctions, machine_arn, document)
     result = executions.follow(clients.stepfunctions, arn, lambda progress: None)
     described = clients.stepfunctions.describe_execution(executionArn=arn)
     started, stopped = described["startDate"].astimezone(UTC), described["stopDate"].astimezone(UTC)
+    cpu_after = descendants_cpu_seconds()
     summary = result.output or executions.failure_summary(result) or {}
     return {
         "mode": run.mode,
@@ -285,6 +315,7 @@ def measure(run: Run, url: str, log: Path, clients: Any, machine_arn: str, logs:
         "error": result.error,
         "fillSeconds": round(filled, 1),
         "wallSeconds": round((stopped - started).total_seconds(), 1),
+        "endpointCpuSeconds": round(cpu_after - cpu_before, 1) if cpu_before is not None and cpu_after else None,
         "copied": summary.get("copied"),
         "unchanged": summary.get("unchanged"),
         **request_figures(served_since(log, offset), started, run, CONFIG.deployment_bucket, delay),
@@ -304,7 +335,8 @@ def shown(value: Any) -> str:
 def print_run(row: dict) -> None:
     print(f"\n== {row['mode']}, listRanges {row['listRanges']}: {row['status']} {row['error'] or ''}".rstrip())
     print(
-        f"  wall {row['wallSeconds']} s (fill {row['fillSeconds']} s); "
+        f"  wall {row['wallSeconds']} s (fill {row['fillSeconds']} s); endpoint CPU "
+        f"{shown(row['endpointCpuSeconds'])} s on {os.cpu_count()} cores; "
         f"first CopyObject {shown(row['firstCopySeconds'])} s; "
         f"source's last LIST page {shown(row['lastSourceListSeconds'])} s; copy before listing done: "
         f"{shown(row['copyBeforeListingDone'])}"
@@ -332,6 +364,7 @@ TABLE = (
     ("objects", "objects", 8),
     ("status", "status", 9),
     ("wall s", "wallSeconds", 7),
+    ("cpu s", "endpointCpuSeconds", 6),
     ("1st copy s", "firstCopySeconds", 10),
     ("last src LIST s", "lastSourceListSeconds", 15),
     ("copy<LIST", "copyBeforeListingDone", 9),

@@ -205,7 +205,8 @@ def plan_round(
         Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys, None, number),
     }
     copy_while_planning = state.copies_while_planning(run)
-    copy_round = settings.round_copy_batches if copy_while_planning else 0
+    # A range's first round hands over its first copy batch at once, so that copying starts within seconds.
+    copy_round = (1 if not state.rounds else settings.round_copy_batches) if copy_while_planning else 0
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor

@@ -50,7 +50,8 @@ class Settings:
     twice this is planned as one range."""
     round_copy_batches: int = 8
     """Copy batches a range's planning round writes before it hands over, so that they are copied while the
-    planning goes on (20,000 copies at the default batch size); 0 means until its time budget runs out."""
+    planning goes on (20,000 copies at the default batch size; a range's first round hands over after one, so that
+    copying starts at once); 0 means until its time budget runs out."""
     inline_plan_bytes: int = 96 * 1024
     """A plan decided in one round and no larger than this (as JSON) travels in the state instead of in batch
     files: a small sync then writes, lists and reads no plan or result file. 0: always use files."""

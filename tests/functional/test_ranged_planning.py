@@ -83,8 +83,10 @@ def test_a_range_that_copies_while_planned_hands_over_after_its_round_of_copy_ba
 
     rounds = plan_range(s3, run, PlanState.for_range(KeyRange(), 0))
 
-    # 23 copies in batches of 3: 8 batches, handed over 2 (or, with the partial batch at the hand-over, 3) a round.
+    # 23 copies in batches of 3: 8 batches, handed over 2 (or, with the partial batch at the hand-over, 3) a round,
+    # and the first round's first at once.
     handed = [list(state.new_copy_batches) for state in rounds]
+    assert handed[0] == [run.plan_key("copy", 1)]
     assert [key for keys in handed for key in keys] == [run.plan_key("copy", number) for number in range(1, 9)]
     assert all(1 <= len(keys) <= 3 for keys in handed)
     assert all(not state.done for state in rounds[:-1]) and rounds[-1].done
@@ -108,7 +110,7 @@ def test_sum_plans_adds_every_ranges_final_state_and_counts_a_missing_one(s3):
     run = sync_run(page_size=4, copy_batch_keys=3)
     ranges = split(Scope(), ["k09"])
     for number, key_range in enumerate(ranges):
-        [final] = plan_range(s3, run, PlanState.for_range(key_range, number))
+        *_, final = plan_range(s3, run, PlanState.for_range(key_range, number))
         finish_range(run, final, s3)
 
     total = sum_ranges(run, s3, len(ranges))
