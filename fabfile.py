@@ -193,6 +193,8 @@ def server(c, port=None, access_log=None, log=None):
         "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
         "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
         "buckets of another account need it)",
+        "plan-first": "copy nothing until the whole plan is made and the delete guards have passed",
+        "list-ranges": "key ranges planned in parallel at most (default 16; 1: one listing stream per bucket)",
         "json": "print the execution output as JSON on the last line of stdout",
     }
 )
@@ -207,6 +209,8 @@ def sync(
     allow_delete_all=False,
     max_deletes=None,
     requester_pays=False,
+    plan_first=False,
+    list_ranges=None,
     json=False,
 ):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
@@ -220,7 +224,9 @@ def sync(
             dry_run,
             allow_delete_all,
             whole_number(max_deletes, "--max-deletes"),
+            settings=None if list_ranges is None else {"listRanges": whole_number(list_ranges, "--list-ranges")},
             requester_pays=requester_pays,
+            plan_first=plan_first,
         )
         clients = make_clients(config)
         # The allow-lists and MAX_DELETES ValidateInput holds the execution to: the deployed ones, not the file's.

@@ -147,6 +147,7 @@ def sync_input(
     settings: dict[str, int] | None = None,
     config: Config | None = None,
     requester_pays: bool = False,
+    plan_first: bool = False,
 ) -> dict[str, Any]:
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
@@ -163,6 +164,8 @@ def sync_input(
         document["maxDeletes"] = max_deletes
     if requester_pays:
         document["requesterPays"] = True
+    if plan_first:
+        document["planFirst"] = True
     if settings:
         document["settings"] = settings
     check_input(document, config)
@@ -320,6 +323,7 @@ def follow(
 FAB_FLAGS = (
     ('"allowDeleteAll": true', "--allow-delete-all"),
     ('"dryRun": true', "--dry-run"),
+    ('"planFirst": true', "--plan-first"),
     ('"maxDeletes"', "--max-deletes N"),
     ("maxDeletes (", "--max-deletes ("),
 )

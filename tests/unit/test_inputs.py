@@ -375,3 +375,17 @@ def test_fab_syncs_requester_pays_option_becomes_the_input_field():
         "requesterPays": True,
     }
     assert "requesterPays" not in executions.sync_input("my-data", "my-data-copy")
+
+
+def test_fab_syncs_plan_first_and_list_ranges_options_become_the_input_fields():
+    from client import executions
+
+    assert executions.sync_input("my-data", "my-data-copy", plan_first=True, settings={"listRanges": 4}) == {
+        "source": "my-data",
+        "destination": "my-data-copy",
+        "planFirst": True,
+        "settings": {"listRanges": 4},
+    }
+    assert "planFirst" not in executions.sync_input("my-data", "my-data-copy")
+    with pytest.raises(executions.SyncInputError, match="'listRanges' is at most 256"):
+        executions.sync_input("my-data", "my-data-copy", settings={"listRanges": 300})
