@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -46,3 +47,25 @@ def endpoint_url():
 def admin(endpoint_url):
     """A factory of administrator clients of this module's endpoint: ``admin("s3")``."""
     return lambda service: admin_client(endpoint_url, service)
+
+
+def listing_pages(s3, version: int, request: dict, limit: int) -> list:
+    """Every page of one listing (ListObjectsV2 for ``version`` 2, else ListObjects), followed to the end, without
+    ResponseMetadata, at most ``limit`` pages; an error ends it (a raw control character is not XML, so botocore
+    calls moto's answer a 500, and the error is kept as the last answer)."""
+    answers: list = []
+    for _ in range(limit):
+        try:
+            page = s3.list_objects_v2(**request) if version == 2 else s3.list_objects(**request)
+        except ClientError as error:
+            answers.append(error.response["Error"])
+            break
+        page.pop("ResponseMetadata")
+        answers.append(page)
+        if not page.get("IsTruncated"):
+            break
+        if version == 2:
+            request = {**request, "ContinuationToken": page["NextContinuationToken"]}
+        else:
+            request = {**request, "Marker": page.get("NextMarker") or page["Contents"][-1]["Key"]}
+    return answers

@@ -13,7 +13,6 @@ import boto3
 import botocore.handlers
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -21,6 +20,8 @@ from moto.s3.models import s3_backends
 
 from local_endpoint import listing_index
 from tests.awkward_keys import AWKWARD_KEYS
+
+from .conftest import listing_pages
 
 ACCOUNT = "123456789012"
 PLAIN, VERSIONED = "listing-plain", "listing-versioned"
@@ -96,22 +97,7 @@ def unencoded(s3):
 def pages(s3, version: int, **request):
     """Every page of one listing, followed to the end, without ResponseMetadata; an error ends it (moto's v1
     answers some delimited listings of these keys with a 500, and must go on doing so)."""
-    answers = []
-    for _ in range(len(KEYS) + 2):
-        try:
-            page = s3.list_objects_v2(**request) if version == 2 else s3.list_objects(**request)
-        except ClientError as error:
-            answers.append(error.response["Error"])
-            break
-        page.pop("ResponseMetadata")
-        answers.append(page)
-        if not page.get("IsTruncated"):
-            break
-        if version == 2:
-            request = {**request, "ContinuationToken": page["NextContinuationToken"]}
-        else:
-            request = {**request, "Marker": page.get("NextMarker") or page["Contents"][-1]["Key"]}
-    return answers
+    return listing_pages(s3, version, request, limit=len(KEYS) + 2)
 
 
 def moto_and_bridged(s3, version: int, **request):

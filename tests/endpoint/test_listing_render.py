@@ -13,7 +13,6 @@ from unittest import mock
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -25,6 +24,8 @@ from moto.s3.responses import S3Response
 
 from local_endpoint import listing_index, listing_render, s3_rules
 from tests.awkward_keys import AWKWARD_KEYS
+
+from .conftest import listing_pages
 
 ACCOUNT = "123456789012"
 RESTORE_MODEL = "s3::keyrestore"
@@ -87,22 +88,8 @@ def capture(s3):
 def pages(s3, version: int, request: dict) -> tuple[list, list[bytes]]:
     """Every page of one listing, followed to the end: parsed answers (or the error) and raw bodies."""
     bodies, handler = capture(s3)
-    answers: list = []
     try:
-        for _ in range(50):
-            try:
-                page = s3.list_objects_v2(**request) if version == 2 else s3.list_objects(**request)
-            except ClientError as error:  # a raw control character is not XML: botocore calls it a 500
-                answers.append(error.response["Error"])
-                break
-            page.pop("ResponseMetadata")
-            answers.append(page)
-            if not page.get("IsTruncated"):
-                break
-            if version == 2:
-                request = {**request, "ContinuationToken": page["NextContinuationToken"]}
-            else:
-                request = {**request, "Marker": page.get("NextMarker") or page["Contents"][-1]["Key"]}
+        answers = listing_pages(s3, version, request, limit=50)
     finally:
         s3.meta.events.unregister("before-parse.s3.*", handler)
     return answers, bodies
