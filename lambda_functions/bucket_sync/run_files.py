@@ -274,15 +274,8 @@ class RunFiles:
 
     # Progress and the report.
 
-    @property
-    def progress_prefix(self) -> str:
-        return progress_prefix(self.run.run_id)
-
-    def progress_key(self, batch: str, done: int, bytes_copied: int) -> str:
-        return progress_key(self.run.run_id, batch, done, bytes_copied)
-
     def write_progress(self, key: str) -> None:
-        """An empty progress object: its name says it all."""
+        """An empty progress object named by ``progress_key`` (of the run's id alone, as the client lists them)."""
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"")
 
     @property
