@@ -21,8 +21,8 @@ plan batches too (their names are not known in advance) and counts the copies ev
 """
 
 from bucket_sync.clients import S3Clients
-from bucket_sync.outcomes import count_failed
 from bucket_sync.run import SyncRun
+from bucket_sync.run_files import RunFiles
 
 
 def handler(event, context):
@@ -30,5 +30,5 @@ def handler(event, context):
     clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
     plan = event["plan"]
     known = None if plan.get("ranged") else plan["copyBatches"]  # one range's batch names are known
-    failed = count_failed(run, clients.for_region(""), "copy", known)
+    failed = RunFiles(run, clients.for_region("")).count_failed("copy", known)
     return {"copiesFailed": failed, "requests": clients.counter.snapshot()}

@@ -24,10 +24,10 @@ each range's share of ``settings.maxConcurrency``, so that the ranges' copies to
 
 import logging
 
-from bucket_sync.batches import put_json
 from bucket_sync.clients import S3Clients
 from bucket_sync.ranges import Scope, choose_boundaries, s3_page_lister, split
 from bucket_sync.run import SyncRun
+from bucket_sync.run_files import RunFiles
 
 logger = logging.getLogger()
 
@@ -43,9 +43,9 @@ def handler(event, context):
     )
     ranges = split(scope, cuts)
     if len(ranges) > 1:
-        work = clients.for_region("")
+        files = RunFiles(run, clients.for_region(""))
         for number, key_range in enumerate(ranges):
-            put_json(work, run.work_bucket, run.range_key(number), {"number": number, **key_range.to_json()})
+            files.write_range(number, key_range)
     logger.info("%s: %d range(s) %s", run.run_id, len(ranges), [key_range.to_json() for key_range in ranges])
     return {
         "ranges": len(ranges),

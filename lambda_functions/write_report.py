@@ -52,19 +52,10 @@ from bucket_sync.errors import REFUSALS, SyncFailedError
 from bucket_sync.etag_pairs import RecordStream, compact, record_key
 from bucket_sync.outcomes import COPIED
 from bucket_sync.planner import PlanState
-from bucket_sync.report import (
-    PART_BYTES,
-    REPORT_CONTENT_TYPE,
-    InlineResults,
-    ObjectStream,
-    Tally,
-    WorkBucketResults,
-    json_line,
-    report_lines,
-    summarize,
-)
+from bucket_sync.report import PART_BYTES, REPORT_CONTENT_TYPE, ObjectStream, Tally, json_line, report_lines, summarize
 from bucket_sync.requests import merge_counts
 from bucket_sync.run import SyncRun
+from bucket_sync.run_files import InlineResults, RunFiles, WorkBucketResults
 
 LOCATION_REQUESTS = {"HeadBucket": 2}
 """FindSourceRegion and FindDestinationRegion make one request each."""
@@ -107,8 +98,8 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pair
     (bucket_sync/etag_pairs.py); without, it waits for the next run that holds the lock. Returns the tally, the
     workers' requests and the report's URI (None: a sync with nothing to do writes nothing, and costs nothing
     beyond its listings)."""
-    tally, worker_requests = Tally(), Counter()
-    report_stream = ObjectStream(work, run.work_bucket, run.report_key, REPORT_CONTENT_TYPE, part_bytes)
+    tally, worker_requests, files = Tally(), Counter(), RunFiles(run, work)
+    report_stream = ObjectStream(work, run.work_bucket, files.report_key, REPORT_CONTENT_TYPE, part_bytes)
     pairs_stream = ObjectStream(
         work, run.work_bucket, record_key(run.destination, run.run_id), "application/json", part_bytes
     )
@@ -126,7 +117,7 @@ def write(run, results, copies_failed, work, part_bytes=PART_BYTES, compact_pair
         except (ClientError, BotoCoreError) as error:
             # Bookkeeping, not the sync: the run's record is written and the next run that holds the lock merges it.
             logger.warning("ETag pairs of %s not compacted, left for the next run: %s", run.destination, error)
-    report_uri = f"s3://{run.work_bucket}/{run.report_key}" if report_stream.written else None
+    report_uri = files.report_uri if report_stream.written else None
     return tally, dict(worker_requests), report_uri
 
 
@@ -148,7 +139,7 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES):
         results = InlineResults(plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {})
         copies_failed = None  # a small plan has no CheckCopies: its copy lines tell
     else:
-        results = WorkBucketResults(run, plan, work)
+        results = WorkBucketResults(RunFiles(run, work), plan)
         copies_failed = copy_check.get("copiesFailed", 0)
     refusal = event.get("refusal")
     tally, worker_requests, report_uri = write(

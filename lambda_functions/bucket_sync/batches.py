@@ -1,4 +1,7 @@
-"""Plan and result files in the work bucket: JSON documents of at most a batch each, read and written whole."""
+"""JSON documents in the work bucket, read and written whole, and a plan item's JSON form.
+
+The helpers name no file: a run's files are named by bucket_sync/run_files.py, the ETag pairs' by
+bucket_sync/etag_pairs.py, and both write and read through these."""
 
 import json
 from collections.abc import Iterator

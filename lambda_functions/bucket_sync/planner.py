@@ -2,8 +2,8 @@
 
 A round lists both buckets from the cursor, decides key after key, and stops when its time budget or key budget
 is spent, handing the cursor to the next round. It writes plan batches (copy, delete, skip) to the work bucket
-and returns counts; it never copies or deletes anything itself. Unchanged keys cost nothing but their share of
-LIST pages, and a round with nothing to do writes nothing.
+(bucket_sync/run_files.py) and returns counts; it never copies or deletes anything itself. Unchanged keys cost
+nothing but their share of LIST pages, and a round with nothing to do writes nothing.
 """
 
 from collections import Counter
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .batches import decision_to_json, get_json, list_keys, put_json
+from .batches import decision_to_json
 from .decide import Action, Decision, march
 from .etag_pairs import RecordedPairs
 from .listing import list_entries, read_ahead
@@ -19,6 +19,7 @@ from .outcomes import WORST_RESULT_BYTES, json_bytes
 from .ranges import KeyRange, take_range
 from .requests import merge_counts
 from .run import SyncRun
+from .run_files import RunFiles
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,13 @@ class _BatchWriter:
     def __init__(
         self,
         kind: str,
-        run: SyncRun,
-        work_s3: Any,
+        files: RunFiles,
         batches_before: int,
         max_keys: int,
         max_bytes: int | None = None,
         range_number: int = 0,
     ):
-        self.kind, self.run, self.work_s3, self.range_number = kind, run, work_s3, range_number
+        self.kind, self.files, self.range_number = kind, files, range_number
         self.max_keys, self.max_bytes = max_keys, max_bytes
         self.keys: list[str] = []
         """The batches this round wrote."""
@@ -153,29 +153,16 @@ class _BatchWriter:
         if not self.pending:
             return
         self.last += 1
-        key = self.run.plan_key(self.kind, self.last, self.range_number)
-        put_json(self.work_s3, self.run.work_bucket, key, {"items": self.pending})
-        self.keys.append(key)
+        self.keys.append(self.files.write_plan_batch(self.kind, self.last, self.range_number, self.pending))
         self.pending, self.pending_bytes = [], 0
 
 
 def forget_attempt(run: SyncRun, state: PlanState, work_s3: Any) -> None:
     """Delete what an earlier attempt of this round wrote (the batches numbered after those of the rounds before
     it): a retry may hand over sooner than the attempt that died, and its keys would otherwise be planned twice."""
+    files = RunFiles(run, work_s3)
     for kind, batches in state.batches().items():
-        stale = list(
-            list_keys(
-                work_s3,
-                run.work_bucket,
-                run.plan_prefix(kind, state.range_number),
-                start_after=run.plan_key(kind, batches, state.range_number),
-            )
-        )
-        for start in range(0, len(stale), 1000):
-            work_s3.delete_objects(
-                Bucket=run.work_bucket,
-                Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True},
-            )
+        files.forget_plan_batches_after(kind, state.range_number, batches)
 
 
 def plan_round(
@@ -196,13 +183,13 @@ def plan_round(
     if attempt:
         forget_attempt(run, state, work_s3)
     before = state.batches()
-    number = state.range_number
+    number, files = state.range_number, RunFiles(run, work_s3)
     writers = {
         Action.COPY: _BatchWriter(
-            "copy", run, work_s3, before["copy"], settings.copy_batch_keys, settings.copy_batch_bytes, number
+            "copy", files, before["copy"], settings.copy_batch_keys, settings.copy_batch_bytes, number
         ),
-        Action.DELETE: _BatchWriter("delete", run, work_s3, before["delete"], settings.delete_batch_keys, None, number),
-        Action.SKIP: _BatchWriter("skip", run, work_s3, before["skip"], settings.delete_batch_keys, None, number),
+        Action.DELETE: _BatchWriter("delete", files, before["delete"], settings.delete_batch_keys, None, number),
+        Action.SKIP: _BatchWriter("skip", files, before["skip"], settings.delete_batch_keys, None, number),
     }
     copy_while_planning = state.copies_while_planning(run)
     # A range's first round hands over its first copy batch at once, so that copying starts within seconds.
@@ -267,14 +254,14 @@ PLANNED_REQUESTS = {"PutObject": 1}
 
 def start_range(run: SyncRun, work_s3: Any, range_key: str, requests: dict[str, int] | None = None) -> PlanState:
     """The first state of the range whose file (``SplitKeySpace`` wrote it) is ``range_key``."""
-    document = get_json(work_s3, run.work_bucket, range_key)
-    return PlanState.for_range(KeyRange.from_json(document), document["number"], requests)
+    number, key_range = RunFiles(run, work_s3).read_range(range_key)
+    return PlanState.for_range(key_range, number, requests)
 
 
 def finish_range(run: SyncRun, state: PlanState, work_s3: Any) -> PlanState:
     """Write a planned range's final state for SumPlans, its own PutObject counted in it."""
     final = replace(state, requests=merge_counts(state.requests, PLANNED_REQUESTS))
-    put_json(work_s3, run.work_bucket, run.planned_key(state.range_number), final.to_json())
+    RunFiles(run, work_s3).write_planned(state.range_number, final.to_json())
     return final
 
 
@@ -284,8 +271,8 @@ def sum_ranges(run: SyncRun, work_s3: Any, ranges: int) -> PlanState:
     requests: Counter[str] = Counter()
     batches: Counter[str] = Counter()
     planned, rounds = 0, 0
-    for key in list_keys(work_s3, run.work_bucket, run.planned_prefix):
-        state = PlanState.from_json(get_json(work_s3, run.work_bucket, key), run)
+    for document in RunFiles(run, work_s3).planned_states():
+        state = PlanState.from_json(document, run)
         planned += 1
         rounds += state.rounds
         totals.update(state.totals)

@@ -3,9 +3,9 @@ streamed to S3 as it is produced, so WriteReport's memory does not grow with the
 
 Three parts, each testable alone:
 
-- ``report_lines`` turns the results (``Results``: the work bucket's batch files, or a small plan's compact results
-  carried in the state, two implementations of one interface) into report lines in plan order: copies, deletes
-  (or the deletes held back), skipped objects. It holds one batch at a time.
+- ``report_lines`` turns the results (``run_files.Results``: the work bucket's batch files, or a small plan's
+  compact results carried in the state, two implementations of one interface) into report lines in plan order:
+  copies, deletes (or the deletes held back), skipped objects. It holds one batch at a time.
 - ``Tally`` counts what the summary says of the lines (copied, deleted, skipped, failed, bytes) as they pass,
   holding no line; ``summarize`` makes the summary from it.
 - ``ObjectStream`` writes an object from chunks as they come: one PutObject for an object smaller than a part,
@@ -19,27 +19,15 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
-from .batches import get_json
 from .errors import SyncError
-from .outcomes import (
-    COPIED,
-    DELETED,
-    FAILED,
-    PLANNED,
-    SKIPPED,
-    BatchOutcomes,
-    batch_outcomes,
-    expand,
-    outcome,
-    plan_batches,
-)
+from .outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, outcome
 from .planner import PlanState
 from .requests import split_retries
 from .run import SyncRun
+from .run_files import Results
 
 logger = logging.getLogger(__name__)
 
@@ -52,59 +40,6 @@ REPORT_CONTENT_TYPE = "application/x-ndjson"
 
 class ReportTooLargeError(SyncError):
     """A streamed object would need more than S3's 10,000 parts."""
-
-
-class Results(Protocol):
-    """What a run's report is made of, whichever way its plan travelled."""
-
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
-        """The plan items of ``kind`` (copy, delete or skip), in plan order."""
-        ...
-
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
-        """The outcomes of the ``kind`` (copy or delete) batches, one batch at a time in plan order."""
-        ...
-
-
-@dataclass(frozen=True)
-class WorkBucketResults:
-    """A plan in batch files and its workers' results, read from the work bucket one file at a time."""
-
-    run: SyncRun
-    plan: PlanState
-    work_s3: Any
-
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
-        if self.plan.batches()[kind]:  # no batch, no LIST of the plan
-            for plan_key in plan_batches(self.run, self.work_s3, kind, self._known(kind)):
-                yield from get_json(self.work_s3, self.run.work_bucket, plan_key)["items"]
-
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
-        if self.plan.batches()[kind]:  # no batch, no LIST of the plan or of their results
-            yield from batch_outcomes(self.run, self.work_s3, kind, self._known(kind))
-
-    def _known(self, kind: str) -> int | None:
-        """How many batches of ``kind`` a plan made as one range has (their names follow); None: list them."""
-        return None if self.plan.ranged else self.plan.batches()[kind]
-
-
-@dataclass(frozen=True)
-class InlineResults:
-    """A small plan carried in the state, with the workers' compact results (``{"results", "requests"}`` per
-    kind); costs no request."""
-
-    plan: PlanState
-    copies: dict[str, Any]
-    deletes: dict[str, Any]
-
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
-        assert self.plan.inline is not None  # only made for an inline plan
-        yield from self.plan.inline[kind]
-
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
-        assert self.plan.inline is not None
-        worker = self.copies if kind == "copy" else self.deletes
-        yield BatchOutcomes(expand(self.plan.inline[kind], kind, worker.get("results", [])), worker.get("requests", {}))
 
 
 def held_back(line: dict[str, Any], copies_failed: int, refusal: str | None = None) -> dict[str, Any]:

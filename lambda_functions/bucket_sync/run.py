@@ -1,11 +1,11 @@
-"""A sync run as plain data: what every step after validation receives, and where its files live.
+"""A sync run as plain data: what every step after validation receives. Its files in the work bucket, under
+``folder``, are named, written and read by bucket_sync/run_files.py.
 
 States pass this small object and S3 locations, never key lists, so no bucket size or key length can push a
 payload past Step Functions' 256 KB.
 """
 
 import os
-import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -107,71 +107,29 @@ class SyncRun:
         return f"runs/{self.run_id}/"
 
     def plan_key(self, kind: str, batch: int, range_number: int = 0) -> str:
-        """A batch of planned actions: ``kind`` is copy, delete or skip; each key range's batches of a kind are
-        numbered from 1 across its planning rounds (range 0 is the whole scope when it is planned as one). Fixed
-        widths keep listing order equal to plan order, which is key order: range by range, then batch by batch."""
-        return f"{self.plan_prefix(kind)}{range_number:05d}/{batch:09d}.json"
+        """Kept for bench/report_memory.py and tests/e2e/test_report_stream.py, which name a plan batch this way:
+        ``run_files.RunFiles.plan_key`` is the name."""
+        from .run_files import RunFiles  # here, not at the top: run_files imports this module
 
-    def plan_prefix(self, kind: str, range_number: int | None = None) -> str:
-        """Where the plan batches of ``kind`` are: all of them, or one range's."""
-        return f"{self.folder}plan/{kind}/" + ("" if range_number is None else f"{range_number:05d}/")
-
-    def results_prefix(self, kind: str) -> str:
-        return f"{self.folder}results/{kind}/"
-
-    def range_key(self, range_number: int) -> str:
-        """A key range to plan (``ranges.KeyRange`` as JSON, with its number): one file each, for PlanRanges."""
-        return f"{self.folder}ranges/{range_number:05d}.json"
-
-    @property
-    def planned_prefix(self) -> str:
-        return f"{self.folder}planned/"
-
-    def planned_key(self, range_number: int) -> str:
-        """A range's final plan state, written by its last planning round, for SumPlans."""
-        return f"{self.planned_prefix}{range_number:05d}.json"
+        return RunFiles(self, None).plan_key(kind, batch, range_number)
 
     @property
     def report_key(self) -> str:
-        return f"{self.folder}report.jsonl"
+        """Kept for tests/e2e/test_report_stream.py: ``run_files.RunFiles.report_key`` is the name."""
+        from .run_files import RunFiles
+
+        return RunFiles(self, None).report_key
 
 
 def work_bucket_from_environment() -> str:
     return os.environ.get(contract.WORK_BUCKET_VARIABLE, "")
 
 
-RESULT_NAME = re.compile(r"/(\d+/\d+)\.attempt-(\d+)\.failed-(\d+)\.json$")
-PLAN_NAME = re.compile(r"/plan/[a-z]+/(\d+/\d+)\.json$")
-
-
 def result_key_for(plan_key: str, attempt: int, failed: int) -> str:
-    """Where a worker writes the outcome of one plan batch. The name carries the attempt (a retry's result
-    supersedes its predecessor's) and the number of failed keys, so one LIST of the results tells whether every
-    copy succeeded without reading a file."""
-    stem = plan_key.replace("/plan/", "/results/", 1).removesuffix(".json")
-    return f"{stem}.attempt-{attempt}.failed-{failed}.json"
+    """Kept for bench/report_memory.py and tests/e2e/test_report_stream.py: ``run_files.result_key_for``."""
+    from . import run_files
 
-
-def partial_key_for(plan_key: str) -> str:
-    """Where a worker that ran out of time keeps the outcomes of the part of a batch it did, for the invocation
-    that goes on from there; apart from the results, so no listing of results ever mistakes it for one."""
-    return plan_key.replace("/plan/", "/partial/", 1)
-
-
-def batch_of_plan_key(key: str) -> str:
-    """A plan batch's name within its kind (``<range>/<batch>``), which its result's name repeats."""
-    match = PLAN_NAME.search(key)
-    if not match:
-        raise ValueError(f"not a plan batch name: {key!r}")
-    return match.group(1)
-
-
-def parse_result_key(key: str) -> tuple[str, int, int]:
-    """(batch, attempt, failed) from a name ``result_key_for`` made; batch as ``batch_of_plan_key`` gives it."""
-    match = RESULT_NAME.search(key)
-    if not match:
-        raise ValueError(f"not a result file name: {key!r}")
-    return match.group(1), int(match.group(2)), int(match.group(3))
+    return run_files.result_key_for(plan_key, attempt, failed)
 
 
 def camel_case(name: str) -> str:

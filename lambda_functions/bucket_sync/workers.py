@@ -9,21 +9,22 @@ with the index to go on from, and the state machine calls it again from there, a
 Either way the output carries the counts of everything done so far.
 
 While a batch runs longer than ``PROGRESS_SECONDS``, ``BatchProgress`` says how far it got in a progress object
-whose name carries the counts (``progress_key``), so the operator's client learns them from one listing of the
+whose name carries the counts (``run_files.progress_key``), so the operator's client learns them from one listing of the
 run's progress folder, without reading a file; a batch done sooner writes none.
 """
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from .batches import get_json, put_json
 from .clients import S3Clients
 from .outcomes import COPIED, DELETED, FAILED, SKIPPED, compact, tally
 from .requests import merge_counts
-from .run import SyncRun, batch_of_plan_key, partial_key_for, result_key_for
+from .run import SyncRun
+from .run_files import RunFiles, batch_of_plan_key, partial_key_for, progress_key
+from .run_files import parse_progress_key as parse_progress_key  # client/executions.py imports these two from here
+from .run_files import progress_prefix as progress_prefix
 
 Act = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 """Acts on items in order and returns the outcomes of a prefix of them: all, unless its budget ran out."""
@@ -39,26 +40,6 @@ PROGRESS_SECONDS = 3.0
 """How often a running batch says how far it got; a batch that ends sooner says nothing, and costs nothing."""
 INLINE_BATCH = "inline"
 """The progress name of a small plan carried in the state: it has no batch file."""
-PROGRESS_NAME = re.compile(r"/progress/copy/([^/]+)\.done-(\d+)\.bytes-(\d+)\.json$")
-
-
-def progress_prefix(run_id: str) -> str:
-    """The folder of a run's copy progress objects (inside ``runs/<id>/``, which copy_keys may write)."""
-    return f"runs/{run_id}/progress/copy/"
-
-
-def progress_key(run_id: str, batch: str, done: int, bytes_copied: int) -> str:
-    """One progress object of a batch (``batch``: its number, or ``INLINE_BATCH``): the counts are in its name, so
-    a listing gives them; each write is a new name, and the largest ``done`` of a batch is its latest."""
-    return f"{progress_prefix(run_id)}{batch}.done-{done}.bytes-{bytes_copied}.json"
-
-
-def parse_progress_key(key: str) -> tuple[str, int, int] | None:
-    """(batch, done, bytes copied) from a name ``progress_key`` made; None for any other key."""
-    match = PROGRESS_NAME.search(key)
-    if not match:
-        return None
-    return match.group(1), int(match.group(2)), int(match.group(3))
 
 
 def batch_name(event: dict[str, Any]) -> str:
@@ -138,7 +119,7 @@ def write_progress_with(clients: S3Clients, run: SyncRun) -> Callable[[str], Non
     at the first write, so a short inline batch, which never writes, does not make one."""
 
     def put(key: str) -> None:
-        clients.for_region("").put_object(Bucket=run.work_bucket, Key=key, Body=b"")
+        RunFiles(run, clients.for_region("")).write_progress(key)
 
     return put
 
@@ -148,13 +129,14 @@ def work_on(
 ) -> dict[str, Any]:
     if "items" in event:
         return _work_inline(event["items"], event.get("previous") or {}, clients, act, resumed)
-    work = clients.for_region("")
-    items = get_json(work, run.work_bucket, event["batch"])["items"]
+    files, batch = RunFiles(run, clients.for_region("")), event["batch"]
+    items = files.read_plan_batch(batch)
     start = event.get("start", 0)
-    partial_key = partial_key_for(event["batch"])
-    before = get_json(work, run.work_bucket, partial_key) if start else {"outcomes": [], "requests": {}}
+    before = files.read_partial(batch) if start else {"outcomes": [], "requests": {}}
     if len(before["outcomes"]) != start:
-        raise ValueError(f"{partial_key} holds {len(before['outcomes'])} outcomes, not the {start} to go on from")
+        raise ValueError(
+            f"{partial_key_for(batch)} holds {len(before['outcomes'])} outcomes, not the {start} to go on from"
+        )
     if resumed:
         resumed(start, counts_of(before["outcomes"])["bytesCopied"])
     outcomes = before["outcomes"] + act(items[start:])
@@ -163,9 +145,9 @@ def work_on(
     counts = counts_of(outcomes)
     document = {"outcomes": outcomes, "requests": requests}
     if len(outcomes) < len(items):
-        put_json(work, run.work_bucket, partial_key, document)
+        files.write_partial(batch, document)
         return counts | {"done": False, "next": len(outcomes)}
-    put_json(work, run.work_bucket, result_key_for(event["batch"], event.get("attempt", 0), counts["failed"]), document)
+    files.write_result(batch, event.get("attempt", 0), counts["failed"], document)
     return counts | {"done": True}
 
 

@@ -10,6 +10,7 @@ import pytest
 from bucket_sync import workers
 from bucket_sync.batches import get_json, list_keys, put_json
 from bucket_sync.run import Settings
+from bucket_sync.run_files import RunFiles
 from bucket_sync.workers import parse_progress_key, progress_prefix
 from tests.functional.test_delete_and_report import (  # noqa: F401 (its fixtures, used here)
     CONTEXT,
@@ -34,7 +35,7 @@ def test_a_batch_that_outlasts_the_interval_writes_its_counts_and_counts_those_r
     keys = [f"k{n}" for n in range(8)]
     fill(s3, SOURCE, {key: b"12345" for key in keys})
     run = sync_run(settings=Settings(copy_threads=1))
-    batch = run.plan_key("copy", 1)
+    batch = RunFiles(run, s3).plan_key("copy", 1)
     put_json(s3, WORK, batch, {"items": copy_plan(s3, keys)})
     monkeypatch.setattr(workers, "PROGRESS_SECONDS", 0.05)
     real_copy_one, seen = copy_keys.copy_one, threading.Event()
@@ -56,7 +57,7 @@ def test_a_batch_that_outlasts_the_interval_writes_its_counts_and_counts_those_r
     assert ("00000-000000001", 5, 25) in written
     assert all(batch == "00000-000000001" and done <= 8 and size == 5 * done for batch, done, size in written)
     assert keys_of(s3, DESTINATION) == keys
-    [result] = list_keys(s3, WORK, run.results_prefix("copy"))
+    [result] = list_keys(s3, WORK, RunFiles(run, s3).results_prefix("copy"))
     # Each progress object is one PutObject of the batch's own, beside the result's.
     assert get_json(s3, WORK, result)["requests"]["PutObject"] == 1 + len(written)
 
@@ -91,8 +92,8 @@ def test_a_short_batch_writes_no_progress_and_costs_no_request(s3, inline):
     if inline:
         event = {"run": run.to_json(), "items": copy_plan(s3, keys), "previous": {}}
     else:
-        put_json(s3, WORK, run.plan_key("copy", 1), {"items": copy_plan(s3, keys)})
-        event = {"run": run.to_json(), "batch": run.plan_key("copy", 1)}
+        put_json(s3, WORK, RunFiles(run, s3).plan_key("copy", 1), {"items": copy_plan(s3, keys)})
+        event = {"run": run.to_json(), "batch": RunFiles(run, s3).plan_key("copy", 1)}
 
     counts = copy_keys.handler(event, CONTEXT)
 

@@ -26,9 +26,10 @@ from bucket_sync.batches import decision_to_json, get_json, list_keys, put_json
 from bucket_sync.decide import Reason, march
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.listing import list_entries
-from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, collect, count_failed, outcome
+from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, outcome
 from bucket_sync.requests import RequestCounter
-from bucket_sync.run import Settings, SyncRun, result_key_for
+from bucket_sync.run import Settings, SyncRun
+from bucket_sync.run_files import RunFiles, result_key_for
 from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
@@ -237,7 +238,7 @@ def test_on_a_versioned_destination_a_delete_leaves_a_marker_and_every_version(s
 def test_the_delete_handler_writes_the_batch_result(s3):
     fill(s3, DESTINATION, {"gone/a": b"1", "gone/b": b"22", "kept": b"3"})
     run = sync_run()
-    batch = run.plan_key("delete", 1)
+    batch = RunFiles(run, s3).plan_key("delete", 1)
     put_json(s3, WORK, batch, {"items": orphans(s3, "gone/")})
 
     output = delete_orphaned_keys.handler({"run": run.to_json(), "batch": batch, "attempt": 2}, CONTEXT)
@@ -262,7 +263,7 @@ def test_a_copy_worker_hands_the_rest_of_its_batch_over_and_the_last_call_writes
     keys = [f"k{n}" for n in range(5)]
     fill(s3, SOURCE, {key: key.encode() for key in keys})
     run = sync_run(settings=Settings(max_copies_per_invocation=2))
-    batch = run.plan_key("copy", 1)
+    batch = RunFiles(run, s3).plan_key("copy", 1)
     put_json(s3, WORK, batch, {"items": copy_plan(s3, keys)})
 
     calls, progress = [], {"done": False, "next": 0}
@@ -272,7 +273,7 @@ def test_a_copy_worker_hands_the_rest_of_its_batch_over_and_the_last_call_writes
 
     assert calls == [(2, 2), (4, 4), (5, None)]  # the counts are of everything done so far
     assert keys_of(s3, DESTINATION) == keys
-    [result] = list_keys(s3, WORK, run.results_prefix("copy"))
+    [result] = list_keys(s3, WORK, RunFiles(run, s3).results_prefix("copy"))
     document = get_json(s3, WORK, result)
     assert [line["key"] for line in document["outcomes"]] == keys
     # Every call's requests: 5 copies, a plan GET each, the partial GET of the last two, two partial PUTs and the
@@ -365,7 +366,7 @@ BATCHES = {1: [copy_item("a", 1), copy_item("b", 2)], 2: [copy_item("c", 3)], 3:
 def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_result, expected):
     run = sync_run()
     for number, items in BATCHES.items():
-        plan_key = run.plan_key("copy", number)
+        plan_key = RunFiles(run, s3).plan_key("copy", number)
         put_json(s3, WORK, plan_key, {"items": items})
         if number in with_result:
             put_json(
@@ -378,47 +379,47 @@ def test_collect_counts_every_key_of_a_batch_without_result_as_failed(s3, with_r
                 },
             )
 
-    collected = collect(run, s3, "copy")
+    collected = RunFiles(run, s3).collect("copy")
 
     missing = sum(len(BATCHES[n]) for n in BATCHES if n not in with_result)
     assert collected.outcomes == expected
     assert collected.requests == [{"CopyObject": len(BATCHES[n]), "PutObject": 1} for n in sorted(with_result)]
     assert collected.count(FAILED) == missing
-    assert count_failed(run, s3, "copy") == missing
+    assert RunFiles(run, s3).count_failed("copy") == missing
 
 
 def test_a_retrys_result_supersedes_the_result_of_the_attempt_before_it(s3):
     run = sync_run()
-    plan_key = run.plan_key("copy", 1)
+    plan_key = RunFiles(run, s3).plan_key("copy", 1)
     put_json(s3, WORK, plan_key, {"items": BATCHES[1]})
     first = [outcome(BATCHES[1][0], "copy", FAILED, "SlowDown"), copied("b", 2)]
     for attempt, outcomes in ((0, first), (1, [copied("a", 1), copied("b", 2)])):
         failed = sum(1 for o in outcomes if o["result"] == FAILED)
         put_json(s3, WORK, result_key_for(plan_key, attempt, failed), {"outcomes": outcomes, "requests": {}})
 
-    assert collect(run, s3, "copy").outcomes == [copied("a", 1), copied("b", 2)]
-    assert count_failed(run, s3, "copy") == 0
+    assert RunFiles(run, s3).collect("copy").outcomes == [copied("a", 1), copied("b", 2)]
+    assert RunFiles(run, s3).count_failed("copy") == 0
 
 
 def test_the_failures_of_a_batch_are_counted_from_the_result_names_alone(s3):
     run = sync_run()
     for number, failed in ((1, 0), (2, 3), (3, 1)):
-        put_json(s3, WORK, run.plan_key("copy", number, range_number=number % 2), {"items": []})
+        put_json(s3, WORK, RunFiles(run, s3).plan_key("copy", number, range_number=number % 2), {"items": []})
         put_json(
             s3,
             WORK,
-            result_key_for(run.plan_key("copy", number, range_number=number % 2), 0, failed),
+            result_key_for(RunFiles(run, s3).plan_key("copy", number, range_number=number % 2), 0, failed),
             {"outcomes": [], "requests": {}},
         )
     counter = RequestCounter()
     counted = counter.attach(s3)
 
-    assert count_failed(run, counted, "copy") == 4
+    assert RunFiles(run, counted).count_failed("copy") == 4
     assert counter.snapshot() == {"ListObjectsV2": 2}  # the plan batches and their results, nothing read
 
 
 def test_collect_of_a_run_without_batches_is_empty(s3):
-    collected = collect(sync_run(), s3, "delete")
+    collected = RunFiles(sync_run(), s3).collect("delete")
 
     assert (collected.outcomes, collected.requests) == ([], [])
 
@@ -488,7 +489,7 @@ def execute(s3, requests, after_plan=lambda: None, crashed=(), start_time=None, 
     run = SyncRun.from_json(state["run"])
 
     def workers(kind, handler):  # a Distributed Map: one child per plan batch its ItemReader lists
-        for batch in sorted(list_keys(s3, WORK, run.plan_prefix(kind))):
+        for batch in sorted(list_keys(s3, WORK, RunFiles(run, s3).plan_prefix(kind))):
             progress = {"done": False, "next": 0}
             while batch not in crashed and not progress["done"]:  # the child's hand-over loop
                 progress = step(
@@ -572,7 +573,7 @@ def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, request
 def test_s3_requests_add_the_plan_the_copy_check_every_result_and_the_report(s3):
     run = sync_run()
     for kind, item_, result in (("copy", copy_item("a", 5), copied("a", 5)), ("delete", item("o", 7), deleted("o", 7))):
-        plan_key = run.plan_key(kind, 1)
+        plan_key = RunFiles(run, s3).plan_key(kind, 1)
         put_json(s3, WORK, plan_key, {"items": [item_]})
         put_json(
             s3,
@@ -817,7 +818,7 @@ def synthetic_copies(run, s3, lines, per_batch, kms_every=0):
             {**copied(i["key"], i["entry"]["size"]), **({"etag": '"kms"'} if kms_every and n % kms_every == 0 else {})}
             for n, i in enumerate(items, start)
         ]
-        plan_key = run.plan_key("copy", number)
+        plan_key = RunFiles(run, s3).plan_key("copy", number)
         put_json(s3, WORK, plan_key, {"items": items})
         put_json(s3, WORK, result_key_for(plan_key, 0, 0), {"outcomes": outcomes, "requests": {"CopyObject": 1}})
         everything += outcomes
@@ -867,7 +868,7 @@ def test_a_report_larger_than_a_part_is_written_in_parts_with_every_line_in_plan
     summary = report_in_parts(run, plan_of(7, 2000), SMALL_PART_BYTES)
 
     assert report(s3) == outcomes
-    sizes = parts_of(s3, run.report_key)
+    sizes = parts_of(s3, RunFiles(run, s3).report_key)
     assert len(sizes) > 3 and all(size >= SMALL_PART_BYTES for size in sizes[:-1])
     assert sum(sizes) == len(b"".join((json.dumps(o, ensure_ascii=False) + "\n").encode() for o in outcomes))
     assert (summary["copied"], summary["failed"], summary["bytesCopied"], summary["report"]) == (
@@ -911,7 +912,7 @@ def test_a_report_of_40000_lines_is_uploaded_in_real_5_mib_parts_that_moto_accep
 
     summary = report_in_parts(run, plan_of(16, 40_000), write_report.PART_BYTES)
 
-    sizes = parts_of(s3, run.report_key)
+    sizes = parts_of(s3, RunFiles(run, s3).report_key)
     assert len(sizes) == 2 and sizes[0] >= 5 * 1024 * 1024
     lines = report(s3)
     assert (len(lines), lines[0], lines[-1]) == (40_000, outcomes[0], outcomes[-1])
@@ -935,7 +936,7 @@ def test_moto_refuses_a_part_under_5_mib_and_the_stream_aborts_its_upload(s3):
 def test_a_result_that_cannot_be_read_aborts_the_report_upload_and_fails_the_step(s3, small_parts):
     run = sync_run()
     synthetic_copies(run, s3, 2000, 300)
-    s3.put_object(Bucket=WORK, Key=result_key_for(run.plan_key("copy", 5), 0, 0), Body=b"{not json")
+    s3.put_object(Bucket=WORK, Key=result_key_for(RunFiles(run, s3).plan_key("copy", 5), 0, 0), Body=b"{not json")
 
     with pytest.raises(json.JSONDecodeError):
         report_in_parts(run, plan_of(7, 2000), SMALL_PART_BYTES)

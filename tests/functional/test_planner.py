@@ -17,6 +17,7 @@ from bucket_sync.listing import Entry, list_entries
 from bucket_sync.planner import PlanState, plan_round
 from bucket_sync.requests import RequestCounter
 from bucket_sync.run import Settings, SyncRun
+from bucket_sync.run_files import RunFiles
 from tests.awkward_keys import AWKWARD_KEYS
 
 SOURCE, DESTINATION, WORK = "sync-source", "sync-destination", "sync-work"
@@ -101,7 +102,8 @@ def all_rounds(s3, run, new_budget=unlimited):
 
 def batches(s3, run, kind):
     """The items of every ``kind`` plan batch, batch by batch, in the order of their file names."""
-    return [get_json(s3, WORK, key)["items"] for key in sorted(list_keys(s3, WORK, run.plan_prefix(kind)))]
+    prefix = RunFiles(run, s3).plan_prefix(kind)
+    return [get_json(s3, WORK, key)["items"] for key in sorted(list_keys(s3, WORK, prefix))]
 
 
 def planned_keys(s3, run):
@@ -510,8 +512,8 @@ def test_a_round_retried_after_a_crash_plans_each_key_once(s3, mixed):
     assert planned_keys(s3, run) == MIXED_EXPECTED
     # Numbered across rounds with no gap, so the steps after planning name every batch without listing them.
     for kind, batches in state.batches().items():
-        assert sorted(list_keys(s3, WORK, run.plan_prefix(kind))) == [
-            run.plan_key(kind, number) for number in range(1, batches + 1)
+        assert sorted(list_keys(s3, WORK, RunFiles(run, s3).plan_prefix(kind))) == [
+            RunFiles(run, s3).plan_key(kind, number) for number in range(1, batches + 1)
         ]
 
 

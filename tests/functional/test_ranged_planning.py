@@ -13,6 +13,7 @@ from moto import mock_aws
 from bucket_sync.batches import get_json, list_keys
 from bucket_sync.planner import PlanState, finish_range, plan_round, start_range, sum_ranges
 from bucket_sync.ranges import KeyRange, Scope, split
+from bucket_sync.run_files import RunFiles
 from tests.awkward_keys import AWKWARD_KEYS
 from tests.functional.test_planner import DESTINATION, SOURCE, WORK, fill, never, sync_run
 
@@ -44,7 +45,7 @@ def planned_keys(s3, run):
     for kind in ("copy", "delete", "skip"):
         found[kind] = [
             item["key"]
-            for batch in list_keys(s3, WORK, run.plan_prefix(kind))
+            for batch in list_keys(s3, WORK, RunFiles(run, s3).plan_prefix(kind))
             for item in get_json(s3, WORK, batch)["items"]
         ]
     return found
@@ -86,8 +87,9 @@ def test_a_range_that_copies_while_planned_hands_over_after_its_round_of_copy_ba
     # 23 copies in batches of 3: 8 batches, handed over 2 (or, with the partial batch at the hand-over, 3) a round,
     # and the first round's first at once.
     handed = [list(state.new_copy_batches) for state in rounds]
-    assert handed[0] == [run.plan_key("copy", 1)]
-    assert [key for keys in handed for key in keys] == [run.plan_key("copy", number) for number in range(1, 9)]
+    files = RunFiles(run, s3)
+    assert handed[0] == [files.plan_key("copy", 1)]
+    assert [key for keys in handed for key in keys] == [files.plan_key("copy", number) for number in range(1, 9)]
     assert all(1 <= len(keys) <= 3 for keys in handed)
     assert all(not state.done for state in rounds[:-1]) and rounds[-1].done
     assert planned_keys(s3, run)["copy"] == [f"k{number:02d}" for number in range(23)]
@@ -131,7 +133,7 @@ def test_split_key_space_writes_range_files_that_cover_the_scope(s3, monkeypatch
 
     assert output["ranges"] == 4 and output["copyConcurrency"] == 5  # 20 copy invocations shared by 4 ranges
     files = list(list_keys(s3, WORK, f"{run.folder}ranges/"))
-    assert files == [run.range_key(number) for number in range(4)]
+    assert files == [RunFiles(run, s3).range_key(number) for number in range(4)]
     ranges = [start_range(run, s3, key) for key in files]
     assert ranges[0].cursor == "" and ranges[-1].end is None
     assert [state.end for state in ranges[:-1]] == [state.cursor for state in ranges[1:]]  # they meet exactly
