@@ -103,7 +103,7 @@ def fill(outcomes: int) -> None:
     """The plan and result files of ``outcomes`` copies, made one batch at a time."""
     from bucket_sync.batches import put_json
     from bucket_sync.outcomes import COPIED, outcome
-    from bucket_sync.run import result_key_for
+    from bucket_sync.run_files import RunFiles, result_key_for
 
     s3 = boto3.client("s3")
     run = run_of(outcomes)
@@ -135,7 +135,7 @@ def fill(outcomes: int) -> None:
             )
             for n, item in enumerate(items, start)
         ]
-        plan_key = run.plan_key("copy", number)
+        plan_key = RunFiles(run, s3).plan_key("copy", number)
         put_json(s3, BUCKET, plan_key, {"items": items})
         put_json(
             s3, BUCKET, result_key_for(plan_key, 0, 0), {"outcomes": lines, "requests": {"CopyObject": len(lines)}}

@@ -272,7 +272,7 @@ InBatches = Callable[[str], tuple[int, int]]
 def copies_in_batches(s3: Any, work_bucket: str, run_id: str) -> tuple[int, int]:
     """What the copy batches of a run said of themselves while running (copy_keys' progress objects, whose names
     carry the counts): one ListObjectsV2 per 1,000 of them, nothing read; the latest of each batch counts."""
-    from bucket_sync.workers import parse_progress_key, progress_prefix
+    from bucket_sync.run_files import parse_progress_key, progress_prefix
 
     latest: dict[str, tuple[int, int]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=work_bucket, Prefix=progress_prefix(run_id)):

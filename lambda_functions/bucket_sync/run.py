@@ -106,30 +106,9 @@ class SyncRun:
     def folder(self) -> str:
         return f"runs/{self.run_id}/"
 
-    def plan_key(self, kind: str, batch: int, range_number: int = 0) -> str:
-        """Kept for bench/report_memory.py and tests/e2e/test_report_stream.py, which name a plan batch this way:
-        ``run_files.RunFiles.plan_key`` is the name."""
-        from .run_files import RunFiles  # here, not at the top: run_files imports this module
-
-        return RunFiles(self, None).plan_key(kind, batch, range_number)
-
-    @property
-    def report_key(self) -> str:
-        """Kept for tests/e2e/test_report_stream.py: ``run_files.RunFiles.report_key`` is the name."""
-        from .run_files import RunFiles
-
-        return RunFiles(self, None).report_key
-
 
 def work_bucket_from_environment() -> str:
     return os.environ.get(contract.WORK_BUCKET_VARIABLE, "")
-
-
-def result_key_for(plan_key: str, attempt: int, failed: int) -> str:
-    """Kept for bench/report_memory.py and tests/e2e/test_report_stream.py: ``run_files.result_key_for``."""
-    from . import run_files
-
-    return run_files.result_key_for(plan_key, attempt, failed)
 
 
 def camel_case(name: str) -> str:

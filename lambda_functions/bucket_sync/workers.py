@@ -23,8 +23,6 @@ from .outcomes import COPIED, DELETED, FAILED, SKIPPED, compact, tally
 from .requests import merge_counts
 from .run import SyncRun
 from .run_files import RunFiles, batch_of_plan_key, partial_key_for, progress_key
-from .run_files import parse_progress_key as parse_progress_key  # client/executions.py imports these two from here
-from .run_files import progress_prefix as progress_prefix
 
 Act = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 """Acts on items in order and returns the outcomes of a prefix of them: all, unless its budget ran out."""

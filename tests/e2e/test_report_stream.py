@@ -12,7 +12,8 @@ import pytest
 
 from bucket_sync.batches import put_json
 from bucket_sync.outcomes import COPIED, outcome
-from bucket_sync.run import SyncRun, result_key_for
+from bucket_sync.run import SyncRun
+from bucket_sync.run_files import RunFiles, result_key_for
 
 LINES, PER_BATCH = 30_000, 2500
 BATCHES = LINES // PER_BATCH
@@ -44,7 +45,7 @@ def work(aws, machine, s3):
             outcome(i, "copy", COPIED, sourceEtag=i["entry"]["etag"], etag=i["entry"]["etag"], multipart=False)
             for i in items
         ]
-        plan_key = run.plan_key("copy", number)
+        plan_key = RunFiles(run, client).plan_key("copy", number)
         put_json(client, run.work_bucket, plan_key, {"items": items})
         put_json(client, run.work_bucket, result_key_for(plan_key, 0, 0), {"outcomes": lines, "requests": {}})
     return run, client
@@ -74,12 +75,15 @@ def test_a_report_over_5_mib_is_written_in_5_mib_parts_by_the_deployed_function(
     error, summary = invoke_write_report(aws, machine, run)
 
     assert error is None, summary
-    assert (summary["copied"], summary["report"]) == (LINES, f"s3://{run.work_bucket}/{run.report_key}")
+    assert (summary["copied"], summary["report"]) == (
+        LINES,
+        f"s3://{run.work_bucket}/{RunFiles(run, client).report_key}",
+    )
     parts = summary["s3Requests"]["UploadPart"]
     assert parts >= 2 and summary["s3Requests"]["CreateMultipartUpload"] == 1
-    head = client.head_object(Bucket=run.work_bucket, Key=run.report_key, PartNumber=1)
+    head = client.head_object(Bucket=run.work_bucket, Key=RunFiles(run, client).report_key, PartNumber=1)
     assert head["ContentLength"] >= 5 * 1024 * 1024 and head["PartsCount"] == parts
-    body = client.get_object(Bucket=run.work_bucket, Key=run.report_key)["Body"].read().splitlines()
+    body = client.get_object(Bucket=run.work_bucket, Key=RunFiles(run, client).report_key)["Body"].read().splitlines()
     assert len(body) == LINES and json.loads(body[-1])["key"] == f"data/year=2026/part-{LINES - 1:09d}.snappy.parquet"
 
 
@@ -87,7 +91,9 @@ def test_a_report_that_fails_part_way_is_aborted_by_the_deployed_function(aws, m
     run, client = work
     # The last batch's result is unreadable: by then a 5 MiB part is uploaded.
     client.put_object(
-        Bucket=run.work_bucket, Key=result_key_for(run.plan_key("copy", BATCHES), 0, 0), Body=b"{not json"
+        Bucket=run.work_bucket,
+        Key=result_key_for(RunFiles(run, client).plan_key("copy", BATCHES), 0, 0),
+        Body=b"{not json",
     )
 
     error, answer = invoke_write_report(aws, machine, run)
@@ -95,4 +101,4 @@ def test_a_report_that_fails_part_way_is_aborted_by_the_deployed_function(aws, m
     assert error and answer["errorType"] == "JSONDecodeError"
     uploads = client.list_multipart_uploads(Bucket=run.work_bucket, Prefix=run.folder).get("Uploads", [])
     assert uploads == []
-    assert "Contents" not in client.list_objects_v2(Bucket=run.work_bucket, Prefix=run.report_key)
+    assert "Contents" not in client.list_objects_v2(Bucket=run.work_bucket, Prefix=RunFiles(run, client).report_key)

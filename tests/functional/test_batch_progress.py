@@ -10,8 +10,7 @@ import pytest
 from bucket_sync import workers
 from bucket_sync.batches import get_json, list_keys, put_json
 from bucket_sync.run import Settings
-from bucket_sync.run_files import RunFiles
-from bucket_sync.workers import parse_progress_key, progress_prefix
+from bucket_sync.run_files import RunFiles, parse_progress_key, progress_prefix
 from tests.functional.test_delete_and_report import (  # noqa: F401 (its fixtures, used here)
     CONTEXT,
     DESTINATION,
