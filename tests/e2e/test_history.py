@@ -14,7 +14,7 @@ import pytest
 
 from client import executions
 
-from .conftest import READ, ROOT
+from .conftest import READ, ROOT, wait_for_execution
 from .test_fab_tasks import fab
 
 CONFIG = (
@@ -90,6 +90,8 @@ def test_no_change_deploys_keep_the_machine_and_changed_ones_keep_the_history(
     stopped_name = stopped.rsplit(":", 1)[1]
     assert record_written(s3, bucket, stopped_name)
     sfn.stop_execution(executionArn=stopped)
+    # The endpoint's execution says ABORTED once its step in flight (the delayed invocation) has returned.
+    assert wait_for_execution(sfn, stopped)["status"] == "ABORTED"
 
     for _ in range(5):
         again = fab(project, "deploy", endpoint_url=endpoint.url)
