@@ -18,8 +18,9 @@ NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 """A refusal is the answer under test: no retry may hide it."""
 
 
-def admin_client(endpoint_url: str, service: str):
-    """A client signed with the documented ``testing`` keys: the account's administrator."""
+def admin_client(endpoint_url: str | None, service: str):
+    """A client signed with the documented ``testing`` keys: the account's administrator (``endpoint_url`` None:
+    moto in this process, inside ``mock_aws``)."""
     return boto3.client(
         service,
         endpoint_url=endpoint_url,

@@ -21,7 +21,7 @@ from moto.s3.models import s3_backends
 from local_endpoint import listing_index
 from tests.awkward_keys import AWKWARD_KEYS
 
-from .conftest import listing_pages
+from .conftest import admin_client, listing_pages
 
 ACCOUNT = "123456789012"
 PLAIN, VERSIONED = "listing-plain", "listing-versioned"
@@ -55,13 +55,7 @@ BOUNDS = [None, ""] + KEYS[::3] + ["a/b/", "b/é", "c", "dm/", "\U0010ffff"]
 @pytest.fixture(scope="module")
 def s3():
     with mock_aws():
-        client = boto3.client(
-            "s3",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1}),
-        )
+        client = admin_client(None, "s3")
         for bucket in (PLAIN, VERSIONED):
             client.create_bucket(Bucket=bucket)
         client.put_bucket_versioning(Bucket=VERSIONED, VersioningConfiguration={"Status": "Enabled"})

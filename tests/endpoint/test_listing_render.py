@@ -10,9 +10,7 @@ endpoint) so OptionalObjectAttributes is answered. Everything is uninstalled aft
 import itertools
 from unittest import mock
 
-import boto3
 import pytest
-from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -25,7 +23,7 @@ from moto.s3.responses import S3Response
 from local_endpoint import listing_index, listing_render, s3_rules
 from tests.awkward_keys import AWKWARD_KEYS
 
-from .conftest import listing_pages
+from .conftest import admin_client, listing_pages
 
 ACCOUNT = "123456789012"
 RESTORE_MODEL = "s3::keyrestore"
@@ -47,13 +45,7 @@ def s3():
         # The endpoint's RestoreStatus (gap 11.7), wrapped only for this module's life.
         for name in ("list_objects_v2", "list_objects"):
             patch.setattr(S3Response, name, s3_rules._with_restore_status(getattr(S3Response, name)))
-        client = boto3.client(
-            "s3",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1}),
-        )
+        client = admin_client(None, "s3")
         listing_index.install()
         listing_render.install()
         yield client
