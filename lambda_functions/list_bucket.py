@@ -17,9 +17,9 @@
 # ---
 """ListBucket (the PlanSync loop's body): decide keys from the cursor until done or out of time.
 
-Input: ``{"run": {...}, "plan": {...} | null, "attempt": <the state's retry count>, "range"?: <a range file's key>,
-"splitRequests"?: {...}}``: without ``range`` it plans the whole scope (SplitKeySpace found one range, whose
-requests its first round counts), with it the one key range PlanRanges gave it. Output: the next plan state
+Input: ``{"run": {...}, "plan": {...} | null, "attempt": <the state's retry count>, "range"?: <a range file's key>}``:
+without ``range`` it plans the whole scope (its first round stops after two ranges' worth of keys when the scope may
+be cut, see planner.plan_round), with it the one key range PlanRanges gave it. Output: the next plan state
 ``{"cursor", "done", "rounds", "copyBatches", "deleteBatches", "skipBatches", "totals", "requests", ...}``
 (planner.PlanState); the state machine calls again until ``done``, copying a range's ``newCopyBatches`` between
 rounds. Each call stops HANDOVER_SECONDS before its timeout, so no bucket is too big for a round, and a range's
@@ -49,7 +49,7 @@ def handler(event, context):
     elif event.get("range"):
         state = start_range(run, work_s3, event["range"])
     else:
-        state = replace(PlanState.from_json(None, run), requests=dict(event.get("splitRequests") or {}))
+        state = PlanState.from_json(None, run)
     next_state = plan_round(
         run,
         state,

@@ -12,14 +12,15 @@
 #         Action: [s3:PutObject]
 #         Resource: ["{deployment_runs}"]
 # ---
-"""SplitKeySpace: between the regions and the planning.
+"""SplitKeySpace: after the first planning round, when the scope did not end within it.
 
-Input: ``{"run": {...}}``. Output: ``{"ranges": n, "copyConcurrency": m, "requests": {...}}``. It spends a few
-Delimiter listings and probes of the source (bucket_sync/ranges.py: at most ``settings.listRanges`` ranges, which
-cover the scope exactly, no key in two) and, when it finds more than one range, writes one file per range
-(``runs/<run>/ranges/<n>.json``) for PlanRanges to read. One range (``listRanges`` 1, or a scope too small to be
-worth cutting) writes nothing: the whole scope is planned as one, as by a single planner. ``copyConcurrency`` is
-each range's share of ``settings.maxConcurrency``, so that the ranges' copies together keep to it.
+Input: ``{"run": {...}, "cursor": <the first round's last key>}``. Output: ``{"ranges": n, "copyConcurrency": m,
+"requests": {...}}``. It spends a few Delimiter listings and probes of the source (bucket_sync/ranges.py) to cut the
+rest of the scope, the keys after the cursor, into at most ``settings.listRanges`` ranges that cover it exactly, no
+key in two, and, when it finds more than one, writes one file per range (``runs/<run>/ranges/<n>.json``, numbered
+from 1: range 0 is the first round's) for PlanRanges to read. One range writes nothing: the planning goes on as one
+stream. ``copyConcurrency`` is each range's share of ``settings.maxConcurrency``, so that the ranges' copies
+together keep to it.
 """
 
 import logging
@@ -35,7 +36,7 @@ logger = logging.getLogger()
 def handler(event, context):
     run = SyncRun.from_json(event["run"])
     clients = S3Clients(max_attempts=run.settings.s3_max_attempts)
-    scope = Scope.of_run(run)
+    scope = Scope(prefix=run.prefix, start_after=event["cursor"])  # the rest of the scope
     source = s3_page_lister(clients.for_region(run.source_region, run.requester_pays), run.source)
     settings = run.settings
     cuts = choose_boundaries(
@@ -44,7 +45,7 @@ def handler(event, context):
     ranges = split(scope, cuts)
     if len(ranges) > 1:
         files = RunFiles(run, clients.for_region(""))
-        for number, key_range in enumerate(ranges):
+        for number, key_range in enumerate(ranges, start=1):
             files.write_range(number, key_range)
     logger.info("%s: %d range(s) %s", run.run_id, len(ranges), [key_range.to_json() for key_range in ranges])
     return {

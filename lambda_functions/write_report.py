@@ -150,6 +150,7 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES):
         LOCATION_REQUESTS,
         lock_requests,
         plan.requests,
+        (event.get("split") or {}).get("requests", {}),  # SplitKeySpace's discovery, when the scope was cut
         copy_check.get("requests", {}),
         worker_requests,
         clients.counter.snapshot(),  # the report's and the pairs' requests among them

@@ -49,7 +49,11 @@ class PlanState:
     new_copy_batches: tuple[str, ...] = ()
     """The copy batches this round wrote, when the range copies while it is planned: the next step copies them."""
     copied_while_planning: bool = False
-    """The copies were made by the ranges as they were planned (SumPlans says so), before the delete guards."""
+    """The ranges copied their batches as they were planned (SumPlans says so), before the delete guards; the first
+    round's (range 0) are left to CopySourceKeys."""
+    copy_prefix: str = "plan/copy/"
+    """The copy batches CopySourceKeys copies, under the run's folder: all of them, or range 0's when the ranges
+    copied theirs while planned."""
     missing_ranges: int = 0
     """Ranges whose plan is not complete (SumPlans): nothing may be deleted then."""
 
@@ -74,6 +78,7 @@ class PlanState:
             "newCopyBatches": list(self.new_copy_batches),
             "newCopyBatchCount": len(self.new_copy_batches),  # what the state machine's Choice can compare
             "copiedWhilePlanning": self.copied_while_planning,
+            "copyPrefix": self.copy_prefix,
             "missingRanges": self.missing_ranges,
         }
 
@@ -95,6 +100,7 @@ class PlanState:
             end=data.get("end"),
             ranged=data.get("ranged", False),
             copied_while_planning=data.get("copiedWhilePlanning", False),
+            copy_prefix=data.get("copyPrefix", "plan/copy/"),
             missing_ranges=data.get("missingRanges", 0),
         )
 
@@ -194,6 +200,10 @@ def plan_round(
     copy_while_planning = state.copies_while_planning(run)
     # A range's first round hands over its first copy batch at once, so that copying starts within seconds.
     copy_round = (1 if not state.rounds else settings.round_copy_batches) if copy_while_planning else 0
+    # The whole scope's first round plans alone up to two ranges' worth: a scope that ends within it costs nothing
+    # to cut, and one that does not is cut after it (SplitKeySpace, from its cursor).
+    may_be_cut = not state.ranged and not state.rounds and settings.list_ranges > 1
+    first_round_keys = 2 * settings.min_range_keys if may_be_cut else 0
     totals: Counter[str] = Counter(state.totals)
     totals.update(dict.fromkeys(TOTALS, 0))  # every total present, even at 0: the state machine's choices read them
     start = state.cursor
@@ -215,6 +225,7 @@ def plan_round(
         cursor, decided = decision.key, decided + 1
         if (
             (settings.max_keys_per_round and decided >= settings.max_keys_per_round)
+            or (first_round_keys and decided >= first_round_keys)  # the rest is cut into ranges
             or (copy_round and writers[Action.COPY].written >= copy_round)  # hand them to the copies
             or out_of_time()
         ):
@@ -265,12 +276,14 @@ def finish_range(run: SyncRun, state: PlanState, work_s3: Any) -> PlanState:
     return final
 
 
-def sum_ranges(run: SyncRun, work_s3: Any, ranges: int) -> PlanState:
-    """The run's plan from its ranges' final states: one GET a range (a LIST per 1,000), holding one at a time."""
+def sum_ranges(run: SyncRun, work_s3: Any, ranges: int, first: PlanState) -> PlanState:
+    """The run's plan from the whole scope's first round (range 0, ``first``) and the final states of the ``ranges``
+    ranges the rest was cut into: one GET a range (a LIST per 1,000), holding one at a time."""
     totals: Counter[str] = Counter(dict.fromkeys(TOTALS, 0))
-    requests: Counter[str] = Counter()
-    batches: Counter[str] = Counter()
-    planned, rounds = 0, 0
+    totals.update(first.totals)
+    requests: Counter[str] = Counter(first.requests)
+    batches: Counter[str] = Counter(first.batches())
+    planned, rounds = 0, first.rounds
     for document in RunFiles(run, work_s3).planned_states():
         state = PlanState.from_json(document, run)
         planned += 1
@@ -278,6 +291,7 @@ def sum_ranges(run: SyncRun, work_s3: Any, ranges: int) -> PlanState:
         totals.update(state.totals)
         requests.update(state.requests)
         batches.update(state.batches())
+    copied = PlanState(ranged=True).copies_while_planning(run)
     return PlanState(
         done=True,
         rounds=rounds,
@@ -287,7 +301,8 @@ def sum_ranges(run: SyncRun, work_s3: Any, ranges: int) -> PlanState:
         totals=dict(sorted(totals.items())),
         requests=dict(sorted(requests.items())),
         ranged=True,
-        copied_while_planning=PlanState(ranged=True).copies_while_planning(run),
+        copied_while_planning=copied,
+        copy_prefix=RunFiles(run, work_s3).plan_prefix("copy", 0).removeprefix(run.folder) if copied else "plan/copy/",
         missing_ranges=ranges - planned,
     )
 

@@ -46,8 +46,9 @@ class Settings:
     first, then copied, as a single planner does."""
     min_range_keys: int = 10_000
     """The fewest keys a range is given (estimated from SplitKeySpace's listings): 2 to 3 s of one stream on S3,
-    against what a range costs (a child execution, its files, the pages that straddle its cuts); a scope under
-    twice this is planned as one range."""
+    against what a range costs (a child execution, its files, the pages that straddle its cuts). The first planning
+    round decides twice this many keys alone: a scope that ends within it is planned as one range and costs nothing
+    to cut; the rest of a larger one is cut after it."""
     round_copy_batches: int = 8
     """Copy batches a range's planning round writes before it hands over, so that they are copied while the
     planning goes on (20,000 copies at the default batch size; a range's first round hands over after one, so that

@@ -393,6 +393,7 @@ def test_a_no_op_round_writes_nothing_and_only_lists(s3, new_client, objects, pa
         "newCopyBatches": [],
         "newCopyBatchCount": 0,
         "copiedWhilePlanning": False,
+        "copyPrefix": "plan/copy/",
         "missingRanges": 0,
     }
 

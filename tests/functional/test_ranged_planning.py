@@ -106,22 +106,26 @@ def test_a_range_planned_first_or_dry_hands_no_batch_over(s3, plan_first, dry_ru
     assert final.new_copy_batches == () and final.copy_batches == 8
 
 
-def test_sum_plans_adds_every_ranges_final_state_and_counts_a_missing_one(s3):
+def test_sum_plans_adds_the_first_round_and_every_ranges_final_state_and_counts_a_missing_one(s3):
     fill(s3, SOURCE, {f"k{number:02d}": b"x" for number in range(20)})
     fill(s3, DESTINATION, {"k05": b"x", "orphan": b"y"})
-    run = sync_run(page_size=4, copy_batch_keys=3)
-    ranges = split(Scope(), ["k09"])
-    for number, key_range in enumerate(ranges):
+    run = sync_run(page_size=4, copy_batch_keys=3, min_range_keys=2, list_ranges=4)
+    first = plan_round(run, PlanState.from_json(None, run), s3, s3, s3, never)  # 4 keys alone, then the cut
+    assert not first.done and first.cursor == "k03"
+    ranges = split(Scope(start_after=first.cursor), ["k09"])
+    for number, key_range in enumerate(ranges, start=1):
         *_, final = plan_range(s3, run, PlanState.for_range(key_range, number))
         finish_range(run, final, s3)
 
-    total = sum_ranges(run, s3, len(ranges))
+    total = sum_ranges(run, s3, len(ranges), first)
 
     assert total.totals["sourceObjects"] == 20 and total.totals["toDelete"] == 1
     assert total.totals["toCopy"] == 19 and total.totals["unchanged"] == 1
-    assert (total.copy_batches, total.delete_batches, total.missing_ranges) == (7, 1, 0)
+    assert (total.copy_batches, total.delete_batches, total.missing_ranges) == (2 + 2 + 4, 1, 0)
     assert total.copied_while_planning and total.done and total.inline is None
-    assert sum_ranges(run, s3, len(ranges) + 1).missing_ranges == 1
+    assert total.copy_prefix == "plan/copy/00000/"  # what is left for CopySourceKeys: the first round's
+    assert sum_ranges(run, s3, len(ranges) + 1, first).missing_ranges == 1
+    assert planned_keys(s3, run)["copy"] == [f"k{number:02d}" for number in range(20) if number != 5]
 
 
 def test_split_key_space_writes_range_files_that_cover_the_scope(s3, monkeypatch):
@@ -129,13 +133,13 @@ def test_split_key_space_writes_range_files_that_cover_the_scope(s3, monkeypatch
     monkeypatch.setenv("DEPLOYMENT_BUCKET", WORK)
     run = sync_run(page_size=10, list_ranges=4, min_range_keys=10)
 
-    output = split_key_space.handler({"run": run.to_json()}, None)
+    output = split_key_space.handler({"run": run.to_json(), "cursor": "a/009"}, None)
 
     assert output["ranges"] == 4 and output["copyConcurrency"] == 5  # 20 copy invocations shared by 4 ranges
     files = list(list_keys(s3, WORK, f"{run.folder}ranges/"))
-    assert files == [RunFiles(run, s3).range_key(number) for number in range(4)]
+    assert files == [RunFiles(run, s3).range_key(number) for number in range(1, 5)]  # 0 is the first round's
     ranges = [start_range(run, s3, key) for key in files]
-    assert ranges[0].cursor == "" and ranges[-1].end is None
+    assert ranges[0].cursor == "a/009" and ranges[-1].end is None  # the rest of the scope, after the first round
     assert [state.end for state in ranges[:-1]] == [state.cursor for state in ranges[1:]]  # they meet exactly
     assert output["requests"]["PutObject"] == 4 and output["requests"]["ListObjectsV2"] >= 1
 
@@ -144,7 +148,7 @@ def test_split_key_space_leaves_a_small_scope_whole_and_writes_nothing(s3):
     fill(s3, SOURCE, {f"k{number}": b"x" for number in range(30)})
     run = sync_run(list_ranges=16)  # 30 keys: far under two ranges of minRangeKeys
 
-    output = split_key_space.handler({"run": run.to_json()}, None)
+    output = split_key_space.handler({"run": run.to_json(), "cursor": "k1"}, None)
 
     assert output["ranges"] == 1
     assert output["requests"] == {"ListObjectsV2": 1}
@@ -153,6 +157,7 @@ def test_split_key_space_leaves_a_small_scope_whole_and_writes_nothing(s3):
 
 def test_sum_plans_handler_adds_the_splits_requests(s3):
     run = sync_run()
-    plan = sum_plans.handler({"run": run.to_json(), "split": {"ranges": 2, "requests": {"ListObjectsV2": 3}}}, None)
+    first = PlanState(cursor="k", rounds=1, requests={"ListObjectsV2": 3}).to_json()
+    plan = sum_plans.handler({"run": run.to_json(), "split": {"ranges": 2}, "first": first}, None)
 
-    assert plan["missingRanges"] == 2 and plan["requests"]["ListObjectsV2"] == 3 + 1
+    assert plan["missingRanges"] == 2 and plan["requests"]["ListObjectsV2"] == 3 + 1  # the first round's and its own

@@ -113,7 +113,7 @@ def test_every_path_after_the_lock_is_taken_ends_through_a_release():
     for refusal in ("RefuseDeleteAll", "RefuseTooManyDeletes", "RefuseIncompletePlan"):
         assert states[refusal]["Next"] == "AfterRefusal"
     # A refusal before any copy ends through the release; one after copies made while planning, through the report.
-    assert {choice["Next"] for choice in states["AfterRefusal"]["Choices"]} == {"CheckCopies"}
+    assert {choice["Next"] for choice in states["AfterRefusal"]["Choices"]} == {"CopySourceKeys"}
     assert states["RefusedBeforeAnyChange"]["Next"] == "ReleaseLockAfterFailure"
     assert states["AfterRefusal"]["Default"] == "RefusedBeforeAnyChange"
     assert states["ReleaseLockAfterFailure"]["Next"] == "FailRun"
