@@ -117,7 +117,12 @@ class PlanState:
 
     def copies_while_planning(self, run: SyncRun) -> bool:
         """Whether this range's copy batches are copied as soon as they are planned."""
-        return self.ranged and not run.plan_first and not run.dry_run
+        return self.ranged and ranges_copy_while_planning(run)
+
+
+def ranges_copy_while_planning(run: SyncRun) -> bool:
+    """Ranges planned in parallel copy their batches as they plan them, unless the run plans first or is dry."""
+    return not run.plan_first and not run.dry_run
 
 
 class _BatchWriter:
@@ -244,7 +249,7 @@ def plan_round(
     else:
         for writer in writers.values():
             writer.flush()
-    next_state = replace(
+    return replace(
         state,
         cursor=cursor,
         done=done,
@@ -256,7 +261,6 @@ def plan_round(
         totals=dict(sorted(totals.items())),
         new_copy_batches=tuple(writers[Action.COPY].keys) if copy_while_planning else (),
     )
-    return next_state
 
 
 PLANNED_REQUESTS = {"PutObject": 1}
@@ -291,7 +295,7 @@ def sum_ranges(run: SyncRun, work_s3: Any, ranges: int, first: PlanState) -> Pla
         totals.update(state.totals)
         requests.update(state.requests)
         batches.update(state.batches())
-    copied = PlanState(ranged=True).copies_while_planning(run)
+    copied = ranges_copy_while_planning(run)
     return PlanState(
         done=True,
         rounds=rounds,
