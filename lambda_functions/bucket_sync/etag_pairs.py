@@ -30,7 +30,7 @@ import bisect
 import heapq
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,9 +80,10 @@ class RecordStream:
     ``write``). No pair, no record. The pairs stay in the order given (the report's plan order, which is key
     order), a pair a line, so that ``compact`` can stream the record back."""
 
-    def __init__(self, stream: Any):
+    def __init__(self, stream: Any, pairs: int = 0):
         self._stream = stream
-        self.pairs = 0
+        self.pairs = pairs
+        """Pairs written so far (``pairs``: by the invocations before, when the stream was handed over)."""
 
     def add(self, key: str, source_etag: str, destination_etag: str) -> None:
         row = json.dumps([key, source_etag, destination_etag], ensure_ascii=False)  # escapes every line break
@@ -164,12 +165,27 @@ def read_chunk(s3: Any, bucket: str, destination: str, generation: int, number: 
             yield tuple(json.loads(line))
 
 
-def read_set(s3: Any, bucket: str, pair_folder: PairFolder) -> Iterator[Pair]:
-    """The newest complete set in key order, one chunk at a time."""
+def read_set(s3: Any, bucket: str, pair_folder: PairFolder, after: str | None = None) -> Iterator[Pair]:
+    """The newest complete set in key order, one chunk at a time; with ``after``, only its pairs after that key,
+    from the chunk that holds it."""
     if pair_folder.generation is None:
         return
-    for number in range(1, len(pair_folder.index["chunks"]) + 1):
-        yield from read_chunk(s3, bucket, pair_folder.destination, pair_folder.generation, number)
+    chunks = pair_folder.index["chunks"]
+    first = 1
+    if after is not None:  # the chunk whose first key is the last <= after
+        first = max(1, bisect.bisect_right([sort_key(key) for key, _ in chunks], sort_key(after)))
+    pairs = (
+        pair
+        for number in range(first, len(chunks) + 1)
+        for pair in read_chunk(s3, bucket, pair_folder.destination, pair_folder.generation, number)
+    )
+    yield from pairs if after is None else keys_after(pairs, after)
+
+
+def keys_after(pairs: Iterable[Pair], after: str) -> Iterator[Pair]:
+    """The pairs of a stream in key order whose keys sort after ``after``."""
+    bound = sort_key(after)
+    return (pair for pair in pairs if sort_key(pair[0]) > bound)
 
 
 def _ordered(pairs: Iterable[Pair], age: int, name: str) -> Iterator[tuple[bytes, int, Pair]]:
@@ -196,28 +212,42 @@ def merge(*streams: Iterable[Pair]) -> Iterator[Pair]:
 class SetWriter:
     """Writes a set's chunks as the pairs come (each through an ObjectStream), then its index."""
 
-    def __init__(self, s3: Any, bucket: str, destination: str, generation: int, part_bytes: int, chunk_pairs: int):
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        destination: str,
+        generation: int,
+        part_bytes: int,
+        chunk_pairs: int,
+        chunks: list[list[Any]] | None = None,
+    ):
         self._s3, self._bucket, self._destination, self._generation = s3, bucket, destination, generation
         self._part_bytes, self._chunk_pairs = part_bytes, chunk_pairs
-        self._chunks: list[list[Any]] = []  # [first key, pairs] each: one entry per chunk_pairs pairs
+        self.chunks: list[list[Any]] = chunks or []
+        """[first key, pairs] of each chunk completed (``chunks``: by the invocations before): one per
+        ``chunk_pairs`` pairs."""
         self._stream: Any = None  # the current chunk's ObjectStream
 
-    def add(self, pair: Pair) -> None:
+    def add(self, pair: Pair) -> bool:
+        """Write one pair; whether it completed a chunk (a point to hand over at: no chunk is half written)."""
         from .report import ObjectStream  # here, not at the top: report imports the planner, which imports this
 
         if self._stream is None:
-            number = len(self._chunks) + 1
+            number = len(self.chunks) + 1
             key = chunk_key(self._destination, self._generation, number)
             self._stream = ObjectStream(self._s3, self._bucket, key, "application/x-ndjson", self._part_bytes)
-            self._chunks.append([pair[0], 0])
+            self.chunks.append([pair[0], 0])
         try:
             self._stream.write((json.dumps(list(pair), ensure_ascii=False) + "\n").encode("utf-8"))
         except BaseException:
             self._stream.abort()
             raise
-        self._chunks[-1][1] += 1
-        if self._chunks[-1][1] >= self._chunk_pairs:
-            self._close_chunk()
+        self.chunks[-1][1] += 1
+        if self.chunks[-1][1] < self._chunk_pairs:
+            return False
+        self._close_chunk()
+        return True
 
     def _close_chunk(self) -> None:
         if self._stream is not None:
@@ -228,7 +258,7 @@ class SetWriter:
     def finish(self, records: Iterable[str]) -> None:
         """Complete the last chunk, then write the index: from here on the set is complete."""
         self._close_chunk()
-        index = {"chunks": self._chunks, "pairs": sum(n for _, n in self._chunks), "records": list(records)}
+        index = {"chunks": self.chunks, "pairs": sum(n for _, n in self.chunks), "records": list(records)}
         put_json(self._s3, self._bucket, index_key(self._destination, self._generation), index)
 
     def abort(self) -> None:
@@ -237,26 +267,62 @@ class SetWriter:
 
 
 def compact(
-    s3: Any, bucket: str, destination: str, part_bytes: int = PART_BYTES, chunk_pairs: int = CHUNK_PAIRS
-) -> None:
+    s3: Any,
+    bucket: str,
+    destination: str,
+    part_bytes: int = PART_BYTES,
+    chunk_pairs: int = CHUNK_PAIRS,
+    out_of_time: Callable[[], bool] = lambda: False,
+    resume: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """Merge the destination's newest complete set with the records it does not account for into a new set,
     then delete what the new set supersedes. Call it holding the destination's lock. Nothing new, no request
-    beyond the listing and the index."""
-    before = read_folder(s3, bucket, destination)
-    newer = before.newer_records
-    if not newer:
-        return
-    generation = max(before.generations, default=0) + 1
-    writer = SetWriter(s3, bucket, destination, generation, part_bytes, chunk_pairs)
-    streams = [read_set(s3, bucket, before)] + [read_record(s3, bucket, key) for key in newer]
+    beyond the listing and the index.
+
+    A large set takes long to merge: ``out_of_time`` is asked as each chunk is completed, and when it says so the
+    merge stops there and returns its state (JSON: the folder it started from, the new generation's chunks and
+    the last key written), which ``resume`` goes on from in another invocation. Returns None when done. A merge
+    never finished leaves a half-written generation, which readers ignore and the next compaction deletes."""
+    if resume is None:
+        before = read_folder(s3, bucket, destination)
+        if not before.newer_records:
+            return None
+        generation, chunks, after = max(before.generations, default=0) + 1, [], None
+    else:
+        before = folder_from_json(s3, bucket, destination, resume["before"])
+        generation, chunks, after = resume["generation"], resume["chunks"], resume["after"]
+    writer = SetWriter(s3, bucket, destination, generation, part_bytes, chunk_pairs, chunks)
+    streams = [read_set(s3, bucket, before, after)] + [read_record(s3, bucket, key) for key in before.newer_records]
     try:
-        for pair in merge(*streams):
-            writer.add(pair)
+        for pair in merge(*(streams if after is None else [keys_after(stream, after) for stream in streams])):
+            if writer.add(pair) and out_of_time():
+                return {
+                    "before": folder_to_json(before),
+                    "generation": generation,
+                    "chunks": writer.chunks,
+                    "after": pair[0],
+                }
     except BaseException:
         writer.abort()
         raise
     writer.finish(before.records)
     delete_superseded(s3, bucket, before)
+    return None
+
+
+def folder_to_json(pair_folder: PairFolder) -> dict[str, Any]:
+    """What a merge handed over needs of the folder it started from (its index is read again)."""
+    return {
+        "generation": pair_folder.generation,
+        "generations": list(pair_folder.generations),
+        "records": list(pair_folder.records),
+    }
+
+
+def folder_from_json(s3: Any, bucket: str, destination: str, data: dict[str, Any]) -> PairFolder:
+    generation = data["generation"]
+    index = get_json(s3, bucket, index_key(destination, generation)) if generation is not None else {}
+    return PairFolder(destination, generation, tuple(data["generations"]), tuple(data["records"]), index)
 
 
 def delete_superseded(s3: Any, bucket: str, before: PairFolder) -> None:

@@ -53,6 +53,66 @@ def held_back(line: dict[str, Any], copies_failed: int, refusal: str | None = No
     return {**line, "result": SKIPPED, "error": reason}
 
 
+SECTIONS = ("copies", "deletes", "skipped")
+"""The report's parts, in its order: copies (a dry run's planned copies), deletes (planned, made, or held back),
+then the objects skipped."""
+
+
+def report_batches(
+    results: Results,
+    dry_run: bool,
+    copies_failed: int | None,
+    gathered: "Gathered",
+    refusal: str | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every report line of a run, a batch at a time in plan order (``SECTIONS``), from where ``gathered`` says the
+    report is: a report written in several invocations goes on after the last batch it wrote. A dry run's copies
+    and deletes are planned. ``copies_failed`` is CheckCopies' count, or None to count the copy lines as they pass
+    (a small plan has no CheckCopies); when it is not 0 the deletes are held back, reported as skipped, as they are
+    when a delete guard refused the plan after copies made while planning (``refusal``, the guard's error name).
+    As a batch is handed out, ``gathered`` takes its place and its workers' S3 requests; the caller adds its lines
+    to the tally, and may stop between batches."""
+    start_section, start_batch = gathered.section, gathered.batch
+    for section in range(start_section, len(SECTIONS)):
+        after = start_batch if section == start_section else None
+        for name, lines in _section(section, results, dry_run, copies_failed, gathered, refusal, after):
+            gathered.section, gathered.batch = section, name
+            yield lines
+
+
+def _section(
+    section: int,
+    results: Results,
+    dry_run: bool,
+    copies_failed: int | None,
+    gathered: "Gathered",
+    refusal: str | None,
+    after: str | None,
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """One section's batches after ``after``: (name, lines) each."""
+    if section == 2:
+        for name, items in results.item_batches("skip", after):  # copies that cannot be made (archived objects)
+            yield name, [outcome(item, "copy", SKIPPED) for item in items]
+    elif dry_run:
+        kind = ("copy", "delete")[section]
+        for name, items in results.item_batches(kind, after):
+            yield name, [outcome(item, kind, PLANNED) for item in items]
+    elif section == 0:
+        for name, batch in results.outcome_batches("copy", after):
+            gathered.requests.update(batch.requests or {})
+            gathered.copy_failures += sum(line["result"] == FAILED for line in batch.outcomes)
+            yield name, batch.outcomes
+    else:
+        failed = gathered.copy_failures if copies_failed is None else copies_failed
+        if failed or refusal:
+            for name, items in results.item_batches("delete", after):
+                yield name, [held_back(outcome(item, "delete", SKIPPED), failed, refusal) for item in items]
+        else:
+            for name, batch in results.outcome_batches("delete", after):
+                gathered.requests.update(batch.requests or {})
+                yield name, batch.outcomes
+
+
 def report_lines(
     results: Results,
     dry_run: bool,
@@ -60,32 +120,10 @@ def report_lines(
     requests: Counter[str],
     refusal: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every report line of a run, one at a time, in plan order: copies, then deletes, then skipped objects. A dry
-    run's copies and deletes are planned. ``copies_failed`` is CheckCopies' count, or None to count the copy lines
-    as they pass (a small plan has no CheckCopies); when it is not 0 the deletes are held back, reported as
-    skipped, as they are when a delete guard refused the plan after copies made while planning (``refusal``, the
-    guard's error name). The S3 requests the workers made are added to ``requests`` as their batches are read."""
-    if dry_run:
-        for kind in ("copy", "delete"):
-            for item in results.items(kind):
-                yield outcome(item, kind, PLANNED)
-    else:
-        counted = 0
-        for batch in results.outcomes("copy"):
-            requests.update(batch.requests or {})
-            for line in batch.outcomes:
-                counted += line["result"] == FAILED
-                yield line
-        failed = counted if copies_failed is None else copies_failed
-        if failed or refusal:
-            for item in results.items("delete"):
-                yield held_back(outcome(item, "delete", SKIPPED), failed, refusal)
-        else:
-            for batch in results.outcomes("delete"):
-                requests.update(batch.requests or {})
-                yield from batch.outcomes
-    for item in results.items("skip"):
-        yield outcome(item, "copy", SKIPPED)  # a skip batch holds copies that cannot be made (archived objects)
+    """Every report line of a run, one at a time, in plan order (``report_batches`` from the start); the S3
+    requests the workers made are added to ``requests`` as their batches are read."""
+    for lines in report_batches(results, dry_run, copies_failed, Gathered(requests=requests), refusal):
+        yield from lines
 
 
 class Tally:
@@ -109,6 +147,53 @@ class Tally:
             self.skipped += 1
         elif result == FAILED:
             self.failed += 1
+
+    def to_json(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, int]) -> "Tally":
+        tally = cls()
+        for name in cls.__slots__:
+            setattr(tally, name, data[name])
+        return tally
+
+
+class Gathered:
+    """What a report has gathered so far, which one WriteReport invocation hands to the next with its streams:
+    the tally, the workers' S3 requests, the copy lines that failed, and where the report is (a section of
+    ``SECTIONS``, and the last batch of it written; None: none yet)."""
+
+    def __init__(
+        self,
+        tally: Tally | None = None,
+        requests: Counter[str] | None = None,
+        copy_failures: int = 0,
+        section: int = 0,
+        batch: str | None = None,
+    ):
+        self.tally = tally or Tally()
+        self.requests = Counter() if requests is None else requests
+        self.copy_failures, self.section, self.batch = copy_failures, section, batch
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tally": self.tally.to_json(),
+            "requests": dict(self.requests),
+            "copyFailures": self.copy_failures,
+            "section": self.section,
+            "batch": self.batch,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Gathered":
+        return cls(
+            Tally.from_json(data["tally"]),
+            Counter(data["requests"]),
+            data["copyFailures"],
+            data["section"],
+            data["batch"],
+        )
 
 
 def summarize(
@@ -154,8 +239,35 @@ class ObjectStream:
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []  # a part number and an ETag each: 10,000 at most
+        self._handed_over = False  # suspended, for another invocation to go on with: neither completed nor aborted
+        self._resumed = False  # its upload was started by an earlier invocation
         self.written = False
         """Whether the object was written: an empty stream writes nothing."""
+
+    def suspend(self, carry_key: str) -> dict[str, Any]:
+        """Stop without completing, for another invocation to go on with (``resume``): what the buffer holds (less
+        than a part) is written to ``carry_key``, one PutObject, unless it is empty. Returns the stream's state as
+        JSON: the upload and its parts, not the bytes. After this, leaving the context completes nothing."""
+        state = {"key": self._key, "uploadId": self._upload_id, "parts": self._parts, "carry": None}
+        if self._buffer:
+            self._s3.put_object(Bucket=self._bucket, Key=carry_key, Body=bytes(self._buffer))
+            state["carry"] = carry_key
+        self._buffer = bytearray()
+        self._handed_over = True
+        return state
+
+    @classmethod
+    def resume(
+        cls, s3: Any, bucket: str, state: dict[str, Any], content_type: str, part_bytes: int = PART_BYTES
+    ) -> "ObjectStream":
+        """The stream ``suspend`` stopped, going on where it was (one GetObject for its carried bytes). A failure
+        from here on leaves the upload to the retry, which resumes from the same state: only an invocation that
+        started an upload aborts it (an upload no retry finishes is the lifecycle rule's to clear)."""
+        stream = cls(s3, bucket, state["key"], content_type, part_bytes)
+        stream._upload_id, stream._parts, stream._resumed = state["uploadId"], state["parts"], True
+        if state["carry"]:
+            stream._buffer = bytearray(s3.get_object(Bucket=bucket, Key=state["carry"])["Body"].read())
+        return stream
 
     def write(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -197,10 +309,11 @@ class ObjectStream:
         self.written = True
 
     def abort(self) -> None:
-        """Abort the upload, if one was started; a refused abort is logged, never raised over the failure that
-        led to it (an incomplete upload left behind costs storage only, and a lifecycle rule clears it)."""
+        """Abort the upload, if this invocation started it; a refused abort is logged, never raised over the
+        failure that led to it (an incomplete upload left behind costs storage only, and a lifecycle rule clears
+        it). An upload resumed from another invocation's hand-over is left for the retry to go on with."""
         self._buffer.clear()
-        if self._upload_id is None:
+        if self._upload_id is None or self._resumed:
             return
         try:
             self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
@@ -216,6 +329,8 @@ class ObjectStream:
     ) -> None:
         if kind is not None:
             self.abort()
+            return
+        if self._handed_over:
             return
         try:
             self.close()

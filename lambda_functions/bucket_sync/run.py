@@ -38,6 +38,10 @@ class Settings:
     max_copies_per_invocation: int = 0
     """Copies one copy_keys invocation starts before handing the rest of its batch to the next; 0 means until its
     time budget runs out (tests use small values to see the hand-over)."""
+    max_report_batches_per_invocation: int = 0
+    """Batches of results (and chunks of the compacted ETag pairs) one write_report invocation writes before
+    handing the report over to the next; 0 means until its time budget runs out (tests use small values to see
+    the hand-over)."""
     max_concurrency: int = 20
     """copy_keys / delete_orphaned_keys invocations at a time (the Distributed Maps' MaxConcurrency)."""
     list_ranges: int = 16

@@ -28,6 +28,10 @@ range, then batch by batch. ``<kind>`` is copy, delete or skip.
   Functions writes (the state machine names the prefixes) and nothing of the sync reads.
 - ``report.jsonl``: the report, a JSON line per object, which WriteReport streams and the operator reads
   (``fab report``, or the URI in the execution's output).
+- ``report-handover/<n>.json``, and ``<n>.<stream>.bytes`` beside it: what a WriteReport invocation that ran out
+  of time hands to the next (the report's and the ETag-pair record's uploads and parts, the counts so far, the
+  last batch written, a compaction's progress), and the bytes each stream held, less than a part. Written once
+  each, never over: a retried invocation reads the same hand-over as the attempt that died.
 
 A plan small enough to travel in the state (``PlanState.inline``) has no plan, result or range file at all:
 ``InlineResults`` reads it and its workers' compact results with the same interface (``Results``) as
@@ -60,6 +64,8 @@ PLAN_NAME = re.compile(r"/plan/[a-z]+/(\d+/\d+)\.json$")
 PROGRESS_NAME = re.compile(r"/progress/copy/([^/]+)\.done-(\d+)\.bytes-(\d+)\.json$")
 MAX_KEYS_PER_DELETE = 1000
 """S3's most keys in one DeleteObjects."""
+INLINE_BATCH = "inline"
+"""The one batch of each kind of a plan carried in the state (it has no batch file), and its progress name."""
 
 
 def result_key_for(plan_key: str, attempt: int, failed: int) -> str:
@@ -99,7 +105,7 @@ def progress_prefix(run_id: str) -> str:
 
 
 def progress_key(run_id: str, batch: str, done: int, bytes_copied: int) -> str:
-    """One progress object of a batch (``batch``: its number, or ``workers.INLINE_BATCH``): the counts are in its
+    """One progress object of a batch (``batch``: its number, or ``INLINE_BATCH``): the counts are in its
     name, so a listing gives them; each write is a new name, and the largest ``done`` of a batch is its latest."""
     return f"{progress_prefix(run_id)}{batch}.done-{done}.bytes-{bytes_copied}.json"
 
@@ -140,12 +146,15 @@ class RunFiles:
         put_json(self.s3, self.bucket, key, {"items": items})
         return key
 
-    def plan_batches(self, kind: str, batches: int | None = None) -> Iterator[str]:
-        """The plan batch files of ``kind``, in plan order: a plan made as one range knows their names (``batches``
-        of them, numbered from 1); the batches of several ranges are listed (one LIST per 1,000 batches)."""
+    def plan_batches(self, kind: str, batches: int | None = None, after: str | None = None) -> Iterator[str]:
+        """The plan batch files of ``kind``, in plan order, those after the batch named ``after`` (as
+        ``batch_of_plan_key`` names it) if given: a plan made as one range knows their names (``batches`` of them,
+        numbered from 1); the batches of several ranges are listed (one LIST per 1,000 batches)."""
         if batches is not None:
-            return iter([self.plan_key(kind, number) for number in range(1, batches + 1)])
-        return list_keys(self.s3, self.bucket, self.plan_prefix(kind))
+            first = 1 if after is None else int(after.rpartition("/")[2]) + 1
+            return iter([self.plan_key(kind, number) for number in range(first, batches + 1)])
+        start_after = "" if after is None else f"{self.plan_prefix(kind)}{after}.json"
+        return list_keys(self.s3, self.bucket, self.plan_prefix(kind), start_after=start_after)
 
     def read_plan_batch(self, key: str) -> list[dict[str, Any]]:
         """The items of one plan batch."""
@@ -180,10 +189,13 @@ class RunFiles:
         put_json(self.s3, self.bucket, key, document)
         return key
 
-    def latest_results(self, kind: str) -> dict[str, tuple[int, int, str]]:
-        """Each finished batch of ``kind``: its name -> (attempt, failed, result key), the latest attempt's."""
+    def latest_results(self, kind: str, after: str | None = None) -> dict[str, tuple[int, int, str]]:
+        """Each finished batch of ``kind`` (after the batch named ``after``, if given): its name -> (attempt,
+        failed, result key), the latest attempt's."""
         results: dict[str, tuple[int, int, str]] = {}
-        for key in list_keys(self.s3, self.bucket, self.results_prefix(kind)):
+        # Every result name of batch B starts "<B>.", and "<B>/" sorts after all of them and before the next batch.
+        start_after = "" if after is None else f"{self.results_prefix(kind)}{after}/"
+        for key in list_keys(self.s3, self.bucket, self.results_prefix(kind), start_after=start_after):
             batch, attempt, failed = parse_result_key(key)
             # A retry's result supersedes its predecessor's; should two ever tie, the one with more failures counts.
             results[batch] = max(results.get(batch, (-1, -1, "")), (attempt, failed, key))
@@ -214,25 +226,28 @@ class RunFiles:
                 failed += len(self.read_plan_batch(plan_key))
         return failed
 
-    def batch_outcomes(self, kind: str, batches: int | None = None) -> Iterator[BatchOutcomes]:
-        """The outcomes of the ``kind`` ("copy" or "delete") batches, one batch at a time in plan order, so a reader
-        holds one batch and never the run; a batch without result counts each key as failed. Only the result names
-        are held whole (one per batch: a thousandth of the objects, or less). ``batches``: as ``plan_batches``."""
-        results = self.latest_results(kind)
-        for plan_key in self.plan_batches(kind, batches):
+    def batch_outcomes(
+        self, kind: str, batches: int | None = None, after: str | None = None
+    ) -> Iterator[tuple[str, BatchOutcomes]]:
+        """The outcomes of the ``kind`` ("copy" or "delete") batches, one batch at a time in plan order, each with
+        its name, so a reader holds one batch and never the run; a batch without result counts each key as failed.
+        Only the result names are held whole (one per batch: a thousandth of the objects, or less). ``batches``
+        and ``after``: as ``plan_batches``."""
+        results = self.latest_results(kind, after)
+        for plan_key in self.plan_batches(kind, batches, after):
             batch = batch_of_plan_key(plan_key)
             if batch in results:
                 document = self.read_result(results[batch][2])
-                yield BatchOutcomes(document["outcomes"], document["requests"])
+                yield batch, BatchOutcomes(document["outcomes"], document["requests"])
             else:
                 items = self.read_plan_batch(plan_key)
-                yield BatchOutcomes([outcome(item, kind, FAILED, MISSING_RESULT) for item in items], None)
+                yield batch, BatchOutcomes([outcome(item, kind, FAILED, MISSING_RESULT) for item in items], None)
 
     def collect(self, kind: str, batches: int | None = None) -> Collected:
         """Every outcome of the ``kind`` batches, missing results included, in one list: for a few batches
         (WriteReport streams them with ``batch_outcomes``)."""
         outcomes, requests = [], []
-        for batch in self.batch_outcomes(kind, batches):
+        for _, batch in self.batch_outcomes(kind, batches):
             outcomes += batch.outcomes
             if batch.requests is not None:
                 requests.append(batch.requests)
@@ -282,20 +297,39 @@ class RunFiles:
     def report_key(self) -> str:
         return f"{self.run.folder}report.jsonl"
 
+    def handover_key(self, number: int) -> str:
+        """WriteReport's ``number``-th hand-over (numbered from 1): its state, for the invocation after it."""
+        return f"{self.run.folder}report-handover/{number:05d}.json"
+
+    def carry_key(self, number: int, stream: str) -> str:
+        """The bytes a stream held, less than a part, at hand-over ``number``."""
+        return f"{self.run.folder}report-handover/{number:05d}.{stream}.bytes"
+
+    def write_handover(self, number: int, state: dict[str, Any]) -> str:
+        key = self.handover_key(number)
+        put_json(self.s3, self.bucket, key, state)
+        return key
+
+    def read_handover(self, key: str) -> dict[str, Any]:
+        document: dict[str, Any] = get_json(self.s3, self.bucket, key)
+        return document
+
     @property
     def report_uri(self) -> str:
         return f"s3://{self.bucket}/{self.report_key}"
 
 
 class Results(Protocol):
-    """What a run's report is made of, whichever way its plan travelled."""
+    """What a run's report is made of, whichever way its plan travelled: batches, each with a name that orders it
+    within its kind, so that a report written in several invocations goes on after the last batch it wrote."""
 
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
-        """The plan items of ``kind`` (copy, delete or skip), in plan order."""
+    def item_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """The plan items of ``kind`` (copy, delete or skip), a batch at a time in plan order, after ``after``."""
         ...
 
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
-        """The outcomes of the ``kind`` (copy or delete) batches, one batch at a time in plan order."""
+    def outcome_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, BatchOutcomes]]:
+        """The outcomes of the ``kind`` (copy or delete) batches, one batch at a time in plan order, after
+        ``after``."""
         ...
 
 
@@ -306,14 +340,14 @@ class WorkBucketResults:
     files: RunFiles
     plan: "PlanState"
 
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
+    def item_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         if self.plan.batches()[kind]:  # no batch, no LIST of the plan
-            for plan_key in self.files.plan_batches(kind, self._known(kind)):
-                yield from self.files.read_plan_batch(plan_key)
+            for plan_key in self.files.plan_batches(kind, self._known(kind), after):
+                yield batch_of_plan_key(plan_key), self.files.read_plan_batch(plan_key)
 
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
+    def outcome_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, BatchOutcomes]]:
         if self.plan.batches()[kind]:  # no batch, no LIST of the plan or of their results
-            yield from self.files.batch_outcomes(kind, self._known(kind))
+            yield from self.files.batch_outcomes(kind, self._known(kind), after)
 
     def _known(self, kind: str) -> int | None:
         """How many batches of ``kind`` a plan made as one range has (their names follow); None: list them."""
@@ -323,17 +357,20 @@ class WorkBucketResults:
 @dataclass(frozen=True)
 class InlineResults:
     """A small plan carried in the state, with the workers' compact results (``{"results", "requests"}`` per
-    kind); costs no request."""
+    kind), as one batch per kind; costs no request."""
 
     plan: "PlanState"
     copies: dict[str, Any]
     deletes: dict[str, Any]
 
-    def items(self, kind: str) -> Iterator[dict[str, Any]]:
+    def item_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         assert self.plan.inline is not None  # only made for an inline plan
-        yield from self.plan.inline[kind]
+        if after is None and self.plan.inline[kind]:  # no item, no batch
+            yield INLINE_BATCH, self.plan.inline[kind]
 
-    def outcomes(self, kind: str) -> Iterator[BatchOutcomes]:
+    def outcome_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, BatchOutcomes]]:
         assert self.plan.inline is not None
-        worker = self.copies if kind == "copy" else self.deletes
-        yield BatchOutcomes(expand(self.plan.inline[kind], kind, worker.get("results", [])), worker.get("requests", {}))
+        if after is None and self.plan.inline[kind]:
+            worker = self.copies if kind == "copy" else self.deletes
+            results = expand(self.plan.inline[kind], kind, worker.get("results", []))
+            yield INLINE_BATCH, BatchOutcomes(results, worker.get("requests", {}))

@@ -22,7 +22,7 @@ from .clients import S3Clients
 from .outcomes import COPIED, DELETED, FAILED, SKIPPED, compact, tally
 from .requests import merge_counts
 from .run import SyncRun
-from .run_files import RunFiles, batch_of_plan_key, partial_key_for, progress_key
+from .run_files import INLINE_BATCH, RunFiles, batch_of_plan_key, partial_key_for, progress_key
 
 Act = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 """Acts on items in order and returns the outcomes of a prefix of them: all, unless its budget ran out."""
@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 3.0
 """How often a running batch says how far it got; a batch that ends sooner says nothing, and costs nothing."""
-INLINE_BATCH = "inline"
-"""The progress name of a small plan carried in the state: it has no batch file."""
 
 
 def batch_name(event: dict[str, Any]) -> str:

@@ -80,13 +80,15 @@ CONTEXT = FakeContext()
 
 def sync_run(**fields):
     return SyncRun(
-        run_id=RUN_ID,
-        source=SOURCE,
-        destination=DESTINATION,
-        source_region="us-east-1",
-        destination_region="us-east-1",
-        work_bucket=WORK,
-        **fields,
+        **{
+            "run_id": RUN_ID,
+            "source": SOURCE,
+            "destination": DESTINATION,
+            "source_region": "us-east-1",
+            "destination_region": "us-east-1",
+            "work_bucket": WORK,
+            **fields,
+        }
     )
 
 
@@ -808,17 +810,18 @@ def test_a_lock_that_cannot_be_released_never_hides_the_runs_own_outcome(s3, req
 # lowered to match, except where the real minimum is the point), aborted on failure, memory flat in the bed size.
 
 
-def synthetic_copies(run, s3, lines, per_batch, kms_every=0):
-    """Plan and result files of ``lines`` copies in batches of ``per_batch``, as the workers write them; every
-    ``kms_every``-th copy got a destination ETag of its own (an ETag pair to record). Returns the outcomes."""
+def synthetic_copies(run, s3, lines, per_batch, kms_every=0, range_number=0, first=0):
+    """Plan and result files of ``lines`` copies in batches of ``per_batch``, as the workers write them (in range
+    ``range_number``, keys numbered from ``first``); every ``kms_every``-th copy got a destination ETag of its own
+    (an ETag pair to record). Returns the outcomes."""
     everything = []
-    for number, start in enumerate(range(0, lines, per_batch), 1):
-        items = [copy_item(f"key/{n:07d}/é", n % 97) for n in range(start, min(start + per_batch, lines))]
+    for number, start in enumerate(range(first, first + lines, per_batch), 1):
+        items = [copy_item(f"key/{n:07d}/é", n % 97) for n in range(start, min(start + per_batch, first + lines))]
         outcomes = [
             {**copied(i["key"], i["entry"]["size"]), **({"etag": '"kms"'} if kms_every and n % kms_every == 0 else {})}
             for n, i in enumerate(items, start)
         ]
-        plan_key = RunFiles(run, s3).plan_key("copy", number)
+        plan_key = RunFiles(run, s3).plan_key("copy", number, range_number)
         put_json(s3, WORK, plan_key, {"items": items})
         put_json(s3, WORK, result_key_for(plan_key, 0, 0), {"outcomes": outcomes, "requests": {"CopyObject": 1}})
         everything += outcomes
@@ -917,6 +920,90 @@ def test_a_report_of_40000_lines_is_uploaded_in_real_5_mib_parts_that_moto_accep
     lines = report(s3)
     assert (len(lines), lines[0], lines[-1]) == (40_000, outcomes[0], outcomes[-1])
     assert summary["s3Requests"]["UploadPart"] == 2 and summary["copied"] == 40_000
+
+
+def ranged_copies(run, s3):
+    """Copies planned in three ranges of 3, 2 and 4 batches (300 lines each, one in three an ETag pair): the
+    batches are listed, not numbered, so a hand-over goes on from a listing's StartAfter."""
+    outcomes, first = [], 0
+    for range_number, batches in enumerate((3, 2, 4)):
+        outcomes += synthetic_copies(run, s3, 300 * batches, 300, kms_every=3, range_number=range_number, first=first)
+        first += 300 * batches
+    return outcomes, {**plan_of(9, len(outcomes)), "ranged": True}
+
+
+def written_with_hand_overs(run, plan, batches_per_invocation, fail_once=None):
+    """WriteReport invoked as the state machine does, again with each hand-over until it returns the summary:
+    (summary, hand-overs). ``fail_once(answer)``, if given, runs before each invocation and may break it once."""
+    event, handovers = {"run": run.to_json(), "plan": plan, "reportWriting": {}}, []
+    while True:
+        clients = bucket_sync.clients.S3Clients()
+        out_of_time = write_report.budget(batches_per_invocation, lambda: False)
+        answer = write_report.report(run, event, clients, {}, part_bytes=SMALL_PART_BYTES, out_of_time=out_of_time)
+        if "handover" not in answer:
+            return answer, handovers
+        handovers.append(answer)
+        event["reportWriting"] = answer
+
+
+def requests_of(summary):
+    return Counter(summary["s3Requests"])
+
+
+def test_a_report_handed_over_between_batches_is_the_report_written_at_once(s3, small_parts):
+    at_once, handed_over = sync_run(), sync_run(run_id="exec-2")
+    outcomes, plan = ranged_copies(at_once, s3)
+    assert ranged_copies(handed_over, s3)[0] == outcomes
+
+    expected = report_in_parts(at_once, plan, SMALL_PART_BYTES)
+    summary, handovers = written_with_hand_overs(handed_over, plan, batches_per_invocation=2)
+
+    assert [answer["handovers"] for answer in handovers] == [1, 2, 3, 4]  # 9 batches, 2 an invocation: 5 in all
+    lines = [
+        json.loads(line) for line in s3.get_object(Bucket=WORK, Key="runs/exec-2/report.jsonl")["Body"].iter_lines()
+    ]
+    assert lines == outcomes == report(s3)
+    assert parts_of(s3, "runs/exec-2/report.jsonl") == parts_of(s3, f"runs/{RUN_ID}/report.jsonl")
+    (first_record, second_record) = keys_of(s3, WORK, f"etag-pairs/{DESTINATION}/")
+    assert get_json(s3, WORK, first_record) == get_json(s3, WORK, second_record)
+    assert len(get_json(s3, WORK, second_record)["pairs"]) == 900
+    assert {**summary, "runId": RUN_ID, "report": REPORT, "s3Requests": None} == {**expected, "s3Requests": None}
+    # What the hand-overs cost: each writes its state and the bytes of each stream that held any (all of them
+    # here), and the invocation after it reads them, and lists the plan and the results again from where it is.
+    carried = [key for key in keys_of(s3, WORK, "runs/exec-2/report-handover/") if key.endswith(".bytes")]
+    assert len(carried) == 2 * len(handovers)
+    extra = {"PutObject": 3 * len(handovers), "GetObject": 3 * len(handovers), "ListObjectsV2": 2 * len(handovers)}
+    assert requests_of(summary) == requests_of(expected) + Counter(extra)
+    assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
+
+
+def test_a_retried_invocation_goes_on_from_the_same_hand_over_and_writes_every_line_once(s3, small_parts):
+    run = sync_run()
+    outcomes, plan = ranged_copies(run, s3)
+    broken = RunFiles(run, s3).plan_key("copy", 2, 2)  # range 2's second batch: after the second hand-over
+    good = s3.list_objects_v2(Bucket=WORK, Prefix=broken.replace("/plan/", "/results/").removesuffix(".json"))
+    (result,) = [entry["Key"] for entry in good["Contents"]]
+    body = s3.get_object(Bucket=WORK, Key=result)["Body"].read()
+    s3.put_object(Bucket=WORK, Key=result, Body=b"{not json")
+    event = {"run": run.to_json(), "plan": plan, "reportWriting": {}}
+    for _ in range(3):  # batches 1-2, 3-4, 5-6: range 2's second batch is the eighth
+        event["reportWriting"] = write_report.report(
+            run, event, bucket_sync.clients.S3Clients(), {}, SMALL_PART_BYTES, write_report.budget(2, lambda: False)
+        )
+
+    with pytest.raises(json.JSONDecodeError):  # the attempt that dies, mid-way through its share
+        write_report.report(run, event, bucket_sync.clients.S3Clients(), {}, SMALL_PART_BYTES)
+    # Not aborted: the retry goes on with the report's upload (the pair record is still under a part).
+    assert [upload["Key"] for upload in s3.list_multipart_uploads(Bucket=WORK)["Uploads"]] == [
+        f"runs/{RUN_ID}/report.jsonl"
+    ]
+    s3.put_object(Bucket=WORK, Key=result, Body=body)
+    summary = write_report.report(run, event, bucket_sync.clients.S3Clients(), {}, SMALL_PART_BYTES)
+
+    assert report(s3) == outcomes and summary["copied"] == len(outcomes)
+    (record,) = keys_of(s3, WORK, f"etag-pairs/{DESTINATION}/")
+    assert len(get_json(s3, WORK, record)["pairs"]) == 900
+    assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
 
 
 def test_moto_refuses_a_part_under_5_mib_and_the_stream_aborts_its_upload(s3):

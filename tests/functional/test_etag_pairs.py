@@ -3,7 +3,9 @@ clean runs, after crashes half way, with records of the earlier format), what th
 counted), its memory, and the requests WriteReport counts for it.
 """
 
+import functools
 import io
+import json
 import tracemalloc
 import uuid
 from collections import Counter
@@ -111,6 +113,55 @@ def test_after_each_run_the_set_is_the_fold_of_every_run_newest_winning_and_noth
         assert len(names(s3, destination)) == len(chunks) + bool(folded)
     lookup = RecordedPairs(s3, WORK, destination)
     assert {key: lookup(key) for key in sorted(folded, key=sort_key)} == folded
+
+
+def compact_in_invocations(s3, destination, chunk_pairs):
+    """A compaction handed over after every chunk it completes, its state going through JSON between two
+    invocations as WriteReport's hand-over carries it; how many invocations it took."""
+    left, invocations = None, 0
+    while True:
+        invocations += 1
+        left = compact(s3, WORK, destination, chunk_pairs=chunk_pairs, out_of_time=lambda: True, resume=left)
+        if left is None:
+            return invocations
+        left = json.loads(json.dumps(left))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(RUNS)
+def test_a_compaction_handed_over_after_every_chunk_leaves_the_set_an_uninterrupted_one_does(s3, runs):
+    destination = f"dst-{uuid.uuid4().hex}"
+    folded = {}
+    for number, run in enumerate(runs):
+        write_record(s3, destination, f"run-{number:03d}", run)
+        folded.update(run)
+
+        invocations = compact_in_invocations(s3, destination, chunk_pairs=2)
+
+        assert the_set(s3, destination) == folded
+        chunks = [name for name in names(s3, destination) if name.endswith(".jsonl")]
+        assert len(chunks) == -(-len(folded) // 2)
+        assert len(names(s3, destination)) == len(chunks) + bool(folded)
+        # A hand-over after each full chunk, and an invocation after the last that finishes; a run without pairs
+        # writes no record, and there is nothing to merge.
+        assert invocations == (len(folded) // 2 + 1 if run else 1)
+
+
+def test_a_compaction_handed_over_and_never_resumed_is_superseded_by_the_next(s3):
+    write_record(s3, "dst", "run-1", {key: pair(1) for key in "abcdef"})
+    compact(s3, WORK, "dst", chunk_pairs=2)
+    write_record(s3, "dst", "run-2", {key: pair(2) for key in "bdg"})
+    left = compact(s3, WORK, "dst", chunk_pairs=2, out_of_time=lambda: True)  # its execution then failed
+
+    assert left["after"] == "b" and "set-000000000002/000001.jsonl" in names(s3, "dst")
+    assert RecordedPairs(s3, WORK, "dst")("b") == pair(2)  # the complete set and the newer record, as before
+
+    write_record(s3, "dst", "run-3", {"h": pair(3)})
+    compact(s3, WORK, "dst", chunk_pairs=2)
+
+    expected = {"a": pair(1), "b": pair(2), "c": pair(1), "d": pair(2), "e": pair(1), "f": pair(1), "g": pair(2)}
+    assert the_set(s3, "dst") == {**expected, "h": pair(3)}
+    assert names(s3, "dst") == ["set-000000000003.json"] + [f"set-000000000003/00000{n}.jsonl" for n in range(1, 5)]
 
 
 def test_a_set_whose_index_was_never_written_is_not_read_and_the_next_compaction_removes_it(s3, monkeypatch):
@@ -262,8 +313,8 @@ def test_looking_up_ten_times_more_pairs_takes_about_the_same_memory(s3):
     assert large < 1.5 * small, (small, large)  # the old reader's dict grew tenfold
 
 
-def summary_requests(s3, destination, lock):
-    """WriteReport's summary of a small plan of 3 copies whose ETags differ from their sources': its requests."""
+def small_plan_of_pairs(destination):
+    """WriteReport's event for a small plan of 3 copies whose ETags differ from their sources'."""
     run = SyncRun(
         run_id="exec-1",
         source="src",
@@ -286,8 +337,49 @@ def summary_requests(s3, destination, lock):
         "inline": {"copy": items, "delete": [], "skip": []},
     }
     copies = {"results": [["copied", None, '"kms"'] for _ in items], "requests": {}}
-    event = {"run": run.to_json(), "plan": plan, "inlineCopies": copies}
+    return {"run": run.to_json(), "plan": plan, "inlineCopies": copies}
+
+
+def summary_requests(s3, destination, lock):
+    """WriteReport's summary of a small plan of 3 copies whose ETags differ from their sources': its requests."""
+    event = small_plan_of_pairs(destination)
+    run = SyncRun.from_json(event["run"])
     return write_report.report(run, event, bucket_sync.clients.S3Clients(), lock)["s3Requests"]
+
+
+class Context:
+    """A Lambda context with all its time left."""
+
+    def get_remaining_time_in_millis(self):
+        return 900_000
+
+
+def test_write_report_hands_its_compaction_over_chunk_by_chunk_and_releases_the_lock_at_the_end(s3, monkeypatch):
+    write_record(s3, "dst-slow", "20261101T000000-old", {"z": pair(1)})
+    compact(s3, WORK, "dst-slow")
+    monkeypatch.setattr(write_report, "compact", functools.partial(compact, chunk_pairs=1))
+    released = []
+    monkeypatch.setattr(write_report, "release", lambda run, clients, lock: released.append(lock["etag"]))
+    event = small_plan_of_pairs("dst-slow")
+    event["run"]["settings"] = {"maxReportBatchesPerInvocation": 1}
+    event["lock"] = {"etag": '"lock"', "requests": {}}
+    answers = []
+    while not answers or "handover" in answers[-1]:
+        answers.append(write_report.handler({**event, "reportWriting": answers[-1] if answers else {}}, Context()))
+        assert released == ([] if "handover" in answers[-1] else ['"lock"'])  # only the invocation that ends
+
+    # The report's one batch, then a hand-over per chunk of the new set (a, b, c, z), then the end.
+    assert [answer.get("handovers") for answer in answers] == [1, 2, 3, 4, 5, None]
+    assert answers[-1]["copied"] == 3
+    assert the_set(s3, "dst-slow") == {
+        "a": ('"e"', '"kms"'),
+        "b": ('"e"', '"kms"'),
+        "c": ('"e"', '"kms"'),
+        "z": pair(1),
+    }
+    assert names(s3, "dst-slow") == ["set-000000000002.json"] + [
+        f"set-000000000002/00000{n}.jsonl" for n in range(1, 5)
+    ]
 
 
 def test_write_report_holding_the_lock_compacts_and_counts_every_request_of_it(s3):

@@ -5,6 +5,8 @@ The work-bucket path against moto's S3 (parts, the ETag-pair record, aborts) is 
 tests/functional/test_delete_and_report.py.
 """
 
+import io
+import json
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bucket_sync.outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, BatchOutcomes, outcome
-from bucket_sync.report import ObjectStream, Tally, json_line, report_lines
+from bucket_sync.report import Gathered, ObjectStream, Tally, json_line, report_batches, report_lines
 
 
 def item(key, size=1):
@@ -30,17 +32,16 @@ class Given:
     items: dict = field(default_factory=dict)
     batches: dict = field(default_factory=dict)
 
-    def items_of(self, kind):
-        yield from self.items.get(kind, [])
+    def item_batches(self, kind, after=None):
+        """The items of a kind as batches of one item each, named by their place."""
+        for number, each in enumerate(self.items.get(kind, []), 1):
+            if after is None or number > int(after):
+                yield f"{number:05d}", [each]
 
-    def outcomes_of(self, kind):
-        for outcomes in self.batches.get(kind, []):
-            yield BatchOutcomes(outcomes, {"Work": len(outcomes)})
-
-
-class AsResults:
-    def __init__(self, given):
-        self.items, self.outcomes = given.items_of, given.outcomes_of
+    def outcome_batches(self, kind, after=None):
+        for number, outcomes in enumerate(self.batches.get(kind, []), 1):
+            if after is None or number > int(after):
+                yield f"{number:05d}", BatchOutcomes(outcomes, {"Work": len(outcomes)})
 
 
 COPIES = [[line("a", "copy", COPIED, 3), line("b", "copy", COPIED, 4)], [line("c", "copy", COPIED, 5)]]
@@ -91,10 +92,46 @@ def test_report_lines(given, dry_run, copies_failed, expected, worker_requests):
     """Lines in plan order; the requests of every batch read (a batch here says it made one per line)."""
     requests = Counter()
 
-    lines = list(report_lines(AsResults(given), dry_run, copies_failed, requests))
+    lines = list(report_lines(given, dry_run, copies_failed, requests))
 
     assert lines == expected
     assert requests == Counter(worker_requests)
+
+
+MIXED = Given(
+    {"copy": [item("a"), item("b")], "delete": [item("x", 7), item("y", 8)], "skip": [item("s"), item("t")]},
+    {"copy": [*FAILED_COPY, [line("c", "copy", COPIED, 5)]], "delete": [*DELETES, [line("y", "delete", DELETED, 8)]]},
+)
+
+
+def written_in_invocations(given, dry_run, copies_failed, cuts):
+    """The lines, the tally and the requests of a report handed over after each batch number in ``cuts``, its
+    state going through JSON as it does between two invocations."""
+    state, lines, written = Gathered().to_json(), [], 0
+    while True:
+        gathered = Gathered.from_json(state)
+        for batch in report_batches(given, dry_run, copies_failed, gathered):
+            lines += batch
+            for each in batch:
+                gathered.tally.add(each)
+            written += 1
+            if written in cuts:
+                break
+        else:
+            return lines, gathered.tally.to_json(), gathered.requests
+        state = json.loads(json.dumps(gathered.to_json()))
+
+
+@pytest.mark.parametrize(("dry_run", "copies_failed"), [(False, None), (False, 0), (True, 0)])
+def test_a_report_handed_over_between_any_two_batches_is_the_report_written_at_once(dry_run, copies_failed):
+    """Cut after every batch, after one, after the last: the same lines, counts and requests as no cut. The
+    copy failure counted in one invocation still holds the deletes back in the next."""
+    whole = written_in_invocations(MIXED, dry_run, copies_failed, cuts=set())
+    batches = 6
+    for cuts in [set(range(1, batches + 1)), *({n} for n in range(1, batches + 1))]:
+        assert written_in_invocations(MIXED, dry_run, copies_failed, cuts) == whole, cuts
+    if not dry_run and copies_failed is None:
+        assert [each["result"] for each in whole[0] if each["action"] == "delete"] == [SKIPPED, SKIPPED]
 
 
 def test_the_tally_counts_what_the_summary_says():
@@ -189,31 +226,79 @@ def test_a_failure_inside_the_stream_aborts_its_upload():
     assert not stream.written
 
 
+class Carrying(Sink):
+    """A Sink that also keeps the objects it is sent whole, and answers GetObject from them."""
+
+    def __init__(self):
+        super().__init__()
+        self.objects = {}
+
+    def put_object(self, Body, Key, **_):
+        super().put_object(Body)
+        self.objects[Key] = bytes(Body)
+
+    def get_object(self, Key, **_):
+        self.calls.append(("GetObject", len(self.objects[Key])))
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+
+def test_a_suspended_stream_goes_on_in_another_invocation_with_its_parts_and_its_carried_bytes():
+    sink = Carrying()
+    with ObjectStream(sink, "b", "k", "text/plain", part_bytes=10) as stream:
+        stream.write(b"x" * 12)  # part 1
+        stream.write(b"y" * 4)  # carried
+        state = json.loads(json.dumps(stream.suspend("carry-1")))
+    assert [name for name, _ in sink.calls] == ["CreateMultipartUpload", "UploadPart", "PutObject"]  # no completion
+
+    with ObjectStream.resume(sink, "b", state, "text/plain", part_bytes=10) as resumed:
+        resumed.write(b"z" * 7)  # with the 4 carried: part 2
+
+    assert sink.calls[3:] == [("GetObject", 4), ("UploadPart", 11), ("CompleteMultipartUpload", 2)]
+    assert resumed.written
+
+
+def test_a_resumed_stream_that_fails_leaves_the_upload_to_the_retry():
+    sink = Carrying()
+    with ObjectStream(sink, "b", "k", "text/plain", part_bytes=10) as stream:
+        stream.write(b"x" * 12)
+        state = stream.suspend("carry-1")
+
+    with pytest.raises(RuntimeError), ObjectStream.resume(sink, "b", state, "text/plain", part_bytes=10) as resumed:
+        resumed.write(b"z" * 12)
+        raise RuntimeError("reading a result failed")
+
+    assert "AbortMultipartUpload" not in [name for name, _ in sink.calls]  # the retry goes on with upload "u"
+    assert not resumed.written
+
+
 class Synthetic:
     """``count`` copy outcomes in batches of 1,000, made as they are read, as a work bucket would give them."""
 
     def __init__(self, count):
         self.count = count
 
-    def items(self, kind):
+    def item_batches(self, kind, after=None):
         yield from ()
 
-    def outcomes(self, kind):
+    def outcome_batches(self, kind, after=None):
         if kind != "copy":
             return
         for start in range(0, self.count, 1000):
-            yield BatchOutcomes(
-                [
-                    {
-                        "key": f"prefix/{n:09d}/object.bin",
-                        "action": "copy",
-                        "result": COPIED,
-                        "reason": "missing",
-                        "size": n,
-                    }
-                    for n in range(start, min(start + 1000, self.count))
-                ],
-                {"CopyObject": 1000},
+            yield (
+                str(start),
+                BatchOutcomes(
+                    [
+                        {
+                            "key": f"prefix/{n:09d}/object.bin",
+                            "action": "copy",
+                            "result": COPIED,
+                            "reason": "missing",
+                            "size": n,
+                        }
+                        for n in range(start, min(start + 1000, self.count))
+                    ],
+                    {"CopyObject": 1000},
+                ),
             )
 
 

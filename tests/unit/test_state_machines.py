@@ -106,7 +106,14 @@ def test_every_task_retries_what_dies_and_never_what_the_sync_names(name):
 def test_every_path_after_the_lock_is_taken_ends_through_a_release():
     states = SYNC.definition["States"]
     ends = {name for name, state in states.items() if state["Type"] in ("Fail", "Succeed") or state.get("End")}
-    assert ends == {"WriteReport", "FailRun"}  # WriteReport releases the lock itself
+    assert ends == {"ReportWritten", "FailRun"}
+    # WriteReport releases the lock itself, in the invocation that does not hand over: the one that leads to the end.
+    assert states["WriteReport"]["Next"] == "EvaluateReport"
+    assert states["EvaluateReport"]["Choices"] == [
+        {"Variable": "$.reportWriting.handover", "IsPresent": True, "Next": "WriteReport"}
+    ]
+    assert states["EvaluateReport"]["Default"] == "ReportWritten"
+    assert states["ReportWritten"] == {**states["ReportWritten"], "Type": "Pass", "OutputPath": "$.reportWriting"}
     for name, state in states.items():
         if state["Type"] == "Task" and name not in ("ValidateInput", "ReleaseLockAfterFailure"):
             assert state.get("Catch"), f"{name} has no Catch: a failure there would end the run holding the lock"
