@@ -75,12 +75,17 @@ def ensure_deployment_bucket(s3: Any, bucket: str, region: str) -> bool:
 
 EXPIRING_FOLDERS = ("runs/", "history/")
 """A sync's files (plans, results, its report) and its record: what the retention rule expires."""
+INCOMPLETE_UPLOAD_DAYS = 7
+"""Days after which S3 aborts a multipart upload of the deployment bucket that nothing completed: a report or
+ETag-pair upload whose WriteReport failed every retry after a hand-over (an upload an invocation started itself
+is aborted at once when it fails). A report's upload lasts hours at most."""
 
 
 def expire_run_files(s3: Any, bucket: str, days: int) -> None:
     """Set the deployment bucket's lifecycle rules, every deploy (one request, which replaces the bucket's
     lifecycle configuration, so a changed REPORT_RETENTION_DAYS takes effect): each folder of
-    ``EXPIRING_FOLDERS`` expires after ``days``. Packages, templates, locks and ETag pairs are kept."""
+    ``EXPIRING_FOLDERS`` expires after ``days``. Packages, templates, locks and ETag pairs are kept. And
+    multipart uploads never completed are aborted after ``INCOMPLETE_UPLOAD_DAYS``, in the whole bucket."""
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
@@ -92,6 +97,14 @@ def expire_run_files(s3: Any, bucket: str, days: int) -> None:
                     "Expiration": {"Days": days},
                 }
                 for folder in EXPIRING_FOLDERS
+            ]
+            + [
+                {
+                    "ID": "abort-incomplete-uploads",
+                    "Filter": {"Prefix": ""},
+                    "Status": "Enabled",
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
+                }
             ]
         },
     )

@@ -260,6 +260,35 @@ def test_copies_handed_over_between_invocations_still_mirror_exactly(aws, machin
         assert entered.count("CopyInline") == 7
 
 
+def test_a_report_handed_over_after_every_batch_is_whole_and_the_lock_is_released_once(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    for number in range(12):
+        client.put_object(Bucket=source, Key=f"r/{number:02d}", Body=b"r" * number)
+    for name in ("gone-1", "gone-2", "gone-3"):
+        client.put_object(Bucket=destination, Key=f"r/{name}", Body=b"o")
+    settings = {"inlinePlanBytes": 0, "copyBatchKeys": 2, "deleteBatchKeys": 1, "maxReportBatchesPerInvocation": 1}
+
+    result = run(aws, machine, source=source, destination=destination, settings=settings)
+
+    assert result.succeeded, result.cause
+    assert contents(client, destination) == contents(client, source)
+    assert (result.output["copied"], result.output["deleted"], result.output["failed"]) == (12, 3, 0)
+    lines = report_lines(client, result.output)
+    assert [(line["key"], line["result"]) for line in lines] == [
+        *((f"r/{number:02d}", "copied") for number in range(12)),
+        *((f"r/{name}", "deleted") for name in ("gone-1", "gone-2", "gone-3")),
+    ]
+    history = aws("stepfunctions").get_execution_history(executionArn=result.arn, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered.count("WriteReport") == 6 + 3 + 1  # a hand-over after each of the 9 batches, then the end
+    assert entered[-1] == "ReportWritten"
+    # The lock went with the last invocation: the next sync into the destination takes it at once.
+    again = run(aws, machine, source=source, destination=destination)
+    assert again.succeeded, again.cause
+    assert (again.output["copied"], again.output["deleted"], again.output["unchanged"]) == (0, 0, 12)
+
+
 def test_orphans_whose_keys_xml_cannot_carry_are_deleted_and_reported_under_their_own_names(aws, machine, s3, buckets):
     source, destination = buckets()
     client = s3()
