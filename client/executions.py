@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bucket_sync.contract import COPY_STATES, DELETE_STATES, NO_LIMIT, PLAN_STATES
+from bucket_sync.contract import COPY_STATES, DELETE_STATES, NO_LIMIT, PLAN_STATES, REPORT_STATES
 from deploy.config import Config
 from deploy.errors import DeployError
 
@@ -227,6 +227,7 @@ def progress_of(
     for event in events:
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
+            state = REPORT_STATES[0] if state in REPORT_STATES else state
             if phase_started is None and state in COPY_STATES + DELETE_STATES:
                 phase_started = event.get("timestamp")
         if "stateExitedEventDetails" in event:

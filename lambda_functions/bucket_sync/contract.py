@@ -25,6 +25,9 @@ COPY_STATES = ("CopySourceKeys", "CopyInline", "PlanRanges")
 DELETE_STATES = ("DeleteOrphanedKeys", "DeleteInline")
 """The states that copy and delete: a Distributed Map over plan batches, one step for a small plan, or the key
 ranges' Distributed Map, whose ranges copy as they are planned."""
+REPORT_STATES = ("WriteReport", "EvaluateReport", "ReportWritten")
+"""The report's steps (WriteReport, called again from each hand-over): one phase to the operator, shown as the
+first."""
 
 
 def patterns_from_environment(value: str) -> tuple[str, ...]:

@@ -96,25 +96,6 @@ RUNS = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(RUNS)
-def test_after_each_run_the_set_is_the_fold_of_every_run_newest_winning_and_nothing_else_is_left(s3, runs):
-    destination = f"dst-{uuid.uuid4().hex}"
-    folded = {}
-    for number, run in enumerate(runs):
-        write_record(s3, destination, f"run-{number:03d}", run)
-        compact(s3, WORK, destination, chunk_pairs=3)
-        folded.update(run)
-
-        assert the_set(s3, destination) == folded
-        chunks = [name for name in names(s3, destination) if name.endswith(".jsonl")]
-        assert len(chunks) == -(-len(folded) // 3)
-        # The chunks and one index, no record and no older set (and nothing at all until a run has a pair).
-        assert len(names(s3, destination)) == len(chunks) + bool(folded)
-    lookup = RecordedPairs(s3, WORK, destination)
-    assert {key: lookup(key) for key in sorted(folded, key=sort_key)} == folded
-
-
 def compact_in_invocations(s3, destination, chunk_pairs):
     """A compaction handed over after every chunk it completes, its state going through JSON between two
     invocations as WriteReport's hand-over carries it; how many invocations it took."""
@@ -127,24 +108,30 @@ def compact_in_invocations(s3, destination, chunk_pairs):
         left = json.loads(json.dumps(left))
 
 
+@pytest.mark.parametrize("handed_over", [False, True], ids=["at-once", "handed-over-after-every-chunk"])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(RUNS)
-def test_a_compaction_handed_over_after_every_chunk_leaves_the_set_an_uninterrupted_one_does(s3, runs):
+@given(runs=RUNS)
+def test_after_each_run_the_set_is_the_fold_of_every_run_newest_winning_and_nothing_else_is_left(s3, handed_over, runs):
     destination = f"dst-{uuid.uuid4().hex}"
     folded = {}
     for number, run in enumerate(runs):
         write_record(s3, destination, f"run-{number:03d}", run)
+        if handed_over:
+            invocations = compact_in_invocations(s3, destination, chunk_pairs=3)
+            # A hand-over after each full chunk, and an invocation after the last that finishes; a run without
+            # pairs writes no record, and there is nothing to merge.
+            assert invocations == ((len(folded.keys() | run.keys())) // 3 + 1 if run else 1)
+        else:
+            compact(s3, WORK, destination, chunk_pairs=3)
         folded.update(run)
-
-        invocations = compact_in_invocations(s3, destination, chunk_pairs=2)
 
         assert the_set(s3, destination) == folded
         chunks = [name for name in names(s3, destination) if name.endswith(".jsonl")]
-        assert len(chunks) == -(-len(folded) // 2)
+        assert len(chunks) == -(-len(folded) // 3)
+        # The chunks and one index, no record and no older set (and nothing at all until a run has a pair).
         assert len(names(s3, destination)) == len(chunks) + bool(folded)
-        # A hand-over after each full chunk, and an invocation after the last that finishes; a run without pairs
-        # writes no record, and there is nothing to merge.
-        assert invocations == (len(folded) // 2 + 1 if run else 1)
+    lookup = RecordedPairs(s3, WORK, destination)
+    assert {key: lookup(key) for key in sorted(folded, key=sort_key)} == folded
 
 
 def test_a_compaction_handed_over_and_never_resumed_is_superseded_by_the_next(s3):
