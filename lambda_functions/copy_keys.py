@@ -12,7 +12,9 @@
 #         Action: [s3:GetObject, s3:GetObjectTagging]
 #         Resource: ["{source_objects}"]
 #       - Effect: Allow
-#         Action: [s3:PutObject, s3:PutObjectTagging, s3:AbortMultipartUpload]
+#         # GetObject and GetObjectTagging: a check heads both sides; a backup copies the object it overwrites
+#         # into the backup location (itself one of DESTINATION_BUCKETS) first.
+#         Action: [s3:GetObject, s3:GetObjectTagging, s3:PutObject, s3:PutObjectTagging, s3:AbortMultipartUpload]
 #         Resource: ["{destination_objects}"]
 #       - Effect: Allow
 #         Action: [s3:ListBucketMultipartUploads]
@@ -55,8 +57,10 @@ from bucket_sync.batches import entry_of
 from bucket_sync.clients import S3Clients
 from bucket_sync.copy import CopySettings, copy_object
 from bucket_sync.errors import ArchivedObjectError, SyncError
+from bucket_sync.listing import Entry
 from bucket_sync.outcomes import COPIED, FAILED, SKIPPED, outcome
-from bucket_sync.run import SyncRun
+from bucket_sync.run import CHECK, SyncRun
+from bucket_sync.verify import verify
 from bucket_sync.workers import BatchProgress, batch_name, work_on, write_progress_with
 
 HANDOVER_SECONDS = 180
@@ -67,6 +71,19 @@ logger = logging.getLogger()
 
 
 def copy_one(item, run, clients, settings):
+    if run.mode == CHECK:
+        return verify(
+            item,
+            clients.for_region(run.source_region, run.requester_pays),
+            clients.for_region(run.destination_region, run.requester_pays),
+            run.source,
+            run.destination,
+        )
+    backup = None
+    if run.backup and item.get("target"):
+        backup, failure = back_up(item, run, clients, settings)
+        if failure:
+            return outcome(item, "copy", FAILED, failure)
     try:
         result = copy_object(
             clients.for_region(run.source_region, run.requester_pays),
@@ -80,9 +97,39 @@ def copy_one(item, run, clients, settings):
         return outcome(item, "copy", SKIPPED, str(error))
     except SyncError as error:
         return outcome(item, "copy", FAILED, f"{type(error).__name__}: {error}")
+    extra = {"backup": backup} if backup else {}
     return outcome(
-        item, "copy", COPIED, sourceEtag=item["entry"]["etag"], etag=result.destination_etag, multipart=result.multipart
+        item,
+        "copy",
+        COPIED,
+        sourceEtag=item["entry"]["etag"],
+        etag=result.destination_etag,
+        multipart=result.multipart,
+        **extra,
     )
+
+
+def back_up(item, run, clients, settings):
+    """Copy the destination object an item would overwrite (its listed ``target``) into the run's backup
+    location, as it was listed: (its s3:// URI, None), or (None, why not) when the backup failed."""
+    key = run.backup_key(item["key"])
+    try:
+        copy_object(
+            clients.for_region(run.destination_region, run.requester_pays),
+            clients.for_region(run.backup_region),
+            run.destination,
+            run.backup_bucket,
+            Entry.from_json(item["target"]),
+            settings,
+            destination_key=key,
+        )
+    except SyncError as error:
+        reason = f"{type(error).__name__}: {error}".replace("the source", "the destination object")
+        return (
+            None,
+            f"BackupFailedError: not overwritten, as its backup to s3://{run.backup_bucket}/{key} failed: {reason}",
+        )
+    return f"s3://{run.backup_bucket}/{key}", None
 
 
 def copy_all(items, run, clients, settings, out_of_time, progress=None):

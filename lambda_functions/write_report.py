@@ -57,7 +57,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_sync import concurrency, records
 from bucket_sync.clients import S3Clients
-from bucket_sync.errors import REFUSALS, SyncFailedError
+from bucket_sync.errors import REFUSALS, NotInSyncError, SyncFailedError
 from bucket_sync.etag_pairs import RecordStream, compact, record_key
 from bucket_sync.outcomes import COPIED
 from bucket_sync.planner import PlanState
@@ -71,11 +71,13 @@ from bucket_sync.report import (
     summarize,
 )
 from bucket_sync.requests import merge_counts
-from bucket_sync.run import SyncRun
+from bucket_sync.run import CHECK, SyncRun
 from bucket_sync.run_files import InlineResults, Results, RunFiles, WorkBucketResults
 
 LOCATION_REQUESTS = {"HeadBucket": 2}
 """FindSourceRegion and FindDestinationRegion make one request each."""
+BACKUP_CHECK_REQUESTS = {"HeadBucket": 1, "PutObject": 1}
+"""CheckBackup's: the backup bucket's region, and the run's note beside its backups."""
 RELEASE_REQUESTS = {"DeleteObject": 1}
 """Releasing the destination's lock, which happens after the summary is made."""
 HANDOVER_SECONDS = 60
@@ -260,6 +262,26 @@ def refused(refusal, summary, report_uri):
     )
 
 
+NOT_MATCHING = ("differing", "missing", "extra", "unverifiable", "failed")
+
+
+def not_in_sync(summary, report_uri):
+    """A check's failure when any key in scope is not proven the same on both sides, or None."""
+    counts = {name: summary[name] for name in NOT_MATCHING if summary[name]}
+    if not counts:
+        return None
+    found = ", ".join(f"{count} {name}" for name, count in counts.items())
+    return NotInSyncError(
+        f"{source_and_destination(summary)} are not in sync: {found}, {summary['matching']} matching; "
+        f'see the report at {report_uri} ("fab report" lists every key). Summary: {json.dumps(summary)}'
+    )
+
+
+def source_and_destination(summary):
+    scope = f"s3://{summary['source']}/{summary['prefix']}", f"s3://{summary['destination']}/{summary['prefix']}"
+    return f"{scope[0]} and {scope[1]}"
+
+
 def report(run, event, clients, lock, part_bytes=PART_BYTES, out_of_time=lambda: False):
     plan = PlanState.from_json(event["plan"], run)
     copy_check = event.get("copyCheck") or {}
@@ -290,6 +312,7 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES, out_of_time=lambda:
     lock_requests = merge_counts(lock.get("requests", {}), RELEASE_REQUESTS) if lock else {}
     requests = merge_counts(
         LOCATION_REQUESTS,
+        BACKUP_CHECK_REQUESTS if run.backup else {},
         lock_requests,
         plan.requests,
         (event.get("split") or {}).get("requests", {}),  # SplitKeySpace's discovery, when the scope was cut
@@ -306,6 +329,8 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES, out_of_time=lambda:
     failure = None
     if refusal:
         failure = refused(refusal, summary, report_uri)
+    elif run.mode == CHECK:
+        failure = not_in_sync(summary, report_uri)
     elif summary["failed"]:
         failure = SyncFailedError(
             f"{summary['failed']} object(s) failed ({summary['copied']} copied, "

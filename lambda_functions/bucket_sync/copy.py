@@ -154,8 +154,10 @@ def copy_object(
     destination_bucket: str,
     entry: Entry,
     settings: CopySettings = CopySettings(),
+    destination_key: str | None = None,
 ) -> CopyResult:
-    """Copy one listed object, on the condition that its ETag is still ``entry.etag``.
+    """Copy one listed object, on the condition that its ETag is still ``entry.etag``, to the same key in the
+    destination bucket or to ``destination_key`` (a backup's).
 
     ``source_s3`` is a client in the source bucket's region, ``destination_s3`` one in the destination's: copies
     are requests to the destination naming the source, which S3 serves across regions.
@@ -164,15 +166,18 @@ def copy_object(
     S3 errors and connection failures that outlived botocore's retries: every failure of one object is named, so
     one stubborn object never fails the invocation that copies a whole batch.
     """
+    key = entry.key if destination_key is None else destination_key
     if needs_multipart(entry, settings):
-        return _copy_multipart(source_s3, destination_s3, source_bucket, destination_bucket, entry, settings)
-    return _copy_single(destination_s3, source_bucket, destination_bucket, entry)
+        return _copy_multipart(source_s3, destination_s3, source_bucket, destination_bucket, entry, settings, key)
+    return _copy_single(destination_s3, source_bucket, destination_bucket, entry, key)
 
 
-def _copy_single(destination_s3: Any, source_bucket: str, destination_bucket: str, entry: Entry) -> CopyResult:
+def _copy_single(
+    destination_s3: Any, source_bucket: str, destination_bucket: str, entry: Entry, key: str
+) -> CopyResult:
     parameters: dict[str, Any] = {
         "Bucket": destination_bucket,
-        "Key": entry.key,
+        "Key": key,
         "CopySource": {"Bucket": source_bucket, "Key": entry.key},
         # The decision was made on this ETag; a source changed since then is the next run's to decide.
         "CopySourceIfMatch": entry.etag,
@@ -194,6 +199,7 @@ def _copy_multipart(
     destination_bucket: str,
     entry: Entry,
     settings: CopySettings,
+    key: str,
 ) -> CopyResult:
     copy_source = {"Bucket": source_bucket, "Key": entry.key}
     # PartNumber=1 makes one HEAD tell the first part's size and the part count along with the object's headers.
@@ -218,19 +224,17 @@ def _copy_multipart(
         create["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tag_set], quote_via=quote)
 
     if settings.abort_stale_uploads:
-        requests += abort_stale_uploads(destination_s3, destination_bucket, entry.key)
-    with _named_errors("CreateMultipartUpload", destination_bucket, entry.key):
-        upload_id = destination_s3.create_multipart_upload(Bucket=destination_bucket, Key=entry.key, **create)[
-            "UploadId"
-        ]
+        requests += abort_stale_uploads(destination_s3, destination_bucket, key)
+    with _named_errors("CreateMultipartUpload", destination_bucket, key):
+        upload_id = destination_s3.create_multipart_upload(Bucket=destination_bucket, Key=key, **create)["UploadId"]
     requests += 1
     try:
-        etags = _copy_parts(destination_s3, destination_bucket, entry, copy_source, upload_id, parts, settings)
+        etags = _copy_parts(destination_s3, destination_bucket, key, entry, copy_source, upload_id, parts, settings)
         requests += len(parts)
-        with _named_errors("CompleteMultipartUpload", destination_bucket, entry.key):
+        with _named_errors("CompleteMultipartUpload", destination_bucket, key):
             completed = destination_s3.complete_multipart_upload(
                 Bucket=destination_bucket,
-                Key=entry.key,
+                Key=key,
                 UploadId=upload_id,
                 MultipartUpload={
                     "Parts": [
@@ -240,7 +244,7 @@ def _copy_multipart(
             )
         requests += 1
     except BaseException:
-        _abort(destination_s3, destination_bucket, entry.key, upload_id)
+        _abort(destination_s3, destination_bucket, key, upload_id)
         raise
     return CopyResult(completed["ETag"], entry.size, multipart=True, requests=requests)
 
@@ -265,6 +269,7 @@ def abort_stale_uploads(destination_s3: Any, destination_bucket: str, key: str) 
 def _copy_parts(
     destination_s3: Any,
     destination_bucket: str,
+    key: str,
     entry: Entry,
     copy_source: dict[str, str],
     upload_id: str,
@@ -276,7 +281,7 @@ def _copy_parts(
     def copy_part(part: PartRange) -> str:
         parameters = {
             "Bucket": destination_bucket,
-            "Key": entry.key,
+            "Key": key,
             "UploadId": upload_id,
             "PartNumber": part.number,
             "CopySource": copy_source,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .filters import KeyFilter
 from .listing import RESTORED, RESTORING, Entry
 
 ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
@@ -21,6 +22,10 @@ class Action(StrEnum):
     DELETE = "delete"
     UNCHANGED = "unchanged"
     SKIP = "skip"
+    EXCLUDE = "exclude"
+    """Out of scope on both sides: a filter excludes it (bucket_sync/filters.py)."""
+    KEEP = "keep"
+    """Absent from the source, and kept: the run's mode never deletes."""
 
 
 class Reason(StrEnum):
@@ -33,6 +38,8 @@ class Reason(StrEnum):
     SAME_AS_COPIED = "same size, and the ETags are the pair recorded when this sync copied it (e.g. SSE-KMS)"
     ARCHIVED = "archived in {storage_class}, not restored: restore it to copy it"
     RESTORING = "archived in {storage_class}, its restore still in progress: the first run after it completes copies it"
+    EXCLUDED = "excluded by the filter {kind} {pattern!r}"
+    KEPT = "absent from source; kept: mode copy never deletes"
 
 
 class ListingOrderError(Exception):
@@ -111,24 +118,75 @@ def _ordered(entries: Iterable[Entry], side: str) -> Iterator[Entry]:
 
 
 def march(
-    source: Iterable[Entry], destination: Iterable[Entry], recorded: RecordedPairs = _nothing_recorded
+    source: Iterable[Entry],
+    destination: Iterable[Entry],
+    recorded: RecordedPairs = _nothing_recorded,
+    key_filter: KeyFilter | None = None,
+    deletes: bool = True,
 ) -> Iterator[Decision]:
-    """Walk both sorted listings together and decide every key, in key order, lazily."""
+    """Walk both sorted listings together and decide every key, in key order, lazily. A key ``key_filter``
+    excludes is decided EXCLUDE, whichever side has it, and compared with nothing; without ``deletes`` an orphan
+    is kept (KEEP) instead of deleted."""
     sources, destinations = _ordered(source, "source"), _ordered(destination, "destination")
     src, dst = next(sources, None), next(destinations, None)
     while src is not None or dst is not None:
         if dst is None or (src is not None and sort_key(src.key) < sort_key(dst.key)):
             assert src is not None  # the loop runs while a side has an entry, and the destination has none
-            yield copy_or_skip(src, None)
+            key, pair = src.key, (src, None)
             src = next(sources, None)
         elif src is None or sort_key(dst.key) < sort_key(src.key):
-            yield Decision(dst.key, Action.DELETE, Reason.ORPHANED.value, None, dst)
+            key, pair = dst.key, (None, dst)
             dst = next(destinations, None)
         else:
-            yield copy_or_skip(src, dst, recorded)
+            key, pair = src.key, (src, dst)
             src, dst = next(sources, None), next(destinations, None)
+        rule = key_filter.excluded_by(key) if key_filter else None
+        if rule is not None:
+            yield Decision(key, Action.EXCLUDE, Reason.EXCLUDED.value.format(kind=rule.kind, pattern=rule.pattern))
+        elif pair[0] is None:
+            if deletes:
+                yield Decision(key, Action.DELETE, Reason.ORPHANED.value, None, pair[1])
+            else:
+                yield Decision(key, Action.KEEP, Reason.KEPT.value, None, pair[1])
+        else:
+            yield copy_or_skip(pair[0], pair[1], recorded)
 
 
 def in_scope(key: str, prefix: str, start_after: str) -> bool:
     """What a listing with Prefix and StartAfter returns: the scope a sync may read, copy and delete in."""
     return key.startswith(prefix) and sort_key(key) > sort_key(start_after)
+
+
+class Check(StrEnum):
+    """What a check (mode "check") says of a key in scope."""
+
+    MATCHING = "matching"
+    DIFFERING = "differing"
+    MISSING = "missing"
+    EXTRA = "extra"
+    UNVERIFIABLE = "unverifiable"
+
+
+CHECK_REASONS = {
+    Check.MATCHING: "same size and ETag",
+    Check.DIFFERING: "size differs",
+    Check.MISSING: "missing from destination",
+    Check.EXTRA: "absent from source",
+}
+TO_VERIFY = "same size, different ETags (or a recorded pair): the listings cannot tell; whole-object checksums decide"
+
+
+def check_of(decision: Decision) -> Check | None:
+    """A check's verdict on a key from the listings alone, or None where they cannot prove equality or difference
+    (same size, different ETags: a part layout or SSE-KMS makes ETags differ for equal bodies), which whole-object
+    checksums then decide. Equal ETags and sizes are taken as equal bodies, as every sync tool takes them."""
+    source, destination = decision.source, decision.destination
+    if source is None:
+        return Check.EXTRA
+    if destination is None:
+        return Check.MISSING
+    if source.size != destination.size:
+        return Check.DIFFERING
+    if source.etag == destination.etag:
+        return Check.MATCHING
+    return None

@@ -45,6 +45,19 @@ class TransientS3Error(SyncError):
     every retry; that object failed, the others go on, and the next run copies it."""
 
 
+class BackupFailedError(SyncError):
+    """The destination object could not be backed up, so it was neither overwritten nor deleted."""
+
+
+class DestinationChangedError(SyncError):
+    """An orphan was rewritten in the destination after it was listed, so it was kept; the next run decides again."""
+
+
+class NotInSyncError(SyncError):
+    """A check found keys that are not the same in both buckets (or could not prove them so); its cause gives the
+    counts and the report's location."""
+
+
 class DeleteAllRefusedError(SyncError):
     """The in-scope source is empty, so the sync would delete everything in scope, and allowDeleteAll is false."""
 

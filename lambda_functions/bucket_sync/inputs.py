@@ -13,7 +13,8 @@ from typing import Any
 
 from . import contract
 from .errors import InvalidInputError
-from .run import Settings, SyncRun, camel_case
+from .filters import KINDS, MAX_FILTERS, MAX_PATTERN_BYTES
+from .run import BACKUP_SCHEME, CHECK, MODES, SYNC, Settings, SyncRun, backup_location, camel_case
 
 FIELDS = {
     "source",
@@ -25,6 +26,9 @@ FIELDS = {
     "planFirst",
     "maxDeletes",
     "requesterPays",
+    "filters",
+    "mode",
+    "backup",
     "settings",
 }
 MAX_KEY_BYTES = 1024
@@ -133,6 +137,17 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
             f"'maxDeletes' must be a whole number of at least 0 (or {contract.NO_LIMIT} for no limit), "
             f"not {max_deletes!r}"
         )
+    mode = event.get("mode", SYNC)
+    if mode not in MODES:
+        raise InvalidInputError(
+            f'\'mode\' is {mode!r}: it takes "sync" (copy and delete, the default), "copy" (never delete) or '
+            '"check" (change nothing; say whether the buckets are equal)'
+        )
+    if mode == CHECK and flags["dryRun"]:
+        raise InvalidInputError(
+            '\'dryRun\' is true with "mode": "check", which changes nothing already: drop dryRun to run the check'
+        )
+    backup = parse_backup(event.get("backup", ""), buckets, scope["prefix"], mode, limits)
     return SyncRun(
         run_id=run_id,
         source=buckets["source"],
@@ -144,9 +159,71 @@ def parse_input(event: Any, run_id: str, work_bucket: str, limits: Limits = Limi
         max_deletes=max_deletes,
         plan_first=flags["planFirst"],
         requester_pays=flags["requesterPays"],
+        filters=parse_filters(event.get("filters", [])),
+        mode=mode,
+        backup=backup,
         work_bucket=work_bucket,
         settings=parse_settings(event.get("settings", {})),
     )
+
+
+def parse_filters(value: Any) -> tuple[dict[str, str], ...]:
+    example = '[{"exclude": "*.tmp"}, {"include": "logs/*"}]'
+    if not isinstance(value, list):
+        raise InvalidInputError(f"'filters' must be a list such as {example}, not {type(value).__name__}")
+    if len(value) > MAX_FILTERS:
+        raise InvalidInputError(
+            f"'filters' has {len(value)} filters, more than {MAX_FILTERS}: narrow the scope with 'prefix' instead"
+        )
+    filters = []
+    for number, item in enumerate(value, start=1):
+        where = f"filter {number} of 'filters'"
+        if not isinstance(item, dict) or len(item) != 1 or next(iter(item)) not in KINDS:
+            raise InvalidInputError(
+                f'{where} is {item!r}: each filter is an object with one field, "exclude" or "include", as in {example}'
+            )
+        ((kind, pattern),) = item.items()
+        if not isinstance(pattern, str) or not pattern:
+            raise InvalidInputError(f"{where}: its {kind!r} pattern must be a non-empty string, not {pattern!r}")
+        if len(pattern.encode("utf-8", "surrogatepass")) > MAX_PATTERN_BYTES:
+            raise InvalidInputError(f"{where}: its pattern is longer than S3's key limit of {MAX_PATTERN_BYTES} bytes")
+        filters.append({kind: pattern})
+    return tuple(filters)
+
+
+def parse_backup(value: Any, buckets: dict[str, str], prefix: str, mode: str, limits: Limits) -> str:
+    """The backup location, ``s3://bucket/prefix/``, checked: a valid bucket this deployment may write, a prefix
+    ending in '/', and outside the sync's scope in the source and destination."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not value.startswith(BACKUP_SCHEME):
+        raise InvalidInputError(
+            f"'backup' is {value!r}: give an S3 location such as \"s3://my-backups/sync/\", where the run keeps "
+            "what it deletes or overwrites"
+        )
+    if mode == CHECK:
+        raise InvalidInputError('\'backup\' is given with "mode": "check", which deletes and overwrites nothing')
+    bucket, backup_prefix = backup_location(value)
+    problem = bucket_name_problem(bucket)
+    if problem:
+        raise InvalidInputError(f"'backup' names the bucket {bucket!r}, which is not a valid bucket name: it {problem}")
+    if backup_prefix and not backup_prefix.endswith("/"):
+        raise InvalidInputError(
+            f"'backup' has the prefix {backup_prefix!r}: end it with '/' (\"{value}/\"), so that the run's folder is "
+            "a folder of it"
+        )
+    if len(backup_prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES // 2:
+        raise InvalidInputError(
+            f"'backup' has a prefix longer than {MAX_KEY_BYTES // 2} bytes: no key would fit under it"
+        )
+    _check_allowed("backup", bucket, limits.destination_buckets, contract.DESTINATION_BUCKETS_VARIABLE)
+    for side in ("source", "destination"):
+        if bucket == buckets[side] and (backup_prefix.startswith(prefix) or prefix.startswith(backup_prefix)):
+            raise InvalidInputError(
+                f"'backup' is {value!r}, inside the sync's scope in the {side} bucket (prefix {prefix!r}): the "
+                "backups would be synced themselves. Keep them in another bucket, or under a prefix outside the scope"
+            )
+    return value
 
 
 MAX_COPY_THREADS = 64

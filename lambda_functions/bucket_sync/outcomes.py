@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 COPIED, DELETED, FAILED, SKIPPED, PLANNED = "copied", "deleted", "failed", "skipped", "planned"
+KEPT = "kept"
+"""An orphan a copy (mode "copy") leaves in the destination, or one rewritten there after it was listed."""
 MISSING_RESULT = "its worker did not finish (no result for its batch after every retry)"
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .batches import decision_to_json
-from .decide import Action, Decision, march
+from .decide import TO_VERIFY, Action, Decision, check_of, march
 from .etag_pairs import RecordedPairs
+from .filters import KeyFilter, rules_of
 from .listing import list_entries, read_ahead
-from .outcomes import WORST_RESULT_BYTES, json_bytes
+from .outcomes import KEPT, WORST_RESULT_BYTES, json_bytes
 from .ranges import KeyRange, take_range
 from .requests import merge_counts
-from .run import SyncRun
+from .run import CHECK, SyncRun
 from .run_files import RunFiles
 
 
@@ -151,11 +152,11 @@ class _BatchWriter:
         """Batches this round wrote."""
         return self.last - self.before
 
-    def add(self, decision: Decision) -> None:
+    def add(self, decision: Decision, item: dict[str, Any]) -> None:
         size = decision.source.size if decision.source else 0
         if self.pending and self.max_bytes is not None and self.pending_bytes + size > self.max_bytes:
             self.flush()
-        self.pending.append(decision_to_json(decision))
+        self.pending.append(item)
         self.pending_bytes += size
         if len(self.pending) >= self.max_keys:
             self.flush()
@@ -223,10 +224,12 @@ def plan_round(
     )
     cursor, done, decided = start, True, 0
     recorded = RecordedPairs(work_s3, run.work_bucket, run.destination)
-    for decision in march(source, destination, recorded):
-        _count(totals, decision)
-        if decision.action in writers:
-            writers[decision.action].add(decision)
+    key_filter = KeyFilter(rules_of(run.filters), run.prefix)
+    for decision in march(source, destination, recorded, key_filter, deletes=run.deletes):
+        kind, item = planned(run, decision)
+        _count(totals, decision, item)
+        if kind is not None:
+            writers[kind].add(decision, item)
         cursor, decided = decision.key, decided + 1
         if (
             (settings.max_keys_per_round and decided >= settings.max_keys_per_round)
@@ -318,12 +321,59 @@ def inline_bytes(pending: dict[str, list[dict[str, Any]]]) -> int:
     return json_bytes(pending) + acted_on * WORST_RESULT_BYTES
 
 
-TOTALS = ("sourceObjects", "destinationObjects", "unchanged", "toCopy", "toDelete", "skipped", "bytesToCopy")
+TOTALS = (
+    "sourceObjects",
+    "destinationObjects",
+    "unchanged",
+    "toCopy",
+    "toDelete",
+    "skipped",
+    "bytesToCopy",
+    "excluded",
+    "kept",
+)
 
 
-def _count(totals: Counter[str], decision: Decision) -> None:
+def planned(run: SyncRun, decision: Decision) -> tuple[Action | None, dict[str, Any]]:
+    """Which plan batches a decision goes to (None: none) and its item there. A check's keys all go to the report:
+    those the listings decide as skip items carrying their verdict, the others as copy items, which copy_keys
+    verifies by their checksums; a kept orphan is a skip item too. A copy item carries its destination entry
+    (``target``) when the run backs up what it overwrites, or verifies."""
+    item = decision_to_json(decision)
+    if decision.action is Action.EXCLUDE:
+        return None, item
+    if run.mode == CHECK:
+        verdict = check_of(decision)
+        if verdict is None:
+            item["reason"] = TO_VERIFY
+            assert decision.destination is not None  # only a key both sides have needs its checksums
+            return Action.COPY, {**item, "target": decision.destination.to_json()}
+        return Action.SKIP, {**item, "action": "check", "result": verdict.value}
+    if decision.action is Action.KEEP:
+        return Action.SKIP, {**item, "action": "delete", "result": KEPT}
+    if decision.action is Action.COPY and run.backup and decision.destination is not None:
+        return Action.COPY, {**item, "target": decision.destination.to_json()}
+    if decision.action is Action.UNCHANGED:
+        return None, item
+    return decision.action, item
+
+
+def _count(totals: Counter[str], decision: Decision, item: dict[str, Any]) -> None:
+    if decision.action is Action.EXCLUDE:
+        totals["excluded"] += 1
+        return
     totals["sourceObjects"] += decision.source is not None
     totals["destinationObjects"] += decision.destination is not None
+    if "result" in item and item.get("action") == "check":
+        totals[item["result"]] += 1
+        return
+    if item.get("reason") == TO_VERIFY:
+        totals["toVerify"] += 1
+        totals["toCopy"] += 1  # what the copy step acts on: CopyInline and CopySourceKeys verify them
+        return
+    if decision.action is Action.KEEP:
+        totals["kept"] += 1
+        return
     if decision.action is Action.COPY:
         totals["toCopy"] += 1
         assert decision.source is not None  # march decides a copy only for a key the source has

@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+from .decide import Check
 from .errors import SyncError
-from .outcomes import COPIED, DELETED, FAILED, PLANNED, SKIPPED, outcome
+from .outcomes import COPIED, DELETED, FAILED, KEPT, PLANNED, SKIPPED, outcome
 from .planner import PlanState
 from .requests import split_retries
-from .run import SyncRun
+from .run import CHECK, SyncRun
 from .run_files import Results
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,10 @@ def _section(
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """One section's batches after ``after``: (name, lines) each."""
     if section == 2:
-        for name, items in results.item_batches("skip", after):  # copies that cannot be made (archived objects)
-            yield name, [outcome(item, "copy", SKIPPED) for item in items]
+        # Copies that cannot be made (archived objects), orphans a copy keeps, and a check's verdicts that the
+        # listings gave: each item says its action and result when they are not a skipped copy's.
+        for name, items in results.item_batches("skip", after):
+            yield name, [outcome(item, item.get("action", "copy"), item.get("result", SKIPPED)) for item in items]
     elif dry_run:
         kind = ("copy", "delete")[section]
         for name, items in results.item_batches(kind, after):
@@ -130,10 +133,13 @@ class Tally:
     """The summary's counts of report lines, added one line at a time; it holds no line. (Mutable on purpose: a
     new frozen value per line would cost more than the line.)"""
 
-    __slots__ = ("lines", "copied", "deleted", "skipped", "failed", "bytes_copied")
+    __slots__ = ("lines", "copied", "deleted", "skipped", "failed", "bytes_copied", "kept", "backed_up", "checked")
 
     def __init__(self) -> None:
         self.lines = self.copied = self.deleted = self.skipped = self.failed = self.bytes_copied = 0
+        self.kept = self.backed_up = 0
+        self.checked: Counter[str] = Counter()
+        """A check's verdicts (bucket_sync.decide.Check), by name."""
 
     def add(self, line: dict[str, Any]) -> None:
         self.lines += 1
@@ -147,15 +153,20 @@ class Tally:
             self.skipped += 1
         elif result == FAILED:
             self.failed += 1
+        elif result == KEPT:
+            self.kept += 1
+        elif line["action"] == "check":
+            self.checked[result] += 1
+        self.backed_up += bool(line.get("backup"))
 
-    def to_json(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}
+    def to_json(self) -> dict[str, Any]:
+        return {name: dict(self.checked) if name == "checked" else getattr(self, name) for name in self.__slots__}
 
     @classmethod
-    def from_json(cls, data: dict[str, int]) -> "Tally":
+    def from_json(cls, data: dict[str, Any]) -> "Tally":
         tally = cls()
         for name in cls.__slots__:
-            setattr(tally, name, data[name])
+            setattr(tally, name, Counter(data[name]) if name == "checked" else data[name])
         return tally
 
 
@@ -199,14 +210,15 @@ class Gathered:
 def summarize(
     run: SyncRun, plan: PlanState, tally: Tally, requests: dict[str, int], report_uri: str | None
 ) -> dict[str, Any]:
-    """The execution's output (README, "Output")."""
+    """The execution's output (README, "Output"); a check's says what it found instead of what it would copy."""
     sent, retries = split_retries(requests)
-    return {
+    summary: dict[str, Any] = {
         "runId": run.run_id,
         "source": run.source,
         "destination": run.destination,
         "prefix": run.prefix,
         "startAfter": run.start_after,
+        "mode": run.mode,
         "dryRun": run.dry_run,
         "copied": tally.copied,
         "deleted": tally.deleted,
@@ -215,11 +227,23 @@ def summarize(
         "failed": tally.failed,
         "toCopy": plan.totals.get("toCopy", 0),
         "toDelete": plan.totals.get("toDelete", 0),
+        "kept": tally.kept,
+        "excluded": plan.totals.get("excluded", 0),
         "bytesCopied": tally.bytes_copied,
         "s3Requests": sent,
         "s3Retries": retries,
         "report": report_uri,
     }
+    if run.backup:
+        summary["backedUp"] = tally.backed_up
+        summary["backup"] = f"{run.backup}{run.run_id}/"
+    if run.mode == CHECK:
+        for name in ("copied", "deleted", "unchanged", "toCopy", "toDelete", "kept", "bytesCopied"):
+            del summary[name]
+        summary.update({verdict.value: tally.checked.get(verdict.value, 0) for verdict in Check})
+        summary["verified"] = plan.totals.get("toVerify", 0)
+        summary["checksumHeads"] = sent.get("HeadObject", 0)
+    return summary
 
 
 def json_line(line: dict[str, Any]) -> bytes:

@@ -11,6 +11,16 @@ from typing import Any
 
 from . import contract
 
+SYNC, COPY, CHECK = "sync", "copy", "check"
+MODES = (SYNC, COPY, CHECK)
+BACKUP_SCHEME = "s3://"
+
+
+def backup_location(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix/`` as (bucket, prefix); the prefix may be empty."""
+    bucket, _, prefix = uri.removeprefix(BACKUP_SCHEME).partition("/")
+    return bucket, prefix
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -88,13 +98,21 @@ class SyncRun:
     requester_pays: bool = False
     """Send ``x-amz-request-payer: requester`` on every request to the source and destination buckets, which
     requester-pays buckets of another account require (this deployment's account then pays their requests)."""
+    filters: tuple[dict[str, str], ...] = ()
+    """``{"exclude": PATTERN}`` or ``{"include": PATTERN}`` each, in order (bucket_sync/filters.py)."""
+    mode: str = SYNC
+    """SYNC (copy and delete), COPY (never delete) or CHECK (change nothing; say whether the two are equal)."""
+    backup: str = ""
+    """``s3://bucket/prefix/``: what the run deletes or overwrites is first copied to ``<prefix><runId>/<key>``."""
     source_region: str = ""
     destination_region: str = ""
+    backup_region: str = ""
     work_bucket: str = ""
     settings: Settings = field(default_factory=Settings)
 
     def to_json(self) -> dict[str, Any]:
         data = {camel_case(k): v for k, v in asdict(self).items()}
+        data["filters"] = list(self.filters)
         data["settings"] = self.settings.to_json()
         return data
 
@@ -102,7 +120,27 @@ class SyncRun:
     def from_json(cls, data: dict[str, Any]) -> "SyncRun":
         values = {_snake(k): v for k, v in data.items()}
         values["settings"] = Settings.from_json(values.get("settings") or {})
+        values["filters"] = tuple(values.get("filters") or ())
         return cls(**values)
+
+    @property
+    def deletes(self) -> bool:
+        """Whether orphans are deleted: only a sync's are (a copy keeps them, a check changes nothing)."""
+        return self.mode == SYNC
+
+    @property
+    def backup_bucket(self) -> str:
+        return backup_location(self.backup)[0] if self.backup else ""
+
+    def backup_key(self, key: str) -> str:
+        """Where the run keeps the old body of ``key`` before deleting or overwriting it."""
+        return f"{backup_location(self.backup)[1]}{self.run_id}/{key}"
+
+    @property
+    def backup_manifest_key(self) -> str:
+        """The run's note beside its backups, ``<prefix><runId>.json``: written first, to prove the location
+        writable (a key beside the folder, so that no backed-up key can be its name)."""
+        return f"{backup_location(self.backup)[1]}{self.run_id}.json"
 
     def with_regions(self, source_region: str, destination_region: str) -> "SyncRun":
         return replace(self, source_region=source_region, destination_region=destination_region)

@@ -150,6 +150,8 @@ MIXED_TOTALS = {
     "unchanged": 1,
     "sourceObjects": 8,
     "destinationObjects": 6,
+    "excluded": 0,
+    "kept": 0,
 }
 ZERO_TOTALS = dict.fromkeys(MIXED_TOTALS, 0)
 

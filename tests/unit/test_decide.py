@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bucket_sync.decide import Action, ListingOrderError, Reason, in_scope, march, sort_key
+from bucket_sync.decide import Action, Check, ListingOrderError, Reason, check_of, in_scope, march, sort_key
+from bucket_sync.filters import KeyFilter, Rule
 from bucket_sync.listing import Entry
 
 T0, T1 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00"
@@ -247,3 +248,108 @@ def test_a_second_pass_after_applying_the_plan_finds_nothing_to_do(source, desti
             del result[decision.key]
     again = march(listing(source, "", ""), listing(result, "", ""))
     assert [d for d in again if d.action is not Action.UNCHANGED] == []
+
+
+# --- filters, copy mode and a check's verdicts --------------------------------------------------------------------
+
+
+def key_filter(*rules, prefix=""):
+    return KeyFilter([Rule(kind, pattern) for kind, pattern in rules], prefix)
+
+
+@pytest.mark.parametrize(
+    ("rules", "key", "included"),
+    [
+        pytest.param([], "anything", True, id="no-filters-include-all"),
+        pytest.param([("exclude", "*.tmp")], "a/b/c.tmp", False, id="star-crosses-slashes"),
+        pytest.param([("exclude", "*.tmp")], "c.tmp.txt", True, id="pattern-matches-whole-key"),
+        pytest.param([("exclude", "*"), ("include", "*.csv")], "x/y.csv", True, id="later-include-wins"),
+        pytest.param([("include", "*.csv"), ("exclude", "*")], "x/y.csv", False, id="later-exclude-wins"),
+        pytest.param([("exclude", "?.txt")], "ab.txt", True, id="question-mark-is-one-character"),
+        pytest.param([("exclude", "?.txt")], "\U0001f600.txt", False, id="question-mark-takes-an-emoji"),
+        pytest.param([("exclude", "[ab]*")], "b1", False, id="set"),
+        pytest.param([("exclude", "[!ab]*")], "b1", True, id="negated-set"),
+        pytest.param([("exclude", "*.TMP")], "x.tmp", True, id="case-sensitive"),
+        pytest.param([("exclude", "a b+c%2F?.txt")], "a b+c%2F?.txt", False, id="awkward-literal"),
+        pytest.param([("exclude", "a b+c%2F?.txt")], "a b+c%2Fx.txt", False, id="awkward-question-mark"),
+        pytest.param([("exclude", "dir//*")], "dir//x", False, id="double-slash"),
+        pytest.param([("exclude", "[")], "[", False, id="unclosed-bracket-is-literal"),
+        pytest.param([("exclude", "*\n*")], "line\nbreak", False, id="newline-in-key"),
+    ],
+)
+def test_filters_as_aws_s3_sync_applies_them(rules, key, included):
+    assert key_filter(*rules).includes(key) is included
+
+
+def test_patterns_match_the_key_after_the_prefix():
+    rules = key_filter(("exclude", "tmp/*"), prefix="data/")
+
+    assert (rules.includes("data/tmp/x"), rules.includes("data/keep/tmp/x")) == (False, True)
+
+
+def test_an_excluded_key_is_never_copied_nor_deleted_whichever_side_has_it():
+    rules = key_filter(("exclude", "*.tmp"))
+    source = [entry("a.tmp"), entry("b.txt"), entry("c.tmp", size=9)]
+    destination = [entry("b.txt"), entry("c.tmp"), entry("d.tmp")]
+
+    decided = [(d.key, d.action, d.reason) for d in march(source, destination, key_filter=rules)]
+
+    excluded = "excluded by the filter exclude '*.tmp'"
+    assert decided == [
+        ("a.tmp", Action.EXCLUDE, excluded),
+        ("b.txt", Action.UNCHANGED, Reason.SAME.value),
+        ("c.tmp", Action.EXCLUDE, excluded),
+        ("d.tmp", Action.EXCLUDE, excluded),
+    ]
+
+
+def test_without_deletes_an_orphan_is_kept():
+    decided = [(d.key, d.action, d.reason) for d in march([], [entry("k")], deletes=False)]
+
+    assert decided == [("k", Action.KEEP, Reason.KEPT.value)]
+
+
+PATTERNS = st.lists(
+    st.tuples(st.sampled_from(["exclude", "include"]), st.sampled_from(["*", "a*", "*b", "?", "*/*", "[ab]*", "é*"])),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=OBJECTS, destination=OBJECTS, rules=PATTERNS, deletes=st.booleans())
+def test_a_filtered_plan_mirrors_the_included_keys_and_leaves_every_excluded_one_as_it_was(
+    source, destination, rules, deletes
+):
+    chosen = key_filter(*rules)
+    result = dict(destination)
+    for decision in march(listing(source, "", ""), listing(destination, "", ""), key_filter=chosen, deletes=deletes):
+        assert (decision.action is Action.EXCLUDE) is not chosen.includes(decision.key)
+        if decision.action is Action.COPY:
+            result[decision.key] = source[decision.key][:2] + (T1,)
+        elif decision.action is Action.DELETE:
+            del result[decision.key]
+    included = {k: v[:2] for k, v in source.items() if chosen.includes(k)}
+    kept = {} if deletes else {k: v[:2] for k, v in destination.items() if chosen.includes(k) and k not in source}
+    assert {k: v[:2] for k, v in result.items() if chosen.includes(k)} == {**kept, **included}
+    assert {k: v for k, v in result.items() if not chosen.includes(k)} == {
+        k: v for k, v in destination.items() if not chosen.includes(k)
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "verdict"),
+    [
+        pytest.param(entry("k"), None, Check.MISSING, id="missing"),
+        pytest.param(None, entry("k"), Check.EXTRA, id="extra"),
+        pytest.param(entry("k"), entry("k", modified=T1), Check.MATCHING, id="matching"),
+        pytest.param(entry("k", modified=T1), entry("k"), Check.MATCHING, id="source-newer-same-body"),
+        pytest.param(entry("k", size=2), entry("k"), Check.DIFFERING, id="size-differs"),
+        pytest.param(entry("k", etag='"b"'), entry("k"), None, id="same-size-other-etag-needs-checksums"),
+        pytest.param(entry("k", etag='"x-2"'), entry("k", etag='"y-3"'), None, id="multipart-layouts-need-checksums"),
+        pytest.param(entry("k", storage_class="GLACIER"), None, Check.MISSING, id="archived-source-missing-is-missing"),
+    ],
+)
+def test_what_a_check_says_from_the_listings(source, destination, verdict):
+    (decision,) = march([source] if source else [], [destination] if destination else [])
+
+    assert check_of(decision) is verdict

@@ -130,6 +130,56 @@ REJECTED = [
     pytest.param(event(planFirst="yes"), ["'planFirst' must be true or false"], id="planFirst-string"),
     # requesterPays
     pytest.param(event(requesterPays="yes"), ["'requesterPays' must be true or false"], id="requesterPays-string"),
+    # filters
+    pytest.param(event(filters="*.tmp"), ["'filters' must be a list", '{"exclude": "*.tmp"}'], id="filters-string"),
+    pytest.param(
+        event(filters=[{"exclude": "*.tmp"}, {"exlude": "*.log"}]),
+        ["filter 2 of 'filters'", '"exclude" or "include"'],
+        id="filters-typo-exlude",
+    ),
+    pytest.param(
+        event(filters=[{"exclude": "*.tmp", "include": "a*"}]),
+        ["filter 1 of 'filters'", "one field"],
+        id="filters-two-fields-in-one",
+    ),
+    pytest.param(event(filters=["*.tmp"]), ["filter 1 of 'filters'", "an object"], id="filters-bare-pattern"),
+    pytest.param(event(filters=[{"include": ""}]), ["filter 1 of 'filters'", "non-empty string"], id="filters-empty"),
+    pytest.param(event(filters=[{"exclude": 7}]), ["filter 1 of 'filters'", "not 7"], id="filters-number"),
+    pytest.param(
+        event(filters=[{"exclude": "k" * 1025}]), ["filter 1 of 'filters'", "1024 bytes"], id="filters-too-long"
+    ),
+    pytest.param(
+        event(filters=[{"exclude": "*"}] * 101), ["101 filters", "more than 100", "'prefix'"], id="filters-101"
+    ),
+    # mode
+    pytest.param(event(mode="mirror"), ["'mode' is 'mirror'", '"sync"', '"copy"', '"check"'], id="mode-unknown"),
+    pytest.param(event(mode="Check"), ["'mode' is 'Check'"], id="mode-wrong-case"),
+    pytest.param(event(mode="check", dryRun=True), ["'dryRun'", "changes nothing", "drop dryRun"], id="check-dry-run"),
+    # backup
+    pytest.param(event(backup="my-backups"), ["'backup' is 'my-backups'", '"s3://my-backups/sync/"'], id="backup-name"),
+    pytest.param(event(backup=True), ["'backup' is True", "S3 location"], id="backup-boolean"),
+    pytest.param(event(backup="s3://My-Backups/"), ["'backup' names the bucket 'My-Backups'"], id="backup-bad-bucket"),
+    pytest.param(event(backup="s3://my-backups/sync"), ["prefix 'sync'", "end it with '/'"], id="backup-no-slash"),
+    pytest.param(
+        event(backup="s3://my-data-copy/old/"),
+        ["inside the sync's scope in the destination bucket", "another bucket"],
+        id="backup-in-destination-scope",
+    ),
+    pytest.param(
+        event(backup="s3://my-data/old/", prefix="old/x/"),
+        ["inside the sync's scope in the source bucket"],
+        id="backup-contains-source-scope",
+    ),
+    pytest.param(
+        event(backup="s3://my-data-copy/", prefix="data/"),
+        ["inside the sync's scope in the destination bucket"],
+        id="backup-whole-destination-bucket",
+    ),
+    pytest.param(
+        event(mode="check", backup="s3://my-backups/"),
+        ["'backup'", "deletes and overwrites nothing"],
+        id="check-backup",
+    ),
 ]
 
 
@@ -140,6 +190,34 @@ def test_rejected_input_names_the_field_and_what_to_do(given, fragments):
 
     message = str(raised.value)
     assert [fragment for fragment in fragments if fragment not in message] == [], message
+
+
+@pytest.mark.parametrize(
+    "backup",
+    ["s3://my-backups/", "s3://my-backups/sync/", "s3://my-data-copy/backups/", "s3://my-data/backups/"],
+)
+def test_a_backup_outside_the_scope_is_accepted(backup):
+    run = parse_input(event(backup=backup, prefix="data/"), RUN_ID, WORK_BUCKET)
+
+    assert run.backup == backup
+    assert run.backup_key("data/a b") == f"{backup.split('/', 3)[3]}{RUN_ID}/data/a b"
+
+
+def test_a_backup_bucket_must_be_a_destination_this_deployment_may_write():
+    limits = Limits(destination_buckets=("my-data-*",))
+
+    with pytest.raises(InvalidInputError, match="'backup' is 'other-bucket'.*DESTINATION_BUCKETS allows my-data-"):
+        parse_input(event(backup="s3://other-bucket/"), RUN_ID, WORK_BUCKET, limits)
+    assert parse_input(event(backup="s3://my-data-old/"), RUN_ID, WORK_BUCKET, limits).backup == "s3://my-data-old/"
+
+
+def test_filters_and_mode_are_kept_in_order():
+    filters = [{"exclude": "*"}, {"include": "*.csv"}, {"exclude": "tmp/*"}]
+
+    run = parse_input(event(filters=filters, mode="check"), RUN_ID, WORK_BUCKET)
+
+    assert (list(run.filters), run.mode, run.deletes) == (filters, "check", False)
+    assert parse_input(event(), RUN_ID, WORK_BUCKET).mode == "sync"
 
 
 def rejection(given):
@@ -290,6 +368,9 @@ def test_run_round_trips_through_json():
             startAfter="é/a b",
             dryRun=True,
             planFirst=True,
+            filters=[{"exclude": "*.tmp"}, {"include": "keep/*.tmp"}],
+            mode="copy",
+            backup="s3://my-backups/sync/",
             settings={"copyBatchKeys": 2, "maxKeysPerRound": 5, "listRanges": 3},
         ),
         RUN_ID,
@@ -310,8 +391,12 @@ def test_run_round_trips_through_json():
         "maxDeletes": -1,
         "planFirst": True,
         "requesterPays": False,
+        "filters": [{"exclude": "*.tmp"}, {"include": "keep/*.tmp"}],
+        "mode": "copy",
+        "backup": "s3://my-backups/sync/",
         "sourceRegion": "eu-west-1",
         "destinationRegion": "us-east-1",
+        "backupRegion": "",
         "workBucket": WORK_BUCKET,
         "settings": {**Settings().to_json(), "copyBatchKeys": 2, "maxKeysPerRound": 5, "listRanges": 3},
     }

@@ -275,6 +275,7 @@ def test_configured_buckets_are_the_only_data_buckets_the_functions_may_touch(tm
                         by_function.setdefault(name, set()).update(as_list(statement["Resource"]))
     assert by_function and all(resources <= allowed for resources in by_function.values()), by_function
     assert by_function["DeleteOrphanedKeysFunction"] == {
+        "arn:aws:s3:::copy-a",  # ListBucketMultipartUploads: a retried backup's multipart copy aborts its leftovers
         "arn:aws:s3:::copy-a/*",
         f"arn:aws:s3:::{config.deployment_bucket}/runs/*",
     }
