@@ -288,7 +288,8 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES, out_of_time=lambda:
     work = clients.for_region("")
     results: Results
     if plan.inline is not None:
-        results = InlineResults(plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {})
+        backups = f"s3://{run.backup_bucket}/{run.backup_key('')}" if run.backup else ""
+        results = InlineResults(plan, event.get("inlineCopies") or {}, event.get("inlineDeletes") or {}, backups)
         copies_failed = None  # a small plan has no CheckCopies: its copy lines tell
     else:
         results = WorkBucketResults(RunFiles(run, work), plan)

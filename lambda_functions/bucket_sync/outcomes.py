@@ -12,6 +12,8 @@ from typing import Any
 
 COPIED, DELETED, FAILED, SKIPPED, PLANNED = "copied", "deleted", "failed", "skipped", "planned"
 KEPT = "kept"
+CHECK_ACTION = "check"
+"""The action of a check's report lines (mode "check"), whose results are bucket_sync.decide.Check's verdicts."""
 """An orphan a copy (mode "copy") leaves in the destination, or one rewritten there after it was listed."""
 MISSING_RESULT = "its worker did not finish (no result for its batch after every retry)"
 
@@ -79,20 +81,33 @@ def clip(text: str, max_bytes: int = MAX_RESULT_ERROR_BYTES) -> str:
 
 
 def compact(line: dict[str, Any]) -> list[Any]:
-    """An outcome as a worker returns it for an inline plan: [result, error, destination ETag], in item order;
-    the error clipped to MAX_RESULT_ERROR_BYTES (the worker's log has it whole)."""
+    """An outcome as a worker returns it for an inline plan: [result, error, destination ETag], in item order,
+    and a fourth element, 1, when the object was backed up first; the error clipped to MAX_RESULT_ERROR_BYTES (the
+    worker's log has it whole)."""
     error = line.get("error")
-    return [line["result"], clip(error) if error else error, line.get("etag")]
+    if line["action"] == CHECK_ACTION and not error:
+        error = line["reason"]  # a check's verdict comes with its reason, which the item cannot know
+    compacted = [line["result"], clip(error) if error else error, line.get("etag")]
+    return [*compacted, 1] if line.get("backup") else compacted
 
 
-def expand(items: list[dict[str, Any]], action: str, results: list[list[Any]]) -> list[dict[str, Any]]:
-    """Report lines of an inline plan's items from their compact results; an item without one failed."""
+def expand(
+    items: list[dict[str, Any]], action: str, results: list[list[Any]], backups: str = ""
+) -> list[dict[str, Any]]:
+    """Report lines of an inline plan's items from their compact results; an item without one failed. A result
+    with a fourth element was backed up, under ``backups`` (the run's backup folder)."""
     lines = []
     for number, item in enumerate(items):
         if number >= len(results):
             lines.append(outcome(item, action, FAILED, MISSING_RESULT))
             continue
-        result, error, etag = results[number]
-        extra = {"sourceEtag": item["entry"]["etag"], "etag": etag} if etag else {}
+        result, error, etag = results[number][:3]
+        extra: dict[str, Any] = {"sourceEtag": item["entry"]["etag"], "etag": etag} if etag else {}
+        if len(results[number]) > 3:
+            extra["backup"] = backups + item["key"]
+        if item.get("action") == CHECK_ACTION:
+            line = outcome(item, CHECK_ACTION, result, error if result == FAILED else None)
+            lines.append(line if result == FAILED else {**line, "reason": error})
+            continue
         lines.append(outcome(item, action, result, error, **extra))
     return lines

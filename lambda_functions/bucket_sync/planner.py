@@ -16,7 +16,7 @@ from .decide import TO_VERIFY, Action, Decision, check_of, march
 from .etag_pairs import RecordedPairs
 from .filters import KeyFilter, rules_of
 from .listing import list_entries, read_ahead
-from .outcomes import KEPT, WORST_RESULT_BYTES, json_bytes
+from .outcomes import CHECK_ACTION, KEPT, WORST_RESULT_BYTES, json_bytes
 from .ranges import KeyRange, take_range
 from .requests import merge_counts
 from .run import CHECK, SyncRun
@@ -347,8 +347,8 @@ def planned(run: SyncRun, decision: Decision) -> tuple[Action | None, dict[str, 
         if verdict is None:
             item["reason"] = TO_VERIFY
             assert decision.destination is not None  # only a key both sides have needs its checksums
-            return Action.COPY, {**item, "target": decision.destination.to_json()}
-        return Action.SKIP, {**item, "action": "check", "result": verdict.value}
+            return Action.COPY, {**item, "action": CHECK_ACTION, "target": decision.destination.to_json()}
+        return Action.SKIP, {**item, "action": CHECK_ACTION, "result": verdict.value}
     if decision.action is Action.KEEP:
         return Action.SKIP, {**item, "action": "delete", "result": KEPT}
     if decision.action is Action.COPY and run.backup and decision.destination is not None:
@@ -364,7 +364,7 @@ def _count(totals: Counter[str], decision: Decision, item: dict[str, Any]) -> No
         return
     totals["sourceObjects"] += decision.source is not None
     totals["destinationObjects"] += decision.destination is not None
-    if "result" in item and item.get("action") == "check":
+    if "result" in item and item.get("action") == CHECK_ACTION:
         totals[item["result"]] += 1
         return
     if item.get("reason") == TO_VERIFY:

@@ -24,7 +24,7 @@ from typing import Any
 
 from .decide import Check
 from .errors import SyncError
-from .outcomes import COPIED, DELETED, FAILED, KEPT, PLANNED, SKIPPED, outcome
+from .outcomes import CHECK_ACTION, COPIED, DELETED, FAILED, KEPT, PLANNED, SKIPPED, outcome
 from .planner import PlanState
 from .requests import split_retries
 from .run import CHECK, SyncRun
@@ -155,7 +155,7 @@ class Tally:
             self.failed += 1
         elif result == KEPT:
             self.kept += 1
-        elif line["action"] == "check":
+        elif line["action"] == CHECK_ACTION:
             self.checked[result] += 1
         self.backed_up += bool(line.get("backup"))
 

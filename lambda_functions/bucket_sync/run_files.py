@@ -362,6 +362,8 @@ class InlineResults:
     plan: "PlanState"
     copies: dict[str, Any]
     deletes: dict[str, Any]
+    backups: str = ""
+    """Where the run's backups are (``s3://bucket/prefix<runId>/``), for the lines of the objects backed up."""
 
     def item_batches(self, kind: str, after: str | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         assert self.plan.inline is not None  # only made for an inline plan
@@ -372,5 +374,5 @@ class InlineResults:
         assert self.plan.inline is not None
         if after is None and self.plan.inline[kind]:
             worker = self.copies if kind == "copy" else self.deletes
-            results = expand(self.plan.inline[kind], kind, worker.get("results", []))
+            results = expand(self.plan.inline[kind], kind, worker.get("results", []), self.backups)
             yield INLINE_BATCH, BatchOutcomes(results, worker.get("requests", {}))

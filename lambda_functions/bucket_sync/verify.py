@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .decide import Check
 from .listing import Entry
-from .outcomes import FAILED, outcome
+from .outcomes import CHECK_ACTION, FAILED, outcome
 
 ALGORITHMS = ("crc64nvme", "crc32c", "crc32", "sha256", "sha1")
 """In the order they are compared: the strongest full-object checksum first."""
@@ -76,9 +76,9 @@ def verify(item: dict[str, Any], source_s3: Any, destination_s3: Any, source_buc
         try:
             found.append(head(s3, bucket, entry))
         except (ClientError, BotoCoreError) as error:
-            return outcome(item, "check", FAILED, f"HeadObject of s3://{bucket}/{entry.key}: {_error_text(error)}")
+            return outcome(item, CHECK_ACTION, FAILED, f"HeadObject of s3://{bucket}/{entry.key}: {_error_text(error)}")
     result, why = verdict(found[0], found[1])
-    return {**outcome(item, "check", result.value), "reason": why}
+    return {**outcome(item, CHECK_ACTION, result.value), "reason": why}
 
 
 def _error_text(error: Exception) -> str:
