@@ -137,6 +137,14 @@ def print_dry_run(summary: dict[str, Any], progress: executions.Progress, s3: An
         f"({executions.human_bytes(progress.bytes_to_copy)}) and delete {summary.get('toDelete', 0):,}; "
         f"{summary.get('unchanged', 0):,} unchanged, {summary.get('skipped', 0):,} skipped."
     )
+    real = summary.get("estimatedRealRunCostUSD")
+    if real:
+        print(
+            f"The real run would cost about ${real['total']:.4f} (S3 requests ${real['s3Requests']:.4f}, Lambda "
+            f"${real['lambda']:.4f}, Step Functions ${real['stepFunctions']:.4f}, transfer ${real['dataTransfer']:.4f}"
+            f"; list prices of {real['pricedAs']}); this dry run cost about "
+            f"${summary['estimatedCostUSD']['total']:.4f}."
+        )
     if not summary.get("report"):
         return
     lines = list(executions.planned_lines(s3, summary["report"], DRY_RUN_LINES))

@@ -148,10 +148,19 @@ def sync_input(
     config: Config | None = None,
     requester_pays: bool = False,
     plan_first: bool = False,
+    filters: list[dict[str, str]] | None = None,
+    mode: str = "sync",
+    backup: str = "",
 ) -> dict[str, Any]:
     """The execution input for these options, checked as ValidateInput checks it (with the deployment's limits,
     from ``config``, when given)."""
     document: dict[str, Any] = {"source": source, "destination": destination}
+    if filters:
+        document["filters"] = filters
+    if mode != "sync":
+        document["mode"] = mode
+    if backup:
+        document["backup"] = backup
     if prefix:
         document["prefix"] = prefix
     if start_after:

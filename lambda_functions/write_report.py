@@ -49,6 +49,7 @@ run has changed all it will.
 
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -325,7 +326,7 @@ def report(run, event, clients, lock, part_bytes=PART_BYTES, out_of_time=lambda:
     run_record = event.get("record")
     if run_record:  # counted before it is made: the record carries the summary
         requests = merge_counts(requests, records.PUT_REQUESTS)
-    summary = summarize(run, plan, written.gathered.tally, requests, report_uri)
+    summary = summarize(run, plan, written.gathered.tally, requests, report_uri, os.environ.get("AWS_REGION", ""))
     logger.info("summary of %s: %s", run.run_id, json.dumps(summary))
     failure = None
     if refusal:

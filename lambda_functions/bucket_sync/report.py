@@ -26,6 +26,7 @@ from .decide import Check
 from .errors import SyncError
 from .outcomes import CHECK_ACTION, COPIED, DELETED, FAILED, KEPT, PLANNED, SKIPPED, outcome
 from .planner import PlanState
+from .pricing import estimate, real_run_requests
 from .requests import split_retries
 from .run import CHECK, SyncRun
 from .run_files import Results
@@ -208,7 +209,7 @@ class Gathered:
 
 
 def summarize(
-    run: SyncRun, plan: PlanState, tally: Tally, requests: dict[str, int], report_uri: str | None
+    run: SyncRun, plan: PlanState, tally: Tally, requests: dict[str, int], report_uri: str | None, region: str = ""
 ) -> dict[str, Any]:
     """The execution's output (README, "Output"); a check's says what it found instead of what it would copy."""
     sent, retries = split_retries(requests)
@@ -237,6 +238,10 @@ def summarize(
     if run.backup:
         summary["backedUp"] = tally.backed_up
         summary["backup"] = f"{run.backup}{run.run_id}/"
+    summary["estimatedCostUSD"] = cost(run, requests, tally.bytes_copied, region)
+    if run.dry_run:
+        real = real_run_requests(requests, plan.totals, run.settings.copy_threads)
+        summary["estimatedRealRunCostUSD"] = cost(run, real, plan.totals.get("bytesToCopy", 0), region)
     if run.mode == CHECK:
         for name in ("copied", "deleted", "unchanged", "toCopy", "toDelete", "kept", "bytesCopied"):
             del summary[name]
@@ -244,6 +249,17 @@ def summarize(
         summary["verified"] = plan.totals.get("toVerify", 0)
         summary["checksumHeads"] = sent.get("HeadObject", 0)
     return summary
+
+
+LOCATION_INVOCATIONS = 2
+"""FindSourceRegion and FindDestinationRegion: invocations that carry no counts of their own."""
+
+
+def cost(run: SyncRun, requests: dict[str, int], bytes_copied: int, region: str) -> dict[str, Any]:
+    """The estimate (bucket_sync/pricing.py) in the deployment's ``region``; bytes copied between two regions are
+    charged as transfer."""
+    across = bool(run.source_region and run.destination_region and run.source_region != run.destination_region)
+    return estimate(requests, region, bytes_copied if across else 0, LOCATION_INVOCATIONS)
 
 
 def json_line(line: dict[str, Any]) -> bytes:

@@ -213,3 +213,25 @@ def test_an_orphan_rewritten_after_it_was_listed_survives_its_delete(aws, machin
     assert (summary["deleted"], summary["skipped"], summary["failed"]) == (1, 1, 0)
     line = by_key(report_lines(client, summary))["orphan"]
     assert (line["result"], line["error"].split(":")[0]) == ("skipped", "DestinationChangedError")
+
+
+def test_every_summary_carries_a_plausible_cost_and_a_dry_run_the_real_runs(aws, machine, s3, buckets):
+    source, destination = buckets()
+    client = s3()
+    put(client, source, {f"k{number}": b"x" * number for number in range(30)})
+
+    dry = run(aws, machine, source=source, destination=destination, dryRun=True)
+    real = run(aws, machine, source=source, destination=destination)
+
+    assert dry.succeeded and real.succeeded, (dry.cause, real.cause)
+    cost = real.output["estimatedCostUSD"]
+    free = {"DeleteObject", "DeleteObjects", "AbortMultipartUpload"}
+    counted = sum(n for op, n in real.output["s3Requests"].items() if op not in free)
+    assert sum(cost["s3RequestsByTier"].values()) == counted
+    assert cost["s3RequestsByTier"]["putCopyPostList"] >= 30  # a CopyObject per object, at least
+    # ValidateInput, 2 region look-ups, ListBucket, CopyInline, WriteReport; each ran and took some time.
+    assert cost["lambdaInvocations"] >= 6 and cost["lambdaGBSeconds"] > 0
+    assert 0 < cost["total"] < 0.01 and cost["pricedAs"] == "us-east-1"
+    planned = dry.output["estimatedRealRunCostUSD"]
+    assert planned["s3RequestsByTier"]["putCopyPostList"] >= 30
+    assert dry.output["estimatedCostUSD"]["total"] < planned["total"]

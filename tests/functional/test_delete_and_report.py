@@ -534,6 +534,11 @@ def buckets(s3):
     fill(s3, DESTINATION, DESTINATION_OBJECTS)
 
 
+def without_cost(summary):
+    """A summary without its cost estimates (tests/unit/test_pricing.py prices the counts)."""
+    return {name: value for name, value in summary.items() if not name.startswith("estimated")}
+
+
 def summary_of(
     copied=0, deleted=0, unchanged=1, skipped=0, failed=0, bytes_copied=0, dry_run=False, report=REPORT, **requests
 ):
@@ -570,7 +575,7 @@ def test_a_sync_reports_every_action_and_sums_every_request(s3, buckets, request
         ("café/changed", "copy", "copied", Reason.SIZE_DIFFERS.value, 6, None),
         ("orphan/", "delete", "deleted", Reason.ORPHANED.value, 6, None),
     ]
-    assert summary == summary_of(
+    assert without_cost(summary) == summary_of(
         copied=2, deleted=1, bytes_copied=9, s3Requests={**LOCATION_REQUESTS, **requests.total()}
     )
 
@@ -638,7 +643,7 @@ def test_a_dry_run_reports_planned_actions_and_changes_nothing(s3, buckets, requ
         ("café/changed", "copy", "planned", Reason.SIZE_DIFFERS.value, 6, None),
         ("orphan/", "delete", "planned", Reason.ORPHANED.value, 6, None),
     ]
-    assert summary == summary_of(dry_run=True, s3Requests={**LOCATION_REQUESTS, **requests.total()})
+    assert without_cost(summary) == summary_of(dry_run=True, s3Requests={**LOCATION_REQUESTS, **requests.total()})
     # No copy, no delete: the only DeleteObject releases the lock, as the only PutObject but the report takes it.
     assert set(requests.total()) == {"ListObjectsV2", "PutObject", "GetObject", "DeleteObject"}
     assert requests.counts["ValidateInput"] == {"PutObject": 1}
@@ -686,7 +691,7 @@ def test_a_failed_copy_fails_the_run_and_holds_the_deletes_back(s3, buckets, req
     message = str(raised.value)
     assert message.startswith(f"1 object(s) failed (1 copied, 0 deleted); see the report at {REPORT}. Summary: ")
     summary = json.loads(message.split("Summary: ", 1)[1])
-    assert summary == summary_of(
+    assert without_cost(summary) == summary_of(
         copied=1, skipped=1, failed=1, bytes_copied=6, s3Requests={**LOCATION_REQUESTS, **requests.total()}
     )
     lines = brief(report(s3))
@@ -970,7 +975,9 @@ def test_a_report_handed_over_between_batches_is_the_report_written_at_once(s3, 
     (first_record, second_record) = keys_of(s3, WORK, f"etag-pairs/{DESTINATION}/")
     assert get_json(s3, WORK, first_record) == get_json(s3, WORK, second_record)
     assert len(get_json(s3, WORK, second_record)["pairs"]) == 900
-    assert {**summary, "runId": RUN_ID, "report": REPORT, "s3Requests": None} == {**expected, "s3Requests": None}
+    assert without_cost({**summary, "runId": RUN_ID, "report": REPORT, "s3Requests": None}) == without_cost(
+        {**expected, "s3Requests": None}
+    )
     # What the hand-overs cost: each writes its state and the bytes of each stream that held any (all of them
     # here), and the invocation after it reads them, and lists the plan and the results again from where it is.
     carried = [key for key in keys_of(s3, WORK, "runs/exec-2/report-handover/") if key.endswith(".bytes")]
