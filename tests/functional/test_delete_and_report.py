@@ -167,11 +167,17 @@ def test_more_than_1000_keys_take_one_delete_objects_request_per_1000(s3, sessio
         "before-parameter-build.s3.DeleteObjects", lambda params, **_: chunks.append(len(params["Delete"]["Objects"]))
     )
 
-    outcomes = delete_orphaned_keys.delete_batch(client, DESTINATION, [item(key) for key in keys])
+    listed = {entry["key"]: entry for entry in orphans(s3)}
+    items = [listed.get(key) or item(key) for key in keys]  # keys not there were deleted by someone else
+
+    outcomes = delete_orphaned_keys.delete_batch(client, DESTINATION, items)
 
     assert counter.snapshot() == {"DeleteObjects": 3}
     assert chunks == [1000, 1000, 50]
-    assert outcomes == [deleted(key) for key in keys]
+    gone = "already gone: deleted by someone else after it was listed"
+    assert outcomes == [
+        deleted(key) if key in listed else {**deleted(key), "result": "skipped", "error": gone} for key in keys
+    ]
     assert keys_of(s3, DESTINATION) == ["z-kept"]
 
 
@@ -208,6 +214,39 @@ def test_per_key_errors_of_delete_objects_fail_only_those_keys(stubbed):
         deleted("c"),
         failed("d e+f", "InternalError: We encountered an internal error."),
     ]
+
+
+@pytest.mark.parametrize("rewritten", ["k", "line\rbreak"], ids=["in-delete-objects", "in-its-own-delete-object"])
+def test_an_orphan_rewritten_after_it_was_listed_is_kept_and_the_others_deleted(s3, rewritten):
+    fill(s3, DESTINATION, {"k": b"listed", "line\rbreak": b"listed", "other": b"listed"})
+    listed = orphans(s3)
+    s3.put_object(Bucket=DESTINATION, Key=rewritten, Body=b"rewritten")
+    s3.delete_object(Bucket=DESTINATION, Key="other")  # gone meanwhile: nothing left to delete
+
+    outcomes = {line["key"]: line for line in delete_orphaned_keys.delete_batch(s3, DESTINATION, listed)}
+
+    assert keys_of(s3, DESTINATION) == [rewritten]
+    assert s3.get_object(Bucket=DESTINATION, Key=rewritten)["Body"].read() == b"rewritten"
+    assert {key: line["result"] for key, line in outcomes.items()} == {
+        "k": "skipped" if rewritten == "k" else "deleted",
+        "line\rbreak": "skipped" if rewritten != "k" else "deleted",
+        "other": "skipped",
+    }
+    assert outcomes[rewritten]["error"].startswith("DestinationChangedError: kept, as it was rewritten")
+    assert outcomes["other"]["error"].startswith("already gone")
+
+
+def test_the_etags_go_into_the_delete_objects_body_in_order(s3):
+    bodies = []
+    s3.meta.events.register("before-send.s3.DeleteObjects", lambda request, **_: bodies.append(request.body))
+    fill(s3, DESTINATION, {"a": b"1", "b": b"22"})
+
+    delete_orphaned_keys.delete_batch(s3, DESTINATION, orphans(s3))
+
+    etags = ['"c4ca4238a0b923820dcc509a6f75849b"', '"b6d767d2f8ed5d21a44b0e5886680cb9"']  # MD5s of "1" and "22"
+    text = bodies[0].decode() if isinstance(bodies[0], bytes) else bodies[0]
+    assert f"<Key>a</Key><ETag>{etags[0]}</ETag></Object>" in text
+    assert f"<Key>b</Key><ETag>{etags[1]}</ETag></Object>" in text
 
 
 def test_a_refused_request_fails_its_1000_keys_and_not_the_others(stubbed):
