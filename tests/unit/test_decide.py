@@ -1,5 +1,7 @@
 """The sync decision: every case named (as rclone's TestMatchListings), then properties with Hypothesis."""
 
+import glob
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 from bucket_sync.decide import Action, Check, ListingOrderError, Reason, check_of, in_scope, march, sort_key
 from bucket_sync.filters import KeyFilter, Rule
 from bucket_sync.listing import Entry
+from tests.awkward_keys import AWKWARD_KEYS
 
 T0, T1 = "2026-01-01T00:00:00.000+00:00", "2026-01-02T00:00:00.000+00:00"
 
@@ -353,3 +356,12 @@ def test_what_a_check_says_from_the_listings(source, destination, verdict):
     (decision,) = march([source] if source else [], [destination] if destination else [])
 
     assert check_of(decision) is verdict
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_an_awkward_key_is_picked_out_by_its_escaped_pattern_and_no_other_key_is(key):
+    others = [k.values[0] for k in AWKWARD_KEYS if k.values[0] != key]
+    chosen = key_filter(("exclude", "*"), ("include", glob.escape(key)))
+
+    assert chosen.includes(key)
+    assert [other for other in others if chosen.includes(other)] == []
