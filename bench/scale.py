@@ -318,6 +318,7 @@ def measure(run: Run, url: str, log: Path, clients: Any, machine_arn: str, logs:
         "endpointCpuSeconds": round(cpu_after - cpu_before, 1) if cpu_before is not None and cpu_after else None,
         "copied": summary.get("copied"),
         "unchanged": summary.get("unchanged"),
+        "estimatedCostUSD": summary.get("estimatedCostUSD"),
         **request_figures(served_since(log, offset), started, run, CONFIG.deployment_bucket, delay),
         **execution_figures(clients.stepfunctions, arn),
         "lambda": lambda_figures(logs, CONFIG.app_name, since_ms),
@@ -356,6 +357,13 @@ def print_run(row: dict) -> None:
         "  Lambda: "
         + ", ".join(f"{name} {f['invocations']}x {f['peakMemoryMB']} MB" for name, f in row["lambda"].items())
     )
+    cost = row.get("estimatedCostUSD")
+    if cost:
+        print(
+            f"  estimated cost ${cost['total']:.4f} (S3 ${cost['s3Requests']:.4f}, Lambda ${cost['lambda']:.4f} for "
+            f"{cost['lambdaGBSeconds']} GB-s in {cost['lambdaInvocations']} invocations, Step Functions "
+            f"${cost['stepFunctions']:.4f} for ~{cost['stateTransitions']} transitions)"
+        )
 
 
 TABLE = (
