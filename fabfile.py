@@ -195,8 +195,15 @@ def server(c, port=None, access_log=None, log=None):
         "buckets of another account need it)",
         "plan-first": "copy nothing until the whole plan is made and the delete guards have passed",
         "list-ranges": "key ranges planned in parallel at most (default 16; 1: one listing stream per bucket)",
+        "exclude": "leave out keys (after the prefix) matching this pattern, on both sides: * ? [...]; repeatable, "
+        "and with --include applied in the order given, the last match winning",
+        "include": "take back keys matching this pattern that an earlier --exclude left out; repeatable",
+        "copy-only": "copy what is missing or different, never delete (orphans are reported as kept)",
+        "backup": "s3://bucket/prefix/: first copy every object the sync deletes or overwrites to "
+        "prefix<execution>/<key> there",
         "json": "print the execution output as JSON on the last line of stdout",
-    }
+    },
+    iterable=["exclude", "include"],
 )
 @quiet_when_stdout_closes()
 def sync(
@@ -211,22 +218,72 @@ def sync(
     requester_pays=False,
     plan_first=False,
     list_ranges=None,
+    exclude=None,
+    include=None,
+    copy_only=False,
+    backup="",
     json=False,
 ):
     """Sync SOURCE into DESTINATION with the newest deployed state machine; exits non-zero if the sync failed."""
+    document = {
+        "prefix": prefix,
+        "start_after": start_after,
+        "dry_run": dry_run,
+        "allow_delete_all": allow_delete_all,
+        "max_deletes": whole_number(max_deletes, "--max-deletes"),
+        "plan_first": plan_first,
+        "mode": "copy" if copy_only else "sync",
+        "backup": backup,
+    }
+    start(source, destination, document, exclude, include, requester_pays, list_ranges, json)
+
+
+@task(
+    help={
+        "source": "source bucket name",
+        "destination": "destination bucket name",
+        "prefix": "check only keys starting with this",
+        "start-after": "check only keys sorting after this",
+        "exclude": "leave out keys (after the prefix) matching this pattern, on both sides; repeatable, as for sync",
+        "include": "take back keys matching this pattern that an earlier --exclude left out; repeatable",
+        "requester-pays": "say on every request to the buckets that this account pays for it",
+        "list-ranges": "key ranges planned in parallel at most (default 16)",
+        "json": "print the execution output as JSON on the last line of stdout",
+    },
+    iterable=["exclude", "include"],
+)
+@quiet_when_stdout_closes()
+def check(
+    c,
+    source,
+    destination,
+    prefix="",
+    start_after="",
+    exclude=None,
+    include=None,
+    requester_pays=False,
+    list_ranges=None,
+    json=False,
+):
+    """Prove DESTINATION holds what SOURCE holds, changing nothing: every key matching, differing, missing or extra.
+
+    Where the listings cannot tell (same size, different ETags), the whole-object checksums decide, one HEAD per
+    side; a key neither proves is unverifiable. Exits 3 when the buckets are not in sync, 1 when the check failed."""
+    document = {"prefix": prefix, "start_after": start_after, "mode": "check"}
+    start(source, destination, document, exclude, include, requester_pays, list_ranges, json)
+
+
+def start(source, destination, options, exclude, include, requester_pays, list_ranges, json):
+    """Start a sync (or a check) with the newest deployed state machine, follow it and finish."""
     with user_errors():
         config = load_config(CONFIG_FILE)
         document = executions.sync_input(
             source,
             destination,
-            prefix,
-            start_after,
-            dry_run,
-            allow_delete_all,
-            whole_number(max_deletes, "--max-deletes"),
             settings=None if list_ranges is None else {"listRanges": whole_number(list_ranges, "--list-ranges")},
             requester_pays=requester_pays,
-            plan_first=plan_first,
+            filters=ordered_filters(exclude or [], include or [], sys.argv),
+            **options,
         )
         clients = make_clients(config)
         # The allow-lists and MAX_DELETES ValidateInput holds the execution to: the deployed ones, not the file's.
@@ -240,12 +297,38 @@ def sync(
     finish(result, json)
 
 
+FILTER_FLAGS = {"--exclude": "exclude", "--include": "include"}
+NOT_IN_SYNC_EXIT = 3
+"""fab check's exit status when the buckets differ, apart from 1 for a check that failed (as s3sync and diff do)."""
+
+
+def ordered_filters(excludes, includes, argv):
+    """The --exclude and --include patterns as filters, in the order the command line gave them: invoke collects
+    each option in a list of its own, and the order decides (the last match wins)."""
+    if not excludes or not includes:
+        return [{"exclude": p} for p in excludes] + [{"include": p} for p in includes]
+    given, tokens = [], iter(argv)
+    for token in tokens:
+        flag, equals, value = token.partition("=")
+        if flag in FILTER_FLAGS:
+            given.append({FILTER_FLAGS[flag]: value if equals else next(tokens, "")})
+    if [f["exclude"] for f in given if "exclude" in f] != list(excludes) or [
+        f["include"] for f in given if "include" in f
+    ] != list(includes):
+        raise Exit(
+            "Error: could not tell the order of --exclude and --include: give both in their long forms, "
+            "--exclude PATTERN and --include PATTERN"
+        )
+    return given
+
+
 def finish(result, json):
     """The end of a followed sync: the output as JSON when asked, and a non-zero exit when it failed."""
     if json:
         print(executions.output_json(result))
     if not result.succeeded:
-        raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result, fab_flags=True)}")
+        code = NOT_IN_SYNC_EXIT if result.error == "NotInSyncError" else 1
+        raise Exit(f"Sync {result.status.lower()}: {executions.failure_message(result, fab_flags=True)}", code=code)
 
 
 def sync_machine_arns(config, clients):
@@ -377,3 +460,30 @@ def local(c):
 
     with user_errors():
         run_demo(PROJECT, print)
+
+
+@task(help={"json": "print the schedules as one JSON array instead of the table"})
+@quiet_when_stdout_closes()
+def schedules(c, json=False):
+    """List the deployment's schedules: state, expression, next run, last execution and the machine each starts.
+
+    Also says what disagrees with SCHEDULES in fabfile_config.py (the next 'fab deploy' puts it right) and any
+    input the deployed ValidateInput would refuse."""
+    from datetime import UTC, datetime
+
+    from client import schedules as scheduled
+
+    with user_errors():
+        config = load_config(CONFIG_FILE)
+        clients = make_clients(config)
+        limits = pipeline.with_deployed_limits(PROJECT, config, clients)
+        rows = scheduled.overview(
+            clients.scheduler,
+            clients.s3,
+            clients.stepfunctions,
+            config,
+            sync_machine_arns(config, clients),
+            datetime.now(UTC),
+            lambda document: scheduled.refusal(document, limits),
+        )
+    print(scheduled.as_json(rows) if json else "\n".join(scheduled.table(rows)))

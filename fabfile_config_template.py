@@ -37,3 +37,17 @@ KMS_KEYS = None
 # Days each sync's report and run files (runs/) and its record (history/, what fab status and fab report read) are
 # kept in the deployment bucket; a lifecycle rule, set by every deploy, expires them after that. At least 1.
 REPORT_RETENTION_DAYS = 90
+
+# Syncs that run by themselves: each entry becomes an EventBridge Scheduler schedule that starts the newest sync
+# state machine with its input (the same fields as fab sync's, checked by fab deploy before anything changes).
+#   name: 1 to 32 letters, digits, '-' and '_'; its executions are named scheduled-<name>-<id> (fab status shows them)
+#   expression: "rate(1 day)", "rate(6 hours)", "cron(0 3 * * ? *)" (03:00 UTC daily: minutes hours day-of-month
+#     month day-of-week year, one of the two days '?') or "at(2027-01-31T12:00:00)" (once); times in UTC
+#   input: the execution input, e.g. {"source": "my-data", "destination": "my-data-copy"}
+#   enabled: optional, default True; False keeps the schedule but pauses it
+# Every deploy points the schedules at the newest machine and deletes those no longer listed; fab schedules lists
+# them with their next run and last execution. None: no schedules (a deploy deletes any it made before).
+# SCHEDULES = [
+#     {"name": "nightly", "expression": "cron(0 3 * * ? *)", "input": {"source": "my-data", "destination": "my-copy"}},
+# ]
+SCHEDULES = None

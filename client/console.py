@@ -18,11 +18,28 @@ def print_event(event: dict[str, Any]) -> None:
     print(f"  {stamp}  {event['LogicalResourceId']:<36} {event['ResourceStatus']:<20} {reason}".rstrip())
 
 
+COST_FIELDS = ("estimatedCostUSD", "estimatedRealRunCostUSD")
+"""Shown apart from the table, one line each: their figures are a breakdown, not counts."""
+
+
 def print_summary(summary: dict[str, Any]) -> None:
-    width = max(len(key) for key in summary)
-    for key, value in summary.items():
+    table = {key: value for key, value in summary.items() if key not in COST_FIELDS}
+    width = max(len(key) for key in table)
+    for key, value in table.items():
         shown = (", ".join(f"{op} {n}" for op, n in value.items()) or "none") if isinstance(value, dict) else value
         print(f"  {key:<{width}}  {shown}")
+    cost = summary.get("estimatedCostUSD")
+    if cost:
+        print(f"  estimated cost  {cost_line(cost)}")
+
+
+def cost_line(cost: dict[str, Any]) -> str:
+    """``estimatedCostUSD`` in a line: the total, then what it is made of."""
+    return (
+        f"${cost['total']:.4f} (S3 requests ${cost['s3Requests']:.4f}, Lambda ${cost['lambda']:.4f} for "
+        f"{cost['lambdaGBSeconds']} GB-s, Step Functions ${cost['stepFunctions']:.4f}, transfer "
+        f"${cost['dataTransfer']:.4f}; list prices of {cost['pricedAs']})"
+    )
 
 
 PLANNING_FORMAT = "{desc}: {n_fmt}{unit} [{elapsed}]"
@@ -139,12 +156,7 @@ def print_dry_run(summary: dict[str, Any], progress: executions.Progress, s3: An
     )
     real = summary.get("estimatedRealRunCostUSD")
     if real:
-        print(
-            f"The real run would cost about ${real['total']:.4f} (S3 requests ${real['s3Requests']:.4f}, Lambda "
-            f"${real['lambda']:.4f}, Step Functions ${real['stepFunctions']:.4f}, transfer ${real['dataTransfer']:.4f}"
-            f"; list prices of {real['pricedAs']}); this dry run cost about "
-            f"${summary['estimatedCostUSD']['total']:.4f}."
-        )
+        print(f"The real run would cost about {cost_line(real)}.")
     if not summary.get("report"):
         return
     lines = list(executions.planned_lines(s3, summary["report"], DRY_RUN_LINES))

@@ -393,16 +393,39 @@ class ExecutionSummary:
     prefix: str = ""
     start_after: str = ""
     """The run's scope, from the summary or else the execution's input: what ``fab status`` marks."""
+    mode: str = "sync"
+    filtered: bool = False
+    backup: str = ""
 
     @property
     def flags(self) -> list[str]:
-        """The marks of a run that is not a plain full sync: ``dry-run``, ``prefix=P``, ``start-after=K``."""
-        marks = ["dry-run"] if self.dry_run else []
+        """The marks of a run that is not a plain full sync: ``scheduled`` (a schedule started it), ``dry-run``,
+        ``copy`` or ``check`` (its mode), ``filters``, ``backup``, ``prefix=P``, ``start-after=K``."""
+        marks = ["scheduled"] if self.name.startswith(SCHEDULED_PREFIX) else []
+        marks += ["dry-run"] if self.dry_run else []
+        marks += [self.mode] if self.mode != "sync" else []
+        marks += ["filters"] if self.filtered else []
+        marks += ["backup"] if self.backup else []
         if self.prefix:
             marks.append(f"prefix={self.prefix}")
         if self.start_after:
             marks.append(f"start-after={self.start_after}")
         return marks
+
+
+SCHEDULED_PREFIX = "scheduled-"
+"""How a schedule names the executions it starts (deploy/schedules.py): ``scheduled-<schedule>-<id>``."""
+
+
+def run_options(fields: Any) -> dict[str, Any]:
+    """The mode, filters and backup of an execution's input or a run's record, as ExecutionSummary takes them."""
+    fields = fields if isinstance(fields, dict) else {}
+    mode = fields.get("mode")
+    return {
+        "mode": mode if isinstance(mode, str) and mode else "sync",
+        "filtered": bool(fields.get("filters")),
+        "backup": fields.get("backup") if isinstance(fields.get("backup"), str) else "",
+    }
 
 
 def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
@@ -437,6 +460,7 @@ def describe(sfn: Any, execution_arn: str) -> ExecutionSummary:
         bool(buckets.get("dryRun", False)),
         str(buckets.get("prefix", "")),
         str(buckets.get("startAfter", "")),
+        **run_options(document),
     )
 
 

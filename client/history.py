@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from bucket_sync.records import FOLDER, execution_name, key_stamp
 
-from .executions import ExecutionSummary, describe
+from .executions import ExecutionSummary, describe, run_options
 
 UNKNOWN = "UNKNOWN"
 ENDED_UNRECORDED = (
@@ -87,6 +87,7 @@ def from_record(record: dict[str, Any]) -> ExecutionSummary:
         record.get("dryRun") is True,
         record.get("prefix") or "",
         record.get("startAfter") or "",
+        **run_options(record),
     )
 
 

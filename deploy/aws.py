@@ -23,7 +23,14 @@ LOOPBACK_CONNECT_TIMEOUT_SECONDS = 1
 """A loopback connection is made or refused within microseconds; a second is generous for a busy machine."""
 LOCAL_ENDPOINT_URL = "http://127.0.0.1:5000"
 """What ``fab server`` prints by default, for hints given before any endpoint is set."""
-SERVICES = {"s3": "s3", "cloudformation": "cloudformation", "stepfunctions": "stepfunctions", "lambda_": "lambda"}
+SERVICES = {
+    "s3": "s3",
+    "cloudformation": "cloudformation",
+    "stepfunctions": "stepfunctions",
+    "lambda_": "lambda",
+    "scheduler": "scheduler",
+    "iam": "iam",
+}
 """Each of Clients' fields and the service it is a client of."""
 
 
@@ -34,6 +41,10 @@ class Clients:
     stepfunctions: Any
     lambda_: Any
     """The Lambda client ("lambda" is a Python keyword)."""
+    scheduler: Any
+    """EventBridge Scheduler: the SCHEDULES (deploy/schedules.py)."""
+    iam: Any
+    """IAM: the role the schedules start executions as."""
 
 
 def endpoint_exports(endpoint_url: str | None = None) -> str:

@@ -6,6 +6,7 @@ default, which beats the built-in default. AWS_ENDPOINT_URL is honoured by boto3
 
 import difflib
 import hashlib
+import json
 import os
 import re
 import runpy
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .partitions import partition_of
+from .schedule_expressions import ExpressionError, parse_expression
+from .specs import ScheduleSpec
 
 CONFIG_FILE = Path("fabfile_config.py")
 CONFIG_TEMPLATE = Path("fabfile_config_template.py")
@@ -34,6 +37,12 @@ ALIAS_NAME_PATTERN = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 MAX_ALIAS_NAME_CHARACTERS = 256
 """CreateAlias: "The AliasName value must be string of 1-256 characters", ``alias/`` included."""
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+SCHEDULE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+"""Scheduler takes 1 to 64 of ``0-9 a-z A-Z - _ .``; a schedule's executions are named ``scheduled-<name>-<id>``
+(deploy/schedules.py), which Step Functions holds to 80 characters, and CloudWatch logging to letters, digits, '-'
+and '_': so at most 32 characters without '.', which leaves 37 for the invocation's ID (AWS's example has 16; a
+UUID would have 36)."""
+SCHEDULE_KEYS = ("name", "expression", "input", "enabled")
 SETTINGS = (
     "USER_EMAIL",
     "APP_NAME",
@@ -45,6 +54,7 @@ SETTINGS = (
     "MAX_DELETES",
     "KMS_KEYS",
     "REPORT_RETENTION_DAYS",
+    "SCHEDULES",
 )
 """The names fabfile_config.py may set; any other upper-case name in it is a typo, not silently ignored."""
 
@@ -71,6 +81,8 @@ class Config:
     report_retention_days: int = DEFAULT_REPORT_RETENTION_DAYS
     """Days a run's files (``runs/``: plans, results, the report) and its record (``history/``) are kept in the
     deployment bucket before S3's lifecycle rule expires them."""
+    schedules: tuple[ScheduleSpec, ...] = ()
+    """EventBridge Scheduler schedules that start the newest sync state machine (deploy/schedules.py)."""
 
     @property
     def partition(self) -> str:
@@ -163,6 +175,7 @@ def config_from_values(
         max_deletes=max_deletes,
         kms_keys=_kms_keys(values, partition, source),
         report_retention_days=retention,
+        schedules=_schedules(values, source),
     )
 
 
@@ -176,6 +189,64 @@ def _bucket_patterns(values: Mapping[str, object], name: str, source: str) -> tu
             '["my-data", "logs-*"], or None for any bucket'
         )
     return tuple(patterns)
+
+
+def _schedules(values: Mapping[str, object], source: str) -> tuple[ScheduleSpec, ...]:
+    """SCHEDULES, each entry checked as Scheduler would check it (the input is checked by the sync's own rules at
+    deploy time: deploy/schedules.py)."""
+    entries = values.get("SCHEDULES") or ()
+    example = '[{"name": "nightly", "expression": "cron(0 3 * * ? *)", "input": {"source": "a", "destination": "b"}}]'
+    if not isinstance(entries, (list, tuple)):
+        raise ConfigError(f"{source}: SCHEDULES must be a list of schedules such as {example}, or None")
+    found: dict[str, ScheduleSpec] = {}
+    for number, entry in enumerate(entries, start=1):
+        spec = _schedule(entry, f"{source}: SCHEDULES entry {number}", example)
+        if spec.name in found:
+            raise ConfigError(
+                f"{source}: SCHEDULES names {spec.name!r} twice (entries {list(found).index(spec.name) + 1} and "
+                f"{number}); give each schedule a name of its own"
+            )
+        found[spec.name] = spec
+    return tuple(found.values())
+
+
+def _schedule(entry: object, where: str, example: str) -> ScheduleSpec:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where} must be a dict with a name, an expression and an input, as in {example}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not SCHEDULE_NAME_PATTERN.match(name):
+        raise ConfigError(
+            f"{where}: name {name!r} must be 1 to 32 letters, digits, '-' and '_', starting with a letter or digit "
+            "(it names the schedule and the executions it starts)"
+        )
+    where = f"{where} ({name!r})"
+    unknown = sorted(str(key) for key in entry if key not in SCHEDULE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {unknown[0]!r} is no key of a schedule; a schedule takes {', '.join(SCHEDULE_KEYS)}"
+        )
+    expression = entry.get("expression")
+    try:
+        parse_expression(expression)
+    except ExpressionError as error:
+        raise ConfigError(f"{where}: expression {error}") from None
+    document = entry.get("input")
+    if not isinstance(document, Mapping):
+        raise ConfigError(
+            f"{where}: input must be the execution input, a dict such as "
+            '{"source": "my-data", "destination": "my-data-copy"}'
+        )
+    try:
+        text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"{where}: input cannot be written as JSON ({error}); use strings, numbers, true/false"
+        ) from None
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}: enabled must be True or False (False keeps the schedule but pauses it)")
+    assert isinstance(expression, str)  # parse_expression accepted it
+    return ScheduleSpec(name, expression, text, enabled)
 
 
 def _kms_keys(values: Mapping[str, object], partition: str, source: str) -> tuple[str, ...]:

@@ -31,3 +31,7 @@ class NotDeployedError(DeployError):
 
 class LimitError(DeployError):
     """The template would exceed a limit of IAM, Lambda, Step Functions or CloudFormation, which would refuse it."""
+
+
+class ScheduleError(DeployError):
+    """A schedule of SCHEDULES cannot be put in place: its input is refused, or Scheduler or IAM refused a call."""

@@ -1,4 +1,5 @@
-"""The deploy pipeline: discover -> package -> template -> stack -> state machines, and its reverse, delete.
+"""The deploy pipeline: discover -> package -> template -> stack -> state machines -> schedules, and its reverse,
+delete.
 
 Each stage lives in its own module; this one only wires them in order and returns plain results for the fabfile
 to print. Nothing here prints.
@@ -12,12 +13,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import schedules
 from . import state_machines as machines
 from .aws import Clients
 from .config import Config
 from .discover import discover_functions, discover_state_machines
-from .errors import DeployError, NotDeployedError, StateMachineDefinitionError
+from .errors import DeployError, NotDeployedError, ScheduleError, StateMachineDefinitionError
 from .package import build_package
+from .schedules import ScheduleChanges
 from .specs import FunctionSpec, Package, StateMachineSpec
 from .stack import (
     delete_stack,
@@ -81,6 +84,8 @@ class DeployResult:
     removed_state_machines: list[str] = field(default_factory=list)
     busy_state_machines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    schedules: ScheduleChanges = field(default_factory=ScheduleChanges)
+    """What SCHEDULES made of the deployment's schedules (each change is also an event: ``on_event``)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class DeleteResult:
     kept_objects: int = 0
     """Objects left in the deployment bucket: what syncs wrote there (reports, run files, locks)."""
     bucket_deleted: bool = False
+    schedules: list[str] = field(default_factory=list)
+    """The schedules deleted (each is also an event: ``on_event``)."""
 
 
 def plan(project: Project, config: Config) -> Plan:
@@ -105,6 +112,7 @@ def deploy(
     project: Project, config: Config, clients: Clients, on_event: EventCallback, now: datetime | None = None
 ) -> DeployResult:
     planned = plan(project, config)  # every file problem surfaces here, before anything is created
+    check_schedules(project, config, planned)  # and every schedule's: its input is checked as the sync checks it
     timestamp = machines.deploy_timestamp(now or datetime.now(UTC))
     created = ensure_deployment_bucket(clients.s3, config.deployment_bucket, config.region)
     expire_run_files(clients.s3, config.deployment_bucket, config.report_retention_days)
@@ -129,9 +137,38 @@ def deploy(
         gone, kept = machines.remove_old(clients.stepfunctions, prefix, config.keep_state_machines)
         removed += gone
         busy += kept
-    return DeployResult(
-        stack.status, created, uploaded, planned.package.key, deployed, removed, busy, config_warnings(config)
+    sync = next(
+        (m for m in deployed if m.name.startswith(state_machine_prefix(config, schedules.SYNC_DEFINITION))), None
     )
+    changes = (
+        schedules.reconcile(clients.scheduler, clients.iam, config, sync.arn, on_event)
+        if sync is not None
+        else ScheduleChanges()
+    )
+    return DeployResult(
+        stack.status,
+        created,
+        uploaded,
+        planned.package.key,
+        deployed,
+        removed,
+        busy,
+        config_warnings(config),
+        changes,
+    )
+
+
+def check_schedules(project: Project, config: Config, planned: Plan) -> None:
+    """Refuse SCHEDULES that could not run: without the sync state machine, or with an input the sync refuses."""
+    if not config.schedules:
+        return
+    names = [spec.name for spec in planned.state_machines]
+    if schedules.SYNC_DEFINITION not in names:
+        raise ScheduleError(
+            f"SCHEDULES start the {schedules.SYNC_DEFINITION} state machine, and this project has none "
+            f"(state_machines/ holds {', '.join(names) or 'nothing'}); set SCHEDULES = None. Nothing was deployed."
+        )
+    schedules.check_inputs(project.lambda_functions, config)
 
 
 def config_warnings(config: Config) -> list[str]:
@@ -176,16 +213,19 @@ def check_deletable(project: Project, config: Config, clients: Clients) -> None:
 def delete(
     project: Project, config: Config, clients: Clients, on_event: EventCallback, purge: bool = False
 ) -> DeleteResult:
-    """Remove the state machines, the stack and the deployment packages; with ``purge``, the deployment bucket too,
-    with every sync's reports and records. Data buckets are never touched."""
+    """Remove the schedules (with their group and role), the state machines, the stack and the deployment packages;
+    with ``purge``, the deployment bucket too, with every sync's reports and records. Data buckets are never
+    touched."""
     check_deletable(project, config, clients)
+    # The schedules first, so that none starts an execution of a machine about to go.
+    unscheduled = schedules.remove_all(clients.scheduler, clients.iam, config, on_event)
     removed = []
     for prefix in _prefixes(project, config):
         gone, _ = machines.remove_old(clients.stepfunctions, prefix, keep=0)
         removed += gone
     stack_deleted = delete_stack(clients.cloudformation, config.stack_name, on_event)
     objects, kept, bucket_deleted = _delete_deployment_objects(clients.s3, config.deployment_bucket, purge)
-    return DeleteResult(stack_deleted, removed, objects, kept, bucket_deleted)
+    return DeleteResult(stack_deleted, removed, objects, kept, bucket_deleted, unscheduled)
 
 
 def _prefixes(project: Project, config: Config) -> list[str]:

@@ -42,3 +42,15 @@ class Package:
     def key(self) -> str:
         """S3 key named by content, so unchanged code is never uploaded twice."""
         return f"packages/{self.sha256}.zip"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One entry of SCHEDULES: an EventBridge Scheduler schedule that starts the newest sync state machine."""
+
+    name: str
+    expression: str
+    """``rate(1 day)``, ``cron(0 3 * * ? *)`` or ``at(2027-01-31T12:00:00)`` (deploy/schedule_expressions.py)."""
+    input: str
+    """The execution input as JSON text: what the schedule passes to StartExecution."""
+    enabled: bool = True

@@ -1,7 +1,8 @@
 """The stack stage: template to change set to stack, and the deployment bucket that carries the package.
 
-Only this module and ``state_machines.py`` talk to AWS. Waiting uses botocore waiters; stack events are shown by a
-watcher thread while the waiter blocks. Service errors become StackError with the stack, resource and reason.
+Only this module, ``state_machines.py`` and ``schedules.py`` talk to AWS. Waiting uses botocore waiters; stack events
+are shown by a watcher thread while the waiter blocks. Service errors become StackError with the stack, resource and
+reason.
 """
 
 import hashlib

@@ -9,10 +9,13 @@ the Lambda code: it patches moto, in the endpoint process only, at the internals
 
 Rules enforced (each tested in tests/endpoint/test_iam.py):
 
-1. **Role credentials.** ``role_credentials`` (Lambda workers) and the Step Functions client factory take
-   temporary credentials for the role from moto's STS backend, in process, cached per role and renewed before they
-   expire, so warm workers stay warm. The role must trust the service (``lambda.amazonaws.com``,
-   ``states.amazonaws.com``). moto's own trust check crashes on a ``Service`` principal
+1. **Role credentials.** ``role_credentials`` (Lambda workers), the Step Functions client factory and
+   ``scheduler_credentials`` (EventBridge Scheduler's invocations, ``scheduler_bridge.py``) take temporary
+   credentials for the role from moto's STS backend, in process, cached per role and renewed before they expire,
+   so warm workers stay warm. The role must trust the service (``lambda.amazonaws.com``, ``states.amazonaws.com``,
+   ``scheduler.amazonaws.com``); Scheduler's trust is evaluated on every invocation with the ``aws:SourceAccount``
+   and ``aws:SourceArn`` (the schedule's group) it sets, so a trust policy holding AWS's confused-deputy conditions
+   works as on AWS. moto's own trust check crashes on a ``Service`` principal
    (``IAMPolicyStatement._check_principal``); it is never reached: this module evaluates trust itself.
 2. **Who is checked.** Requests signed with a key moto's STS issued (``ASIA…``, an assumed role) are
    authenticated (moto's SigV4 check, ``IAMRequestBase.check_signature``) and authorised; every other key is the
@@ -92,6 +95,7 @@ RENEW_BEFORE_EXPIRY_SECONDS = 300
 """Credentials this close to expiring are renewed before they are handed out again."""
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 STATES_SERVICE = "states.amazonaws.com"
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 S3_DENIED_STATUS = 403
 LAMBDA_DENIED_STATUS = 403
 JSON_DENIED_STATUS = 400
@@ -245,6 +249,15 @@ def state_machine_credentials(role_arn: str) -> Credentials:
     return _credentials_for(role_arn, STATES_SERVICE)
 
 
+def scheduler_credentials(role_arn: str, source_account: str, source_arn: str) -> Credentials:
+    """Temporary credentials for a schedule's execution role, as Scheduler assumes it for one invocation: the trust
+    policy is evaluated with the schedule's account and group ARN as ``aws:SourceAccount`` and ``aws:SourceArn``
+    (RoleNotAssumableError when it does not allow that); the credentials are cached per role as the others are."""
+    context = {"aws:SourceAccount": (source_account,), "aws:SourceArn": (source_arn,)}
+    _check_trust(role_arn, SCHEDULER_SERVICE, context)
+    return _credentials_for(role_arn, SCHEDULER_SERVICE, context)
+
+
 def is_lambda_worker_key(access_key_id: str) -> bool:
     """True for a key the endpoint issued to Lambda code (what fault plans target by default)."""
     with _issue_lock:
@@ -254,11 +267,11 @@ def is_lambda_worker_key(access_key_id: str) -> bool:
         )
 
 
-def _credentials_for(role_arn: str, service: str) -> Credentials:
+def _credentials_for(role_arn: str, service: str, context: Mapping[str, tuple[str, ...]] | None = None) -> Credentials:
     with _issue_lock:
         assumed = _issued.get((role_arn, service))
         if assumed is None or _seconds_left(assumed) < RENEW_BEFORE_EXPIRY_SECONDS:
-            assumed = _assume(role_arn, service)
+            assumed = _assume(role_arn, service, context or {})
             _issued[(role_arn, service)] = assumed
     return Credentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token)
 
@@ -267,16 +280,24 @@ def _seconds_left(assumed: Any) -> float:
     return assumed.expiration.timestamp() - time.time()
 
 
-def _assume(role_arn: str, service: str) -> Any:
-    """AssumeRole in process: moto's HTTP path would run its trust check, which crashes on Service principals."""
+def _check_trust(role_arn: str, service: str, context: Mapping[str, tuple[str, ...]]) -> Any:
+    """The role, if it exists and its trust policy lets ``service`` assume it in ``context``; else
+    RoleNotAssumableError."""
     account_id, partition = _arn_account(role_arn), _arn_partition(role_arn)
     role = _role(account_id, partition, role_arn.rsplit("/", 1)[-1])
     if role is None:
         raise RoleNotAssumableError(f"the role {role_arn} does not exist")
     trust = _document(role.assume_role_policy_document)
     principal = _ServicePrincipal(service)
-    if evaluate(trust, "sts:AssumeRole", role_arn, {}, principal) is not Effect.ALLOW:
+    if evaluate(trust, "sts:AssumeRole", role_arn, context, principal) is not Effect.ALLOW:
         raise RoleNotAssumableError(f"the role {role_arn} cannot be assumed by {service}")
+    return role
+
+
+def _assume(role_arn: str, service: str, context: Mapping[str, tuple[str, ...]]) -> Any:
+    """AssumeRole in process: moto's HTTP path would run its trust check, which crashes on Service principals."""
+    account_id, partition = _arn_account(role_arn), _arn_partition(role_arn)
+    role = _check_trust(role_arn, service, context)
     session_name = service.split(".", 1)[0]  # Lambda names the session after the function; one per role here
     duration = max(SESSION_SECONDS, int(getattr(role, "max_session_duration", SESSION_SECONDS) or SESSION_SECONDS))
     return sts_backends[account_id][partition].assume_role(

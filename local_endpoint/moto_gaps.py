@@ -60,6 +60,14 @@ Gaps bridged:
     response transformer on these paths, any member, value type or timestamp form it does not know.
     ListObjectVersions and every other operation are never touched. Install refuses a moto whose output shapes
     order the members otherwise.
+16. EventBridge Scheduler stores schedules and never runs them, and takes requests AWS refuses (no check of names,
+    expressions, role ARNs or states; UpdateSchedule without State leaves it None; CreateScheduleGroup of a name in
+    use replaces the group, schedules and all): ``scheduler_bridge.py`` checks the requests as the Scheduler API
+    reference does (``EventBridgeSchedulerBackend.create_schedule``, ``update_schedule``,
+    ``create_schedule_group``, ``delete_schedule_group``) and, in a thread of the endpoint process, fires every
+    enabled schedule at its due times on the wall clock: StartExecution of its Step Functions target (templated or
+    universal), with Scheduler's context attributes, signed as its role, so gap 9 authorises it. A test-only admin
+    route fires a schedule now.
 
 Known and designed around (not bridged): the ASL interpreter rejects ``ItemBatcher`` and ``WriterConfig`` and
 cannot run JSONata; Distributed Map children are not executions of their own.
@@ -88,7 +96,7 @@ from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from . import distributed_map, iam_enforcement, listing_index, listing_render, s3_rules
+from . import distributed_map, iam_enforcement, listing_index, listing_render, s3_rules, scheduler_bridge
 from .lambda_runtime import FunctionConfig, LambdaRuntime
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -299,3 +307,4 @@ def configure(runtime: LambdaRuntime, port: int) -> None:
     s3_rules.install()
     listing_index.install()
     listing_render.install()
+    scheduler_bridge.install()  # the requests' checks; the firing thread is the server's (it needs its URL)

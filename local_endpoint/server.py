@@ -1,9 +1,11 @@
 """The embedded local AWS endpoint: moto server on 127.0.0.1 with the gaps in ``moto_gaps`` bridged.
 
-Serves S3, IAM, Lambda, Step Functions, CloudFormation, STS and CloudWatch Logs on one port, and runs Lambda code
-for real. It never listens on anything but the loopback interface. Tests may inject faults through its admin route
-(``faults.py``); without a fault plan, which is how it starts, every request goes to moto untouched. Tests may also
-fill a bucket straight into moto's backend through a second admin route (``bulk_fill.py``, a test aid).
+Serves S3, IAM, Lambda, Step Functions, EventBridge Scheduler, CloudFormation, STS and CloudWatch Logs on one port,
+runs Lambda code for real, and fires schedules when they are due (``scheduler_bridge.py``). It never listens on
+anything but the loopback interface. Tests may inject faults through its admin route (``faults.py``); without a
+fault plan, which is how it starts, every request goes to moto untouched. Tests may also fill a bucket straight
+into moto's backend through a second admin route (``bulk_fill.py``, a test aid), and fire a schedule now through a
+third (``scheduler_bridge.py``).
 
 Its terminal stays readable: moto's loggers (the ASL interpreter dumps every failed state's component tree) write to
 a log file, and a failed execution is one line on stderr (its name, state machine, error and the first line of its
@@ -32,6 +34,7 @@ from .access_log import AccessLog
 from .bulk_fill import BulkFill
 from .faults import FaultInjection, FaultPlan
 from .lambda_runtime import WORKER_ACCESS_KEY_ID, LambdaRuntime
+from .scheduler_bridge import SchedulerAdmin, SchedulerBridge
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -90,6 +93,8 @@ class Endpoint:
         app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
         app = FaultInjection(app, faults)  # inside the access log, which so records the injected errors too
         app = BulkFill(app)  # never faulted or delayed: it stands in for a test's own setup
+        schedules = SchedulerBridge()
+        app = SchedulerAdmin(app, schedules)  # a test aid as well, never faulted
         if self._access_log is not None:
             stream: TextIO = self._resources.enter_context(open(self._access_log, "a", encoding="utf-8"))
             app = AccessLog(app, stream)
@@ -100,6 +105,8 @@ class Endpoint:
             self._resources.close()
             raise EndpointError(f"cannot listen on {self._host}:{self._port}: {error.strerror}") from None
         moto_gaps.configure(runtime, self._server.server_port)
+        schedules.start(self.url)
+        self._resources.callback(schedules.stop)
         return self.url
 
     def _log_to(self, path: Path) -> None:

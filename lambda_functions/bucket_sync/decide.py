@@ -130,6 +130,7 @@ def march(
     sources, destinations = _ordered(source, "source"), _ordered(destination, "destination")
     src, dst = next(sources, None), next(destinations, None)
     while src is not None or dst is not None:
+        pair: tuple[Entry | None, Entry | None]
         if dst is None or (src is not None and sort_key(src.key) < sort_key(dst.key)):
             assert src is not None  # the loop runs while a side has an entry, and the destination has none
             key, pair = src.key, (src, None)

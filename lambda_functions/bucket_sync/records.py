@@ -55,8 +55,9 @@ def machine_name(execution_arn: str) -> str:
 
 
 def started(execution_arn: str, start_time: str, document: Any) -> dict[str, Any]:
-    """The record of a run that has just started, with the input's buckets, scope (prefix, startAfter) and dry run
-    as given (the input may be the one ValidateInput refuses: only string and boolean fields are kept)."""
+    """The record of a run that has just started, with the input's buckets, scope (prefix, startAfter, filters),
+    dry run, mode and backup as given (the input may be the one ValidateInput refuses: only string and boolean fields,
+    and a list of filters, are kept)."""
     fields = document if isinstance(document, dict) else {}
 
     def text(name: str) -> str:
@@ -75,6 +76,9 @@ def started(execution_arn: str, start_time: str, document: Any) -> dict[str, Any
         "prefix": text("prefix"),
         "startAfter": text("startAfter"),
         "dryRun": fields.get("dryRun") is True,
+        "mode": text("mode") or "sync",
+        "filters": fields.get("filters") if isinstance(fields.get("filters"), list) else [],
+        "backup": text("backup"),
         "status": RUNNING,
     }
 

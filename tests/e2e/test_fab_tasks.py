@@ -473,3 +473,33 @@ def test_delete_into_a_closed_pipe_ends_quietly_at_its_question(fab_project, end
     (fab_project / "fabfile_config.py").write_text(CONFIG.format(app="cli-delete-pipe"))
     ran = fab_into_closed_pipe(fab_project, "delete", endpoint_url=endpoint.url)
     assert (ran.returncode, ran.stderr) == (1, "")
+
+
+def test_sync_filters_in_the_order_given_copy_only_and_check_exit_codes(repo_project, endpoint):
+    import boto3
+
+    assert fab(repo_project, "deploy", endpoint_url=endpoint.url).returncode == 0
+    s3 = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    source, destination = "cli-filter-source", "cli-filter-destination"
+    for bucket in (source, destination):
+        s3.create_bucket(Bucket=bucket)
+    for key in ("a.csv", "tmp/b.csv", "c.log"):
+        s3.put_object(Bucket=source, Key=key, Body=key.encode())
+    s3.put_object(Bucket=destination, Key="orphan.csv", Body=b"kept")
+    both = ("--source", source, "--destination", destination)
+    filters = ("--exclude", "*", "--include", "*.csv", "--exclude=tmp/*")
+
+    synced = fab(repo_project, "sync", *both, *filters, "--copy-only", "--json", endpoint_url=endpoint.url)
+
+    assert synced.returncode == 0, synced.stderr
+    listed = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=destination)["Contents"])
+    assert listed == ["a.csv", "orphan.csv"]  # tmp/ excluded again after the include; the orphan kept
+    summary = json.loads(synced.stdout.strip().splitlines()[-1])
+    assert (summary["copied"], summary["kept"], summary["excluded"]) == (1, 1, 2)
+
+    checked = fab(repo_project, "check", *both, *filters, "--json", endpoint_url=endpoint.url)
+    assert checked.returncode == 3, checked.stderr  # not in sync: the orphan is extra
+    assert "NotInSyncError" in checked.stderr and "1 extra, 1 matching" in checked.stderr
+
+    s3.delete_object(Bucket=destination, Key="orphan.csv")
+    assert fab(repo_project, "check", *both, *filters, endpoint_url=endpoint.url).returncode == 0

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
 from client import executions
-from client.console import print_dry_run, print_status, print_stopped, run_sync, status_json, watch
+from client.console import print_dry_run, print_status, print_stopped, print_summary, run_sync, status_json, watch
 from client.executions import (
     ExecutionNotFoundError,
     ExecutionResult,
@@ -447,3 +447,24 @@ def test_a_stopped_sync_without_a_cause_says_it_was_stopped():
     assert failure_message(ExecutionResult(ARN, "ABORTED", None)) == (
         "ABORTED: the execution was stopped before it ended"
     )
+
+
+def test_the_summary_shows_its_cost_on_a_line_of_its_own(capsys):
+    cost = {
+        "total": 0.1124,
+        "s3Requests": 0.1017,
+        "lambda": 0.0097,
+        "stepFunctions": 0.001,
+        "dataTransfer": 0.0,
+        "lambdaGBSeconds": 583.7,
+        "pricedAs": "us-east-1",
+    }
+
+    print_summary({"copied": 1, "deleted": 0, "estimatedCostUSD": cost, "estimatedRealRunCostUSD": cost})
+
+    assert capsys.readouterr().out.splitlines() == [
+        "  copied   1",
+        "  deleted  0",
+        "  estimated cost  $0.1124 (S3 requests $0.1017, Lambda $0.0097 for 583.7 GB-s, Step Functions $0.0010, "
+        "transfer $0.0000; list prices of us-east-1)",
+    ]

@@ -51,6 +51,9 @@ def test_a_started_record_names_the_run_and_its_input():
         "prefix": "",
         "startAfter": "",
         "dryRun": True,
+        "mode": "sync",
+        "filters": [],
+        "backup": "",
         "status": "RUNNING",
     }
 
@@ -214,6 +217,19 @@ def test_a_records_scope_and_dry_run_are_marked_and_an_unknown_end_has_no_second
     line = capsys.readouterr().out.splitlines()[1]
     assert " UNKNOWN " in line and " running " not in line
     assert "dry-run prefix=logs/ start-after=logs/2026" in line
+
+
+def test_a_scheduled_run_and_its_mode_filters_and_backup_are_marked():
+    fields = {"source": "s", "destination": "d", "mode": "copy", "filters": [{"exclude": "*.tmp"}], "backup": "s3://b/"}
+    scheduled = ARN.replace("run-1", "scheduled-nightly-1a2b")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="work")
+        records.put(s3, "work", records.started(scheduled, "2026-12-02T00:00:01Z", fields))
+
+        (row,) = history.recent(s3, FakeStepFunctions({}), "work", [], limit=5)
+
+    assert row.flags == ["scheduled", "copy", "filters", "backup"]
 
 
 @pytest.mark.parametrize(
