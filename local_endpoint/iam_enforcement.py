@@ -31,7 +31,8 @@ Rules enforced (each tested in tests/endpoint/test_iam.py):
    ListParts ``s3:ListMultipartUploadParts``; GetObjectTagging ``s3:GetObjectTagging``; PutObject with tags also
    ``s3:PutObjectTagging``; DeleteObject with ``If-Match`` also ``s3:GetObject`` (conditional deletes); bucket
    subresources their own actions (``BUCKET_SUBRESOURCE_ACTIONS``).
-4. **DeleteObjects per key.** Each key needs ``s3:DeleteObject``; a denied key is an ``AccessDenied`` entry in
+4. **DeleteObjects per key.** Each key needs ``s3:DeleteObject``, and ``s3:GetObject`` as well when it is deleted on
+   the condition of its ``<ETag>`` (as DeleteObject with ``If-Match``); a denied key is an ``AccessDenied`` entry in
    the response's errors and the others are deleted, as S3 answers (moto's per-key check,
    ``FakeBucket.get_permission`` inside ``S3Response._bucket_response_delete_keys``, is where it is asked).
 5. **Policy evaluation** (AWS: "Policy evaluation logic", same account): an explicit Deny in the role's identity
@@ -72,6 +73,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+from xml.etree import ElementTree
 
 import boto3
 from moto.core.authorization import ActionAuthenticatorMixin
@@ -940,8 +942,30 @@ def _bucket_permission(bucket: FakeBucket, action: str, resource: str, response:
         return PermissionResult.NEUTRAL
     if not getattr(_request, "deleting", False):
         return PermissionResult.NEUTRAL  # the caller's request is authorised in full by authorize_s3
-    need = Need(action, resource, policy, base_context(caller, response.region))
-    return PermissionResult.DENIED if decide(caller, need) is not None else PermissionResult.PERMITTED
+    request_context = base_context(caller, response.region)
+    needs = [Need(action, resource, policy, request_context)]
+    if action == "s3:DeleteObject" and resource in getattr(_request, "conditional", frozenset()):
+        needs.append(Need("s3:GetObject", resource, policy, request_context))  # a delete on its ETag (rule 4)
+    denied = any(decide(caller, need) is not None for need in needs)
+    return PermissionResult.DENIED if denied else PermissionResult.PERMITTED
+
+
+def conditional_resources(bucket: str, body: Any) -> frozenset[str]:
+    """The objects of a DeleteObjects body deleted on the condition of an ``<ETag>``, as moto names them when it
+    asks for each key's permission (``arn:aws:s3:::<bucket>/<key>``); a body that does not parse has none (moto and
+    ``s3_rules`` refuse it)."""
+    try:
+        root = ElementTree.fromstring(body)
+    except (ElementTree.ParseError, TypeError):
+        return frozenset()
+    found = set()
+    for element in root:
+        if element.tag.rsplit("}", 1)[-1] != "Object":
+            continue
+        fields = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in element}
+        if "ETag" in fields and "Key" in fields:
+            found.add(f"arn:aws:s3:::{bucket}/{fields['Key']}")
+    return frozenset(found)
 
 
 def _patch_bucket_permissions() -> None:
@@ -956,10 +980,12 @@ def _patch_bucket_permissions() -> None:
 
     def delete_keys(self: S3Response, bucket_name: str, authenticated: bool = True) -> Any:
         _request.deleting = True
+        _request.conditional = conditional_resources(bucket_name, self.body)
         try:
             return original_delete_keys(self, bucket_name, authenticated)
         finally:
             _request.deleting = False
+            _request.conditional = frozenset()
 
     def get_permission(self: FakeBucket, action: str, resource: str) -> PermissionResult:
         response = getattr(_request, "response", None)

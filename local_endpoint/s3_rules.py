@@ -317,13 +317,17 @@ def parse_delete_request(body: bytes) -> DeleteRequest:
 
 
 def _delete_body(objects: Iterable[dict[str, str | None]]) -> bytes:
-    """The body moto is given for the objects whose preconditions held (\\r kept as a reference, not newline)."""
+    """The body moto is given for the objects whose preconditions held (\\r kept as a reference, not newline).
+    Their ``<ETag>`` is kept (moto reads only Key and VersionId): the endpoint's IAM asks ``s3:GetObject`` of a key
+    deleted on a condition (``iam_enforcement``, rule 4)."""
     entities = {"\r": "&#13;"}
     parts = []
     for fields in objects:
         version = fields.get("VersionId")
         version_xml = f"<VersionId>{escape(version, entities)}</VersionId>" if version else ""
-        parts.append(f"<Object><Key>{escape(fields['Key'] or '', entities)}</Key>{version_xml}</Object>")
+        etag = fields.get("ETag")
+        etag_xml = f"<ETag>{escape(etag, entities)}</ETag>" if etag is not None else ""
+        parts.append(f"<Object><Key>{escape(fields['Key'] or '', entities)}</Key>{version_xml}{etag_xml}</Object>")
     return f'<?xml version="1.0" encoding="UTF-8"?><Delete>{"".join(parts)}</Delete>'.encode()
 
 

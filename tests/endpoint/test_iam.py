@@ -320,6 +320,23 @@ def test_delete_objects_answers_a_denied_key_with_its_own_access_denied_and_dele
     assert [item["Key"] for item in admin("s3").list_objects_v2(Bucket=bucket)["Contents"]] == ["tagged"]
 
 
+def test_a_delete_objects_key_with_an_etag_needs_get_object_too(as_role, admin, bucket):
+    etags = {key: admin("s3").head_object(Bucket=bucket, Key=key)["ETag"] for key in ("plain", "tagged")}
+    delete_only = as_role([allow("s3:DeleteObject", objects(bucket))])("s3")
+    conditional = [{"Key": key, "ETag": etag} for key, etag in etags.items()]
+
+    refused = delete_only.delete_objects(Bucket=bucket, Delete={"Objects": conditional})
+    assert [(item["Key"], item["Code"]) for item in refused["Errors"]] == [
+        ("plain", "AccessDenied"),
+        ("tagged", "AccessDenied"),
+    ]
+    # Without a condition, DeleteObject alone deletes; with GetObject too, the conditional delete does.
+    assert delete_only.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "plain"}]}).get("Errors", []) == []
+    both = as_role([allow(["s3:DeleteObject", "s3:GetObject"], objects(bucket))])("s3")
+    answer = both.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "tagged", "ETag": etags["tagged"]}]})
+    assert answer.get("Errors", []) == [] and "Contents" not in admin("s3").list_objects_v2(Bucket=bucket)
+
+
 # --- bucket policies and conditions -----------------------------------------------------------------------------
 
 
