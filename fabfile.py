@@ -182,26 +182,32 @@ def server(c, port=None, access_log=None, log=None):
         raise Exit(f"Error: {error}") from None
 
 
+SCOPE_HELP = {
+    "source": "source bucket name",
+    "destination": "destination bucket name",
+    "prefix": "only keys starting with this",
+    "start-after": "only keys sorting after this",
+    "exclude": "leave out keys (after the prefix) matching this pattern, on both sides: * ? [...]; repeatable, "
+    "and with --include applied in the order given, the last match winning",
+    "include": "take back keys matching this pattern that an earlier --exclude left out; repeatable",
+    "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
+    "buckets of another account need it)",
+    "list-ranges": "key ranges planned in parallel at most (default 16; 1: one listing stream per bucket)",
+    "json": "print the execution output as JSON on the last line of stdout",
+}
+"""The options fab sync and fab check share: the buckets, the scope, and how the run reads them."""
+
+
 @task(
     help={
-        "source": "source bucket name",
-        "destination": "destination bucket name",
-        "prefix": "sync only keys starting with this",
-        "start-after": "sync only keys sorting after this",
+        **SCOPE_HELP,
         "dry-run": "decide and report everything, change nothing",
         "allow-delete-all": "delete even if the source has nothing in scope (refused otherwise)",
         "max-deletes": "stop before any deletion if more are planned (default: MAX_DELETES of the config)",
-        "requester-pays": "say on every request to the buckets that this account pays for it (requester-pays "
-        "buckets of another account need it)",
         "plan-first": "copy nothing until the whole plan is made and the delete guards have passed",
-        "list-ranges": "key ranges planned in parallel at most (default 16; 1: one listing stream per bucket)",
-        "exclude": "leave out keys (after the prefix) matching this pattern, on both sides: * ? [...]; repeatable, "
-        "and with --include applied in the order given, the last match winning",
-        "include": "take back keys matching this pattern that an earlier --exclude left out; repeatable",
         "copy-only": "copy what is missing or different, never delete (orphans are reported as kept)",
         "backup": "s3://bucket/prefix/: first copy every object the sync deletes or overwrites to "
         "prefix<execution>/<key> there",
-        "json": "print the execution output as JSON on the last line of stdout",
     },
     iterable=["exclude", "include"],
 )
@@ -238,20 +244,7 @@ def sync(
     start(source, destination, document, exclude, include, requester_pays, list_ranges, json)
 
 
-@task(
-    help={
-        "source": "source bucket name",
-        "destination": "destination bucket name",
-        "prefix": "check only keys starting with this",
-        "start-after": "check only keys sorting after this",
-        "exclude": "leave out keys (after the prefix) matching this pattern, on both sides; repeatable, as for sync",
-        "include": "take back keys matching this pattern that an earlier --exclude left out; repeatable",
-        "requester-pays": "say on every request to the buckets that this account pays for it",
-        "list-ranges": "key ranges planned in parallel at most (default 16)",
-        "json": "print the execution output as JSON on the last line of stdout",
-    },
-    iterable=["exclude", "include"],
-)
+@task(help=SCOPE_HELP, iterable=["exclude", "include"])
 @quiet_when_stdout_closes()
 def check(
     c,
