@@ -141,14 +141,16 @@ def test_a_dry_run_says_what_it_would_do_and_its_first_actions(s3, buckets, proj
     start = lines.index(
         "Dry run, nothing changed: it would copy 12 object(s) (60 B) and delete 1; 0 unchanged, 0 skipped."
     )
-    assert lines[start + 1 : start + 3] == [
+    assert lines[start + 1].startswith("The real run would cost about $")
+    assert "S3 requests $" in lines[start + 1] and lines[start + 1].endswith("list prices of us-east-1).")
+    assert lines[start + 2 : start + 4] == [
         "First 10 planned action(s):",
         "  copy    obj/00  (missing from destination)",
     ]
-    assert lines[start + 12].startswith("All 13: fab report --planned --execution ")
+    assert lines[start + 13].startswith("All 13: fab report --planned --execution ")
     assert sorted(contents(client, destination)) == ["orphan"]  # nothing changed
 
-    command = lines[start + 12].removeprefix("All 13: ").split()  # the command it names, run as named
+    command = lines[start + 13].removeprefix("All 13: ").split()  # the command it names, run as named
     assert command[:3] == ["fab", "report", "--planned"]
     planned = fab(project, *command[1:], "--json", endpoint_url=endpoint.url)
     assert planned.returncode == 0, planned.stderr
