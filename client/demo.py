@@ -184,16 +184,22 @@ def run_demo(project: pipeline.Project, say: Callable[[str], None]) -> None:
             fill_demo_buckets()
             say(f"Filled the demo buckets:\n{DEMO_DATA}")
             document = executions.sync_input(SOURCE, DESTINATION)
+            check = executions.sync_input(SOURCE, DESTINATION, mode="check")
             steps = [
-                ("1. First sync: copy everything missing or different, delete what the source lacks", None),
-                ("2. Incremental sync after rewriting, adding and deleting a few source objects", change_source),
-                ("3. No-op sync: nothing changed, so nothing is copied or deleted", None),
+                ("1. First sync: copy everything missing or different, delete what the source lacks", None, document),
+                (
+                    "2. Incremental sync after rewriting, adding and deleting a few source objects",
+                    change_source,
+                    document,
+                ),
+                ("3. No-op sync: nothing changed, so nothing is copied or deleted", None, document),
+                ("4. Check: prove every key the same on both sides, changing nothing (fab check)", None, check),
             ]
-            for title, before in steps:
+            for title, before, step in steps:
                 if before:
                     before()
                 say(f"\n{title}")
-                outcome = run_sync(clients.stepfunctions, machine.arn, document)
+                outcome = run_sync(clients.stepfunctions, machine.arn, step)
                 if not outcome.succeeded:
                     raise DeployError(f"the demo sync {outcome.status.lower()}: {executions.failure_message(outcome)}")
             say(f"\n{check_mirror()}\n\n{NEXT_STEPS}")

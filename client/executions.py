@@ -226,6 +226,11 @@ def start(sfn: Any, state_machine_arn: str, document: dict[str, Any]) -> str:
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))["executionArn"]
 
 
+COMPARED_TOTALS = ("unchanged", "toCopy", "toDelete", "skipped", "kept", "matching", "differing", "missing", "extra")
+"""The plan's totals that count keys decided, one each: a sync's, a copy's kept orphans, a check's verdicts (a
+check counts the keys its checksums decide in toCopy, which its copy step verifies)."""
+
+
 def progress_of(
     sfn: Any, execution_arn: str, events: list[dict[str, Any]], in_batches: tuple[int, int] = (0, 0)
 ) -> Progress:
@@ -258,7 +263,7 @@ def progress_of(
         done, total = next((batches[name] for name in states if name in batches), (0, 0))
         return done / total if total else 0.0
 
-    compared = sum(totals.get(name, 0) for name in ("unchanged", "toCopy", "toDelete", "skipped"))
+    compared = sum(totals.get(name, 0) for name in COMPARED_TOTALS)
     return Progress(
         state,
         rounds,
