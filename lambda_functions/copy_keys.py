@@ -53,6 +53,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
+from bucket_sync.backup import back_up, held_back
 from bucket_sync.batches import entry_of
 from bucket_sync.clients import S3Clients
 from bucket_sync.copy import CopySettings, copy_object
@@ -81,9 +82,9 @@ def copy_one(item, run, clients, settings):
         )
     backup = None
     if run.backup and item.get("target"):
-        backup, failure = back_up(item, run, clients, settings)
+        backup, failure = back_up(run, clients, Entry.from_json(item["target"]), settings)
         if failure:
-            return outcome(item, "copy", FAILED, failure)
+            return outcome(item, "copy", *held_back(failure, "overwritten"))
     try:
         result = copy_object(
             clients.for_region(run.source_region, run.requester_pays),
@@ -107,29 +108,6 @@ def copy_one(item, run, clients, settings):
         multipart=result.multipart,
         **extra,
     )
-
-
-def back_up(item, run, clients, settings):
-    """Copy the destination object an item would overwrite (its listed ``target``) into the run's backup
-    location, as it was listed: (its s3:// URI, None), or (None, why not) when the backup failed."""
-    key = run.backup_key(item["key"])
-    try:
-        copy_object(
-            clients.for_region(run.destination_region, run.requester_pays),
-            clients.for_region(run.backup_region),
-            run.destination,
-            run.backup_bucket,
-            Entry.from_json(item["target"]),
-            settings,
-            destination_key=key,
-        )
-    except SyncError as error:
-        reason = f"{type(error).__name__}: {error}".replace("the source", "the destination object")
-        return (
-            None,
-            f"BackupFailedError: not overwritten, as its backup to s3://{run.backup_bucket}/{key} failed: {reason}",
-        )
-    return f"s3://{run.backup_bucket}/{key}", None
 
 
 def copy_all(items, run, clients, settings, out_of_time, progress=None):

@@ -42,11 +42,11 @@ from xml.sax.saxutils import escape
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from bucket_sync.backup import back_up, held_back
 from bucket_sync.batches import entry_of
 from bucket_sync.clients import S3Clients
 from bucket_sync.concurrency import conditional
-from bucket_sync.copy import CHANGED_CODES, MISSING_CODES, CopySettings, copy_object
-from bucket_sync.errors import SyncError
+from bucket_sync.copy import CHANGED_CODES, MISSING_CODES, CopySettings
 from bucket_sync.outcomes import DELETED, FAILED, SKIPPED, outcome
 from bucket_sync.run import SyncRun
 from bucket_sync.workers import work_on
@@ -166,19 +166,13 @@ def back_up_then_delete(run, clients, items, attempt=0):
     settings = CopySettings(
         multipart_threshold_bytes=run.settings.multipart_threshold_bytes, abort_stale_uploads=attempt > 0
     )
-    backup_s3 = clients.for_region(run.backup_region)
 
-    def back_up(item):
-        key = run.backup_key(item["key"])
-        try:
-            copy_object(destination, backup_s3, run.destination, run.backup_bucket, entry_of(item), settings, key)
-        except SyncError as error:
-            reason = f"{type(error).__name__}: {error}".replace("the source", "the destination object")
-            return outcome(item, "delete", FAILED, f"BackupFailedError: not deleted, as its backup failed: {reason}")
-        return f"s3://{run.backup_bucket}/{key}"
+    def backed_up_or_failed(item):
+        backup, failure = back_up(run, clients, entry_of(item), settings)
+        return backup or outcome(item, "delete", *held_back(failure, "deleted"))
 
     with ThreadPoolExecutor(max_workers=run.settings.copy_threads) as pool:
-        backups = list(pool.map(back_up, items))
+        backups = list(pool.map(backed_up_or_failed, items))
     backed_up = [item for item, backup in zip(items, backups, strict=True) if isinstance(backup, str)]
     deleted = iter(delete_batch(destination, run.destination, backed_up))
     return [{**next(deleted), "backup": backup} if isinstance(backup, str) else backup for backup in backups]

@@ -27,6 +27,7 @@ from bucket_sync.decide import Reason, march
 from bucket_sync.errors import SyncFailedError
 from bucket_sync.listing import list_entries
 from bucket_sync.outcomes import COPIED, DELETED, FAILED, MISSING_RESULT, outcome
+from bucket_sync.planner import planned
 from bucket_sync.requests import RequestCounter
 from bucket_sync.run import Settings, SyncRun
 from bucket_sync.run_files import RunFiles, result_key_for
@@ -1080,3 +1081,55 @@ def test_a_result_that_cannot_be_read_aborts_the_report_upload_and_fails_the_ste
     # Parts were uploaded before batch 5 (4 batches of lines are over 64 KiB), and the upload is gone.
     assert s3.list_multipart_uploads(Bucket=WORK).get("Uploads", []) == []
     assert keys_of(s3, WORK, f"runs/{RUN_ID}/report") == []
+
+
+# backups
+
+
+BACKUPS = "backups"
+
+
+def backed_up_plan(s3, run):
+    """Copy items with their destination entries, as the planner writes them for a run with a backup."""
+    decisions = march(list_entries(s3, SOURCE), list_entries(s3, DESTINATION))
+    return [planned(run, decision)[1] for decision in decisions if decision.action.value == "copy"]
+
+
+def test_a_backup_that_cannot_be_made_holds_its_delete_or_overwrite_back(s3):
+    s3.create_bucket(Bucket=BACKUPS)
+    run = sync_run(backup=f"s3://{BACKUPS}/old/", backup_region="us-east-1")
+    fill(s3, SOURCE, {"over": b"new", "changed-over": b"new"})
+    fill(s3, DESTINATION, {"over": b"old", "changed-over": b"old", "orphan": b"o", "changed-orphan": b"o"})
+    copies, deletes = backed_up_plan(s3, run), orphans(s3, "changed-orphan") + orphans(s3, "orphan")
+    # Rewritten after the listing: nothing to back up as listed, so neither may be touched.
+    fill(s3, DESTINATION, {"changed-over": b"rewritten", "changed-orphan": b"rewritten"})
+    clients = bucket_sync.clients.S3Clients()
+
+    copied = {line["key"]: line for line in copy_keys.copy_all(copies, run, clients, copy_keys.CopySettings(), bool)}
+    removed = {line["key"]: line for line in delete_orphaned_keys.back_up_then_delete(run, clients, deletes)}
+
+    assert {key: (line["result"], line.get("backup")) for key, line in {**copied, **removed}.items()} == {
+        "over": ("copied", f"s3://{BACKUPS}/old/{RUN_ID}/over"),
+        "changed-over": ("skipped", None),
+        "orphan": ("deleted", f"s3://{BACKUPS}/old/{RUN_ID}/orphan"),
+        "changed-orphan": ("skipped", None),
+    }
+    assert copied["changed-over"]["error"].endswith("; not overwritten")
+    assert removed["changed-orphan"]["error"].startswith("DestinationChangedError")
+    destination = {key: s3.get_object(Bucket=DESTINATION, Key=key)["Body"].read() for key in keys_of(s3, DESTINATION)}
+    assert destination == {"changed-orphan": b"rewritten", "changed-over": b"rewritten", "over": b"new"}
+    assert {key: s3.get_object(Bucket=BACKUPS, Key=key)["Body"].read() for key in keys_of(s3, BACKUPS)} == {
+        f"old/{RUN_ID}/orphan": b"o",
+        f"old/{RUN_ID}/over": b"old",
+    }
+
+
+def test_a_backup_refused_by_s3_fails_the_object_and_leaves_it(s3):
+    run = sync_run(backup="s3://no-such-backups/old/", backup_region="us-east-1")  # the bucket is gone
+    fill(s3, DESTINATION, {"orphan": b"o"})
+
+    (line,) = delete_orphaned_keys.back_up_then_delete(run, bucket_sync.clients.S3Clients(), orphans(s3))
+
+    assert (line["result"], line["error"].split(":")[0]) == ("failed", "BackupFailedError")
+    assert "NoSuchBucket" in line["error"] and line["error"].endswith("; not deleted")
+    assert keys_of(s3, DESTINATION) == ["orphan"]
